@@ -1,0 +1,91 @@
+"""Who: organisations (cities, vendors, the council) and their users."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from extensions import db
+from timeutil import utcnow
+
+ORGANISATION_KINDS = ("city", "vendor", "council")
+LANGUAGES = ("ja", "en")
+
+
+class Organisation(db.Model):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    name_en: Mapped[str | None] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(16))  # one of ORGANISATION_KINDS
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="organisation")
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.name}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    email: Mapped[str | None] = mapped_column(sa.String(200))
+    organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id"), index=True
+    )
+    language: Mapped[str] = mapped_column(sa.String(8), default="ja")
+    password_hash: Mapped[str] = mapped_column(sa.String(256), default="")
+    # Shown again by `flask user token`, as Redmine does; unique so lookup is one index read.
+    api_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # Secret for the personal iCalendar feed URL; renewable without touching the API token.
+    feed_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    is_active_account: Mapped[bool] = mapped_column(default=True)
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="users")
+
+    def __repr__(self) -> str:
+        return f"<User {self.login}>"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.is_active_account
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def ensure_api_token(self) -> str:
+        if not self.api_token:
+            self.api_token = secrets.token_hex(20)
+        return self.api_token
+
+    @property
+    def side(self) -> str | None:
+        """'vendor' or 'city' (the council counts as the cities' side)."""
+        if self.organisation is None:
+            return None
+        return "vendor" if self.organisation.kind == "vendor" else "city"
+
+
+class LoginThrottle(db.Model):
+    """Failed logins per login name (known or not), to slow down password guessing."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,189 @@
+"""Sanmai application factory: `flask --app app run`, `gunicorn app:app`."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, jsonify, render_template, request, session
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+import config
+from extensions import babel, csrf, db, login_manager, migrate
+
+BLUEPRINTS = (
+    "accounts:bp",
+    "projects:bp",
+    "minutes:bp",
+    "tickets:bp",
+    "exports:bp",
+)
+MODEL_MODULES = ("accounts.models", "projects.models", "tickets.models", "minutes.models")
+PROJECT_SECTIONS = ("minutes/_project_section.html", "tickets/_project_section.html")
+CLI_COMMANDS = (
+    "accounts.cli:user_cli",
+    "demo:demo_cli",
+    "tickets.defaults:setup_command",
+)
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=None)
+    app.config.from_mapping(config.from_environment())
+    if overrides:
+        app.config.update(overrides)
+    check_production_config(app)
+    app.json.ensure_ascii = False  # readable Japanese in JSON
+    app.config.setdefault("MAX_CONTENT_LENGTH", 64 * 1024 * 1024)
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_errorhandlers(app)
+    register_cli(app)
+    return app
+
+
+def check_production_config(app: Flask) -> None:
+    if app.config["SANMAI_ENV"] == "production" and app.config["SECRET_KEY"] in (
+        config.DEV_SECRET_KEY,
+        "",
+        None,
+    ):
+        raise RuntimeError(
+            "SANMAI_ENV=production needs a SECRET_KEY of its own "
+            '(for example: python3 -c "import secrets; print(secrets.token_hex(32))").'
+        )
+
+
+def register_extensions(app: Flask) -> None:
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=lambda: "Asia/Tokyo",
+        default_translation_directories=";".join(translation_directories()),
+    )
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def translation_directories() -> list[str]:
+    """One catalogue per package, merged by Flask-Babel; avoids one shared .po file."""
+    root = Path(__file__).parent
+    return [str(p) for p in [root / "translations", *sorted(root.glob("*/translations"))]]
+
+
+def select_locale() -> str:
+    languages = ("ja", "en")
+    if current_user and current_user.is_authenticated and current_user.language in languages:
+        return current_user.language
+    if session.get("lang") in languages:
+        return session["lang"]
+    return request.accept_languages.best_match(languages) or "ja"
+
+
+def register_blueprints(app: Flask) -> None:
+    for spec in BLUEPRINTS:
+        app.register_blueprint(_load(spec))
+
+
+def _load(spec: str):
+    module_name, attr = spec.split(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def register_template_helpers(app: Flask) -> None:
+    import formatting
+    import permissions
+    from markup import render_markdown
+
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["date_ja"] = formatting.format_date
+    app.jinja_env.filters["datetime_ja"] = formatting.format_datetime
+    app.jinja_env.filters["time_ja"] = formatting.format_time
+    app.jinja_env.globals["can"] = permissions
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+    app.jinja_env.globals["role_label"] = formatting.role_label
+    # Sections a domain adds to a project or unit page (missing ones are skipped).
+    app.jinja_env.globals["project_sections"] = PROJECT_SECTIONS
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.add_extension("jinja2.ext.do")
+
+
+def wants_json() -> bool:
+    return (
+        request.path.startswith("/api/")
+        or request.path.endswith((".json", ".xml"))
+        or request.accept_mimetypes.best == "application/json"
+    )
+
+
+def register_errorhandlers(app: Flask) -> None:
+    messages = {
+        400: lambda: _("The request could not be understood."),
+        403: lambda: _("You are not allowed to do this."),
+        404: lambda: _("The page you are looking for does not exist, or is not yours to see."),
+        405: lambda: _("This method is not allowed here."),
+        409: lambda: _("Someone else changed this in the meantime."),
+        413: lambda: _("The upload is too large."),
+        429: lambda: _("Too many attempts. Please wait a moment and try again."),
+        500: lambda: _("Something went wrong on our side. Nothing you sent was lost."),
+    }
+
+    def render_error(error, code: int, message: str | None = None):
+        if code == 500:
+            db.session.rollback()
+        # A description given by our code is kept; Werkzeug's English default is replaced.
+        described = getattr(error, "description", None)
+        if described == getattr(type(error), "description", None):
+            described = None
+        text = message or described or messages[code]()
+        if wants_json():
+            return jsonify(errors=[text]), code
+        return render_template("error.html", code=code, message=text), code
+
+    for code in messages:
+        app.register_error_handler(code, lambda e, code=code: render_error(e, code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(
+            error,
+            400,
+            _("The form was expired or forged (CSRF check failed). Reload the page and try again."),
+        )
+
+
+def register_cli(app: Flask) -> None:
+    for spec in CLI_COMMANDS:
+        app.cli.add_command(_load(spec))
+
+
+def __getattr__(name: str):
+    # `flask --app app` and `gunicorn app:app` look up `app`; build it only then, so
+    # importing create_app (as the tests do) has no side effects.
+    if name == "app":
+        globals()["app"] = create_app()
+        return globals()["app"]
+    raise AttributeError(name)

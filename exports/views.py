@@ -1,0 +1,1 @@
+"""Routes of this package (see the issues that build it)."""

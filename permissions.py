@@ -1,0 +1,144 @@
+"""Every "who may do what to which object" rule, in one place.
+
+Views load objects through the visibility filter (404 when not visible), then ask a
+`can_*` rule (403 when visible but not allowed). Templates call the same rules.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort
+
+from accounts.models import User
+from extensions import db
+from projects.models import Membership, Project
+
+# What each role may do; a higher role includes the lower ones.
+ROLE_RANK = {"viewer": 0, "member": 1, "facilitator": 2, "manager": 3}
+
+
+def _is_user(user) -> bool:
+    return isinstance(user, User) and user.is_authenticated
+
+
+def visible_root_ids(user) -> sa.Select:
+    """Ids of the fiscal-year projects `user` is a member of."""
+    return sa.select(Membership.project_id).where(Membership.user_id == user.id)
+
+
+def visible_project_ids(user) -> sa.Select:
+    """Ids of every project and unit `user` may see, as a sub-select for `.in_()`."""
+    if not _is_user(user):
+        return sa.select(Project.id).where(sa.false())
+    if user.is_admin:
+        return sa.select(Project.id)
+    roots = visible_root_ids(user)
+    return sa.select(Project.id).where(sa.or_(Project.id.in_(roots), Project.parent_id.in_(roots)))
+
+
+def visible(user, project_column) -> sa.ColumnElement[bool]:
+    """A WHERE clause restricting `project_column` to what `user` may see."""
+    return project_column.in_(visible_project_ids(user))
+
+
+def role_in(user, project: Project) -> str | None:
+    """The user's role in the fiscal-year project that `project` belongs to."""
+    if not _is_user(user):
+        return None
+    if user.is_admin:
+        return "manager"
+    return roles_by_root(user).get(project.parent_id or project.id)
+
+
+def roles_by_root(user) -> dict[int, str]:
+    """{fiscal-year project id: role}, loaded once per user object (so once per request)."""
+    cached = user.__dict__.get("_roles_by_root")
+    if cached is None:
+        rows = db.session.execute(
+            sa.select(Membership.project_id, Membership.role).where(Membership.user_id == user.id)
+        )
+        cached = {project_id: role for project_id, role in rows}
+        user.__dict__["_roles_by_root"] = cached
+    return cached
+
+
+def has_role(user, project: Project, at_least: str) -> bool:
+    role = role_in(user, project)
+    return role is not None and ROLE_RANK[role] >= ROLE_RANK[at_least]
+
+
+# --- projects -------------------------------------------------------------------------------
+
+
+def can_view_project(user, project: Project) -> bool:
+    return role_in(user, project) is not None
+
+
+def can_manage_project(user, project: Project) -> bool:
+    return has_role(user, project, "manager")
+
+
+def can_administer(user) -> bool:
+    return _is_user(user) and user.is_admin
+
+
+def load_project(user, key: int | str) -> Project:
+    """A project or unit by id or identifier, or 404 when absent or not visible."""
+    column = Project.id if isinstance(key, int) or str(key).isdigit() else Project.identifier
+    value = int(key) if column is Project.id else key
+    project = db.session.scalar(
+        sa.select(Project).where(column == value, visible(user, Project.id))
+    )
+    if project is None:
+        abort(404)
+    return project
+
+
+# --- minutes --------------------------------------------------------------------------------
+
+
+def can_create_meeting(user, unit: Project) -> bool:
+    return has_role(user, unit, "facilitator")
+
+
+def can_edit_minutes(user, meeting) -> bool:
+    """Facilitators and managers of the project, and the meeting's own facilitator."""
+    if meeting.is_confirmed:
+        return False
+    if (
+        _is_user(user)
+        and meeting.facilitator_id == user.id
+        and can_view_project(user, meeting.unit)
+    ):
+        return True
+    return has_role(user, meeting.unit, "facilitator")
+
+
+def can_run_meeting(user, meeting) -> bool:
+    """Freeze, record confirmations in the room, change status."""
+    if (
+        _is_user(user)
+        and meeting.facilitator_id == user.id
+        and can_view_project(user, meeting.unit)
+    ):
+        return True
+    return has_role(user, meeting.unit, "facilitator")
+
+
+# --- tickets --------------------------------------------------------------------------------
+
+
+def can_add_ticket(user, unit: Project) -> bool:
+    return has_role(user, unit, "member")
+
+
+def can_edit_ticket(user, ticket) -> bool:
+    return has_role(user, ticket.project, "member")
+
+
+def can_comment_ticket(user, ticket) -> bool:
+    return has_role(user, ticket.project, "member")
+
+
+def can_delete_ticket(user, ticket) -> bool:
+    return has_role(user, ticket.project, "manager")

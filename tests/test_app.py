@@ -1,0 +1,59 @@
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from app import create_app
+from extensions import db
+
+
+def test_migrations_match_the_models():
+    """The schema comes from the migrations; the models must not drift from them."""
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+    assert diff == []
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys():
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_production_refuses_the_development_secret_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("SANMAI_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("SANMAI_INSTANCE_DIR", str(tmp_path))
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app()
+    monkeypatch.setenv("SECRET_KEY", "a-real-secret-of-our-own")
+    assert create_app().config["SECRET_KEY"] == "a-real-secret-of-our-own"
+
+
+def test_settings_come_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SANMAI_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("SANMAI_MAX_ATTACHMENT_MB", "5")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/other.db")
+    app = create_app()
+    assert app.config["SANMAI_MAX_ATTACHMENT_MB"] == 5
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("other.db")
+
+
+def test_demo_load_is_idempotent(app):
+    from accounts.models import User
+    from projects.models import Project
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    users = db.session.scalar(sa.select(sa.func.count()).select_from(User))
+    projects = db.session.scalar(sa.select(sa.func.count()).select_from(Project))
+    second = runner.invoke(args=["demo", "load"])
+    assert second.exit_code == 0 and "already there" in second.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == users >= 10
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Project)) == projects
+    names = set(db.session.scalars(sa.select(Project.name)))
+    assert any("住民記録" in n for n in names) and any("固定資産税" in n for n in names)
+    assert any("三市協議会" in n for n in names)

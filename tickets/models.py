@@ -1,0 +1,169 @@
+"""Tickets the Redmine way: trackers, ball-holding statuses, workflows, journals, attachments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from accounts.models import User
+from extensions import db
+from projects.models import Project
+from timeutil import utcnow
+
+SIDES = ("city", "vendor")
+
+
+class Tracker(db.Model):
+    __tablename__ = "trackers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    name_en: Mapped[str | None] = mapped_column(sa.String(60))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+    default_status_id: Mapped[int | None] = mapped_column(sa.ForeignKey("statuses.id"))
+
+
+class Status(db.Model):
+    __tablename__ = "statuses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    name_en: Mapped[str | None] = mapped_column(sa.String(60))
+    owner_side: Mapped[str] = mapped_column(sa.String(8))  # who holds the ball: city | vendor
+    is_closed: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Transition(db.Model):
+    """Workflow: in `tracker`, a member with `role` may move from one status to another."""
+
+    __tablename__ = "transitions"
+    __table_args__ = (sa.UniqueConstraint("tracker_id", "role", "from_status_id", "to_status_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracker_id: Mapped[int] = mapped_column(sa.ForeignKey("trackers.id"), index=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    from_status_id: Mapped[int] = mapped_column(sa.ForeignKey("statuses.id"))
+    to_status_id: Mapped[int] = mapped_column(sa.ForeignKey("statuses.id"))
+
+
+class Priority(db.Model):
+    __tablename__ = "priorities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    name_en: Mapped[str | None] = mapped_column(sa.String(60))
+    position: Mapped[int] = mapped_column(default=0)
+    is_default: Mapped[bool] = mapped_column(default=False)
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        sa.Index("ix_tickets_project_status", "project_id", "status_id"),
+        sa.Index("ix_tickets_assignee_due", "assignee_id", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"))  # a business unit
+    tracker_id: Mapped[int] = mapped_column(sa.ForeignKey("trackers.id"), index=True)
+    status_id: Mapped[int] = mapped_column(sa.ForeignKey("statuses.id"), index=True)
+    priority_id: Mapped[int] = mapped_column(sa.ForeignKey("priorities.id"))
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Homework given to a guest without an account: unassigned, the name kept here.
+    guest_name: Mapped[str | None] = mapped_column(sa.String(100))
+    start_date: Mapped[date | None]
+    due_date: Mapped[date | None] = mapped_column(index=True)
+    done_ratio: Mapped[int] = mapped_column(default=0)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # The decision asked for when homework is closed; offered as a result at the next meeting.
+    decision: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    closed_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)  # optimistic locking
+
+    project: Mapped[Project] = relationship()
+    tracker: Mapped[Tracker] = relationship()
+    status: Mapped[Status] = relationship()
+    priority: Mapped[Priority] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    parent: Mapped[Ticket | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Ticket]] = relationship(back_populates="parent", order_by="Ticket.id")
+    journals: Mapped[list[Journal]] = relationship(
+        back_populates="ticket", order_by="Journal.id", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Ticket #{self.id} {self.subject!r}>"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status.is_closed
+
+    @property
+    def who(self) -> str:
+        if self.assignee is not None:
+            return self.assignee.name
+        return self.guest_name or ""
+
+
+class Journal(db.Model):
+    __tablename__ = "journals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))  # None: the system
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    private_notes: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="journals")
+    user: Mapped[User | None] = relationship()
+    details: Mapped[list[JournalDetail]] = relationship(
+        back_populates="journal", order_by="JournalDetail.id", cascade="all, delete-orphan"
+    )
+
+
+class JournalDetail(db.Model):
+    """One changed property, as Redmine's: property is attr, attachment or relation."""
+
+    __tablename__ = "journal_details"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    journal_id: Mapped[int] = mapped_column(sa.ForeignKey("journals.id"), index=True)
+    property: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str] = mapped_column(sa.String(60))
+    old_value: Mapped[str | None] = mapped_column(sa.Text)
+    new_value: Mapped[str | None] = mapped_column(sa.Text)
+
+    journal: Mapped[Journal] = relationship(back_populates="details")
+
+
+class Attachment(db.Model):
+    """A file on a ticket or a meeting; bytes live on disk under their SHA-256."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (sa.Index("ix_attachments_container", "container_type", "container_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    container_type: Mapped[str | None] = mapped_column(sa.String(16))  # ticket | meeting
+    container_id: Mapped[int | None]  # None until an uploaded file is attached
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(255), default="application/octet-stream")
+    filesize: Mapped[int]
+    digest: Mapped[str] = mapped_column(sa.String(64), index=True)  # SHA-256 hex
+    description: Mapped[str] = mapped_column(sa.String(255), default="")
+    # Redmine's upload token ("id.hex"), used to attach a file uploaded through /uploads.json.
+    token: Mapped[str | None] = mapped_column(sa.String(80), unique=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship()
