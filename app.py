@@ -6,7 +6,7 @@ import importlib
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, jsonify, render_template, request, session
+from flask import Flask, has_request_context, jsonify, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -96,6 +96,8 @@ def translation_directories() -> list[str]:
 
 def select_locale() -> str:
     languages = ("ja", "en")
+    if not has_request_context():  # CLI commands, scheduled jobs: the default language
+        return "ja"
     if current_user and current_user.is_authenticated and current_user.language in languages:
         return current_user.language
     if session.get("lang") in languages:

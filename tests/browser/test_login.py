@@ -19,8 +19,9 @@ def test_log_in_in_japanese_and_switch_to_english(page, live_server, make_user, 
     assert page.locator("h1").first.inner_text().startswith("Projects")
 
 
-def test_phone_width_has_no_horizontal_scroll(page, live_server, browser_login, make_user,
-                                              make_project, artifacts):
+def test_phone_width_has_no_horizontal_scroll(
+    page, live_server, browser_login, make_user, make_project, artifacts
+):
     user = make_user(password="pw-for-tests")
     make_project(members={user: "manager"})
     page.set_viewport_size({"width": 375, "height": 740})

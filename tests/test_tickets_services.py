@@ -1,0 +1,83 @@
+import pytest
+
+from tickets import services
+
+
+@pytest.fixture
+def member_unit(make_user, make_unit):
+    member, viewer = make_user(), make_user()
+    return member, viewer, make_unit(members={member: "member", viewer: "viewer"})
+
+
+def test_change_is_journaled_with_old_and_new(member_unit, make_ticket, status_named):
+    member, _viewer, unit = member_unit
+    ticket = make_ticket(unit, member)
+    journal = services.update_ticket(
+        member,
+        ticket,
+        {"status": status_named("受付"), "subject": "新しい件名"},
+        notes="受け付けました",
+    )
+    details = {d.name: (d.old_value, d.new_value) for d in journal.details}
+    assert details["status_id"] == (str(status_named("起票").id), str(status_named("受付").id))
+    assert details["subject"][1] == "新しい件名"
+    assert journal.notes == "受け付けました" and journal.user == member
+    assert ticket.version == 2
+
+
+def test_workflow_refuses_a_transition_it_does_not_allow(member_unit, make_ticket, status_named):
+    member, _viewer, unit = member_unit
+    ticket = make_ticket(unit, member, status=status_named("完了"))
+    with pytest.raises(services.TicketError, match="ワークフロー"):
+        services.update_ticket(member, ticket, {"status": status_named("対応中")})
+
+
+def test_viewer_cannot_change_a_ticket(member_unit, make_ticket, status_named):
+    member, viewer, unit = member_unit
+    ticket = make_ticket(unit, member)
+    with pytest.raises(PermissionError):
+        services.update_ticket(viewer, ticket, {"subject": "x"})
+
+
+def test_second_writer_is_refused(member_unit, make_ticket):
+    member, _viewer, unit = member_unit
+    ticket = make_ticket(unit, member)
+    loaded_version = ticket.version
+    services.update_ticket(member, ticket, {"subject": "一人目"}, expected_version=loaded_version)
+    with pytest.raises(services.StaleTicket):
+        services.update_ticket(
+            member, ticket, {"subject": "二人目"}, expected_version=loaded_version
+        )
+    assert ticket.subject == "一人目"
+
+
+def test_last_child_closing_closes_the_parent_and_reopening_reopens(
+    member_unit, make_ticket, status_named
+):
+    member, _viewer, unit = member_unit
+    grandparent = make_ticket(unit, member)
+    parent = make_ticket(unit, member, parent=grandparent)
+    first = make_ticket(unit, member, parent=parent)
+    second = make_ticket(unit, member, parent=parent)
+    done = status_named("完了")
+    services.update_ticket(member, first, {"status": done})
+    assert not parent.status.is_closed
+    services.update_ticket(member, second, {"status": done})
+    assert parent.status == done and grandparent.status == done
+    system_note = parent.journals[-1]
+    assert system_note.user is None and "自動的に完了" in system_note.notes
+
+    facilitator_reopen = status_named("対応中")
+    services.update_ticket(None, second, {"status": facilitator_reopen})
+    assert not parent.status.is_closed and not grandparent.status.is_closed
+    assert "再オープン" in parent.journals[-1].notes
+
+
+def test_a_ticket_never_becomes_its_own_ancestor(member_unit, make_ticket):
+    member, _viewer, unit = member_unit
+    top = make_ticket(unit, member)
+    child = make_ticket(unit, member, parent=top)
+    with pytest.raises(services.TicketError):
+        services.update_ticket(member, top, {"parent": child})
+    with pytest.raises(services.TicketError):
+        services.update_ticket(member, top, {"parent": top})
