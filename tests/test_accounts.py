@@ -146,3 +146,15 @@ def test_non_admin_cannot_reach_administration(client, login, make_user):
         client.post("/admin/organisations/new", data={"name": "x", "kind": "city"}).status_code
         == 403
     )
+
+
+def test_x_api_key_header_authenticates_a_request(client, make_user, make_project):
+    user = make_user()
+    project = make_project(members={user: "member"})
+    token = services.api_token(user)
+    db.session.commit()
+    assert client.get(f"/projects/{project.identifier}").status_code == 302
+    ok = client.get(f"/projects/{project.identifier}", headers={"X-API-Key": token})
+    assert ok.status_code == 200
+    bad = client.get(f"/projects/{project.identifier}", headers={"X-API-Key": "forged"})
+    assert bad.status_code == 302
