@@ -5,12 +5,15 @@ from alembic.migration import MigrationContext
 
 from app import create_app
 from extensions import db
+from textsearch import include_name
 
 
 def test_migrations_match_the_models():
     """The schema comes from the migrations; the models must not drift from them."""
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"include_name": include_name}), db.metadata
+        )
     assert diff == []
 
 

@@ -1,0 +1,365 @@
+"""Ticket lists: Redmine's filter parameters → one SQLAlchemy select, restricted by access.
+
+The same parameters serve the HTML list (/issues), the Redmine-compatible API
+(/issues.json) and the CSV export, so a bookmarked URL means the same everywhere:
+
+    project_id      id or identifier; a fiscal-year project includes its units
+                    unless subproject_id=!*
+    tracker_id      id, or ids joined by | (as Redmine: 1|3)
+    status_id       open (default, also "o") | closed ("c") | * | id | 1|5
+    assigned_to_id  id | me | * (anyone) | !* (nobody) | 1|me
+    author_id       id | me | 1|2
+    parent_id       id | * (has a parent) | !* (top-level)
+    created_on, updated_on, due_date
+                    Redmine's operators: 2026-04-01, >=2026-04-01, <=2026-04-30,
+                    ><2026-04-01|2026-04-30; or plain dates in <name>_from / <name>_to
+    overdue         1: open and due before today (Japan time)
+    q / search      keywords: every word must occur in subject, description or a note
+    sort            e.g. updated_on:desc,id (Redmine's column names)
+    offset, limit   or page (1-based) with limit
+
+`ticket_query(user, params)` parses them (QueryError on a bad value, 404 for a project the
+user cannot see) and returns a TicketQuery: `.page()` gives rows and the total count with
+everything a list shows loaded up front; `.select()` is the ordered statement for exports.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import aliased, joinedload
+
+import permissions
+import textsearch
+from accounts.models import User
+from extensions import db
+from projects.models import Project
+from tickets.models import Journal, Priority, Status, Ticket, Tracker
+from timeutil import JST, local_today
+
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+DEFAULT_SORT = [("id", True)]
+
+# Redmine's column names → what to order by (some need a join, see _order).
+SORTABLE = (
+    "id",
+    "project",
+    "tracker",
+    "status",
+    "priority",
+    "subject",
+    "assigned_to",
+    "author",
+    "start_date",
+    "due_date",
+    "done_ratio",
+    "parent",
+    "created_on",
+    "updated_on",
+    "closed_on",
+)
+DATE_FILTERS = {
+    "created_on": Ticket.created_at,
+    "updated_on": Ticket.updated_at,
+    "due_date": Ticket.due_date,
+}
+
+TICKET_SOURCES = [
+    textsearch.Source(
+        key=Ticket.id,
+        columns=(Ticket.subject, Ticket.description),
+        fts_table="fts_tickets",
+        rowid=Ticket.id,
+    ),
+    textsearch.Source(
+        key=Journal.ticket_id, columns=(Journal.notes,), fts_table="fts_journals", rowid=Journal.id
+    ),
+]
+
+
+class QueryError(ValueError):
+    """A filter value that cannot be understood; str(error) says which."""
+
+
+def keyword_clause(q: str | None):
+    """Tickets whose subject, description or a journal note contains every word of `q`."""
+    return textsearch.matches_all(q, Ticket.id, TICKET_SOURCES)
+
+
+@dataclass
+class TicketQuery:
+    user: User
+    where: list = field(default_factory=list)
+    sort: list[tuple[str, bool]] = field(default_factory=lambda: list(DEFAULT_SORT))
+    offset: int = 0
+    limit: int = DEFAULT_LIMIT
+    # The understood parameters, normalised (for forms, links and the API's echo).
+    params: dict[str, str] = field(default_factory=dict)
+    project: Project | None = None
+
+    def count(self) -> int:
+        return db.session.scalar(sa.select(sa.func.count(Ticket.id)).where(*self.where))
+
+    def select(self) -> sa.Select:
+        """All matching tickets, ordered, with the list's relations loaded (no paging)."""
+        stmt = sa.select(Ticket).where(*self.where)
+        stmt = _order(stmt, self.sort)
+        return stmt.options(
+            joinedload(Ticket.project),
+            joinedload(Ticket.tracker),
+            joinedload(Ticket.status),
+            joinedload(Ticket.priority),
+            joinedload(Ticket.assignee),
+            joinedload(Ticket.author),
+        )
+
+    def page(self) -> tuple[list[Ticket], int]:
+        total = self.count()
+        if total == 0 or self.offset >= total:
+            return [], total
+        rows = db.session.scalars(self.select().offset(self.offset).limit(self.limit))
+        return list(rows.unique()), total
+
+    @property
+    def page_number(self) -> int:
+        return self.offset // self.limit + 1 if self.limit else 1
+
+    def sort_param(self) -> str:
+        return ",".join(f"{name}:desc" if desc else name for name, desc in self.sort)
+
+
+def ticket_query(user: User, params, *, default_status: str = "open") -> TicketQuery:
+    """Parse Redmine-style `params` (a dict or request.args) into a TicketQuery for `user`."""
+    get = params.get
+    query = TicketQuery(user=user, where=[permissions.visible(user, Ticket.project_id)])
+    where, kept = query.where, query.params
+
+    project_key = (get("project_id") or "").strip()
+    if project_key:
+        project = permissions.load_project(user, project_key)  # 404 when not visible
+        query.project = project
+        kept["project_id"] = project.identifier
+        if get("subproject_id") == "!*" or project.is_unit:
+            if get("subproject_id") == "!*":
+                kept["subproject_id"] = "!*"
+            where.append(Ticket.project_id == project.id)
+        else:
+            units = sa.select(Project.id).where(Project.parent_id == project.id)
+            where.append(sa.or_(Ticket.project_id == project.id, Ticket.project_id.in_(units)))
+
+    tracker = (get("tracker_id") or "").strip()
+    if tracker:
+        where.append(Ticket.tracker_id.in_(_ids(tracker, "tracker_id")))
+        kept["tracker_id"] = tracker
+
+    status = (get("status_id") or default_status or "").strip()
+    kept["status_id"] = status
+    if status in ("open", "o"):
+        where.append(Ticket.status_id.in_(_status_ids(closed=False)))
+    elif status in ("closed", "c"):
+        where.append(Ticket.status_id.in_(_status_ids(closed=True)))
+    elif status not in ("*", ""):
+        where.append(Ticket.status_id.in_(_ids(status, "status_id")))
+
+    for name, column in (("assigned_to_id", Ticket.assignee_id), ("author_id", Ticket.author_id)):
+        value = (get(name) or "").strip()
+        if not value:
+            continue
+        kept[name] = value
+        if value == "*":
+            where.append(column.is_not(None))
+        elif value == "!*":
+            where.append(column.is_(None))
+        else:
+            ids = [user.id if v == "me" else v for v in value.split("|")]
+            where.append(column.in_(_ids("|".join(map(str, ids)), name)))
+
+    parent = (get("parent_id") or "").strip()
+    if parent:
+        kept["parent_id"] = parent
+        if parent == "*":
+            where.append(Ticket.parent_id.is_not(None))
+        elif parent == "!*":
+            where.append(Ticket.parent_id.is_(None))
+        else:
+            where.append(Ticket.parent_id.in_(_ids(parent, "parent_id")))
+
+    for name, column in DATE_FILTERS.items():
+        low, high = _date_range(name, get)
+        if low is not None:
+            where.append(column >= _bound(column, low))
+            kept[f"{name}_from"] = low.isoformat()
+        if high is not None:
+            if column is Ticket.due_date:
+                where.append(column <= high)
+            else:  # a datetime: up to the end of that day (stored UTC, compared by date)
+                where.append(column < _bound(column, high + timedelta(days=1)))
+            kept[f"{name}_to"] = high.isoformat()
+
+    if (get("overdue") or "").lower() in ("1", "true", "on", "yes"):
+        kept["overdue"] = "1"
+        where.append(Ticket.due_date < local_today())
+        where.append(Ticket.status_id.in_(_status_ids(closed=False)))
+
+    words = get("q") or get("search") or ""
+    if words.strip():
+        kept["q"] = words.strip()
+        where.append(keyword_clause(words))
+
+    sort = (get("sort") or "").strip()
+    if sort:
+        query.sort = _parse_sort(sort)
+        kept["sort"] = query.sort_param()
+
+    query.limit = min(
+        max(_int(get("limit") or get("per_page"), DEFAULT_LIMIT, "limit"), 1), MAX_LIMIT
+    )
+    if get("offset") not in (None, ""):
+        query.offset = max(_int(get("offset"), 0, "offset"), 0)
+    elif get("page") not in (None, ""):
+        query.offset = (max(_int(get("page"), 1, "page"), 1) - 1) * query.limit
+    if query.limit != DEFAULT_LIMIT:
+        kept["limit"] = str(query.limit)
+    return query
+
+
+def keyword_search(user: User, q: str, offset: int = 0, limit: int = DEFAULT_LIMIT):
+    """Tickets `user` may see matching every word of `q`, newest change first: (rows, total)."""
+    query = ticket_query(
+        user, {"q": q, "status_id": "*", "sort": "updated_on:desc,id:desc"}, default_status="*"
+    )
+    query.offset, query.limit = max(offset, 0), min(max(limit, 1), MAX_LIMIT)
+    if not textsearch.words(q):
+        return [], 0
+    return query.page()
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def _ids(value: str, name: str) -> list[int]:
+    try:
+        return [int(v) for v in value.split("|") if v.strip()]
+    except ValueError:
+        raise QueryError(
+            _("Invalid value for %(name)s: %(value)s", name=name, value=value)
+        ) from None
+
+
+def _int(value, default: int, name: str) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise QueryError(
+            _("Invalid value for %(name)s: %(value)s", name=name, value=value)
+        ) from None
+
+
+def _status_ids(closed: bool) -> sa.Select:
+    return sa.select(Status.id).where(Status.is_closed.is_(closed))
+
+
+def _date(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        raise QueryError(
+            _("Invalid date for %(name)s: %(value)s", name=name, value=value)
+        ) from None
+
+
+_OPERATOR = re.compile(r"^(><|>=|<=|=)?(.*)$")
+
+
+def _date_range(name: str, get) -> tuple[date | None, date | None]:
+    """Redmine's `name=>=2026-04-01` … or the form's `name_from` / `name_to`."""
+    low = high = None
+    value = (get(name) or "").strip()
+    if value:
+        op, rest = _OPERATOR.match(value).groups()
+        if op == "><":
+            first, _sep, second = rest.partition("|")
+            low, high = _date(first, name), _date(second, name)
+        elif op == ">=":
+            low = _date(rest, name)
+        elif op == "<=":
+            high = _date(rest, name)
+        else:
+            low = high = _date(rest, name)
+    if get(f"{name}_from"):
+        low = _date(get(f"{name}_from"), name)
+    if get(f"{name}_to"):
+        high = _date(get(f"{name}_to"), name)
+    return low, high
+
+
+def _bound(column, day: date):
+    """Stored times are naive UTC; a day in Japan time starts at 15:00 UTC the day before."""
+    if column is Ticket.due_date:
+        return day
+    start = datetime.combine(day, time.min, tzinfo=JST)
+    return start.astimezone(UTC).replace(tzinfo=None)
+
+
+def _parse_sort(value: str) -> list[tuple[str, bool]]:
+    sort = []
+    for part in value.split(","):
+        name, _sep, direction = part.strip().partition(":")
+        if not name:
+            continue
+        if name not in SORTABLE:
+            raise QueryError(_("Cannot sort by %(name)s.", name=name))
+        if name not in [n for n, _d in sort]:
+            sort.append((name, direction.strip().lower() == "desc"))
+    return sort or list(DEFAULT_SORT)
+
+
+def _order(stmt: sa.Select, sort: list[tuple[str, bool]]) -> sa.Select:
+    columns = []
+    for name, desc in sort:
+        if name == "project":
+            alias = aliased(Project)
+            stmt = stmt.join(alias, alias.id == Ticket.project_id)
+            column = alias.name
+        elif name == "tracker":
+            alias = aliased(Tracker)
+            stmt = stmt.join(alias, alias.id == Ticket.tracker_id)
+            column = alias.position
+        elif name == "status":
+            alias = aliased(Status)
+            stmt = stmt.join(alias, alias.id == Ticket.status_id)
+            column = alias.position
+        elif name == "priority":
+            alias = aliased(Priority)
+            stmt = stmt.join(alias, alias.id == Ticket.priority_id)
+            column = alias.position
+        elif name in ("assigned_to", "author"):
+            alias = aliased(User)
+            key = Ticket.assignee_id if name == "assigned_to" else Ticket.author_id
+            stmt = stmt.outerjoin(alias, alias.id == key)
+            column = alias.name
+        else:
+            column = {
+                "id": Ticket.id,
+                "subject": Ticket.subject,
+                "start_date": Ticket.start_date,
+                "due_date": Ticket.due_date,
+                "done_ratio": Ticket.done_ratio,
+                "parent": Ticket.parent_id,
+                "created_on": Ticket.created_at,
+                "updated_on": Ticket.updated_at,
+                "closed_on": Ticket.closed_at,
+            }[name]
+        # Empty values last either way, as Redmine shows them.
+        columns.append(column.is_(None))
+        columns.append(column.desc() if desc else column.asc())
+    if "id" not in [n for n, _d in sort]:
+        columns.append(Ticket.id.desc())
+    return stmt.order_by(*columns)
