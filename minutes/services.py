@@ -99,6 +99,10 @@ def _begin_write(actor: User | None, meeting: Meeting) -> int:
     seq = _bump(meeting)
     if meeting.is_confirmed:  # confirmed while we were waiting for the lock
         raise MinutesLocked(meeting)
+    if meeting.status == "awaiting_confirmation":  # edited after freezing: revision N+1 next
+        from minutes import revisions
+
+        revisions.start_new_revision(actor, meeting, seq)
     return seq
 
 

@@ -18,7 +18,12 @@ from flask_migrate import upgrade
 from app import create_app
 from extensions import db
 
-pytest_plugins = ["tests.fixtures.accounts", "tests.fixtures.tickets", "tests.fixtures.minutes"]
+pytest_plugins = [
+    "tests.fixtures.accounts",
+    "tests.fixtures.tickets",
+    "tests.fixtures.minutes",
+    "tests.fixtures.revisions",
+]
 
 
 def _database_url(tmp_path_factory) -> tuple[str, callable]:
