@@ -21,9 +21,20 @@ BLUEPRINTS = (
     "minutes:bp",
     "tickets:bp",
     "exports:bp",
+    "reports:bp",
 )
-MODEL_MODULES = ("accounts.models", "projects.models", "tickets.models", "minutes.models")
-PROJECT_SECTIONS = ("minutes/_project_section.html", "tickets/_project_section.html")
+MODEL_MODULES = (
+    "accounts.models",
+    "projects.models",
+    "tickets.models",
+    "minutes.models",
+    "reports.models",
+)
+PROJECT_SECTIONS = (
+    "minutes/_project_section.html",
+    "tickets/_project_section.html",
+    "reports/_project_section.html",
+)
 CLI_COMMANDS = (
     "accounts.cli:user_cli",
     "demo:demo_cli",

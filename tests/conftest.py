@@ -23,6 +23,7 @@ pytest_plugins = [
     "tests.fixtures.tickets",
     "tests.fixtures.minutes",
     "tests.fixtures.revisions",
+    "tests.fixtures.reports",
 ]
 
 
