@@ -142,3 +142,8 @@ def can_comment_ticket(user, ticket) -> bool:
 
 def can_delete_ticket(user, ticket) -> bool:
     return has_role(user, ticket.project, "manager")
+
+
+def can_attach_to_meeting(user, meeting) -> bool:
+    """Members add files (handouts, screenshots) to a meeting of their project."""
+    return has_role(user, meeting.unit, "member")

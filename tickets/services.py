@@ -15,7 +15,16 @@ import permissions
 from accounts.models import User
 from extensions import db
 from projects.models import Project
-from tickets.models import Journal, JournalDetail, Priority, Status, Ticket, Tracker, Transition
+from tickets.models import (
+    Attachment,
+    Journal,
+    JournalDetail,
+    Priority,
+    Status,
+    Ticket,
+    Tracker,
+    Transition,
+)
 from timeutil import utcnow
 
 
@@ -110,11 +119,13 @@ def _check_subject(subject: str) -> None:
         raise TicketError(_("Subject is too long (at most 255 characters)."), "subject")
 
 
-def _check_parent(ticket: Ticket | None, parent_id: int | None) -> None:
+def _check_parent(ticket: Ticket | None, parent_id: int | None, actor=None) -> None:
     if parent_id is None:
         return
     parent = db.session.get(Ticket, parent_id)
-    if parent is None:
+    if parent is None or (
+        actor is not None and not permissions.can_view_project(actor, parent.project)
+    ):
         raise TicketError(_("Parent task is invalid."), "parent_id")
     node = parent
     while node is not None:  # a ticket can never become its own ancestor
@@ -125,15 +136,19 @@ def _check_parent(ticket: Ticket | None, parent_id: int | None) -> None:
         node = node.parent
 
 
-def create_ticket(actor: User | None, unit: Project, data: dict) -> Ticket:
-    """A new ticket in `unit`. `actor` None means the system (e.g. from the minutes)."""
+def create_ticket(
+    actor: User | None, unit: Project, data: dict, attachments: list[Attachment] = ()
+) -> Ticket:
+    """A new ticket in `unit`. `actor` None means the system (e.g. from the minutes).
+
+    `attachments` (from tickets.attachments.store_upload) are attached to it."""
     if actor is not None and not permissions.can_add_ticket(actor, unit):
         raise PermissionError("add ticket")
     data = _normalise(data)
     _check_subject(data.get("subject", ""))
     tracker = db.session.get(Tracker, data.get("tracker_id") or 0) or default_tracker()
     status_id = data.get("status_id") or tracker.default_status_id
-    _check_parent(None, data.get("parent_id"))
+    _check_parent(None, data.get("parent_id"), actor)
     now = utcnow()
     ticket = Ticket(
         project_id=unit.id,
@@ -156,6 +171,8 @@ def create_ticket(actor: User | None, unit: Project, data: dict) -> Ticket:
     db.session.flush()
     if ticket.status.is_closed:
         ticket.closed_at = now
+    for attachment in attachments:
+        _link(attachment, ticket)
     if ticket.parent_id is not None:
         _journal(ticket.parent, actor, "", [("attr", "child_id", None, str(ticket.id))])
         _propagate_to_parent(ticket)
@@ -189,8 +206,11 @@ def update_ticket(
     notes: str = "",
     expected_version: int | None = None,
     private_notes: bool = False,
+    attachments: list[Attachment] = (),
 ) -> Journal | None:
-    """Apply `changes`, journal them with `notes`; returns the journal (None if nothing changed)."""
+    """Apply `changes`, journal them with `notes`; returns the journal (None if nothing changed).
+
+    `attachments` (unattached uploads) are attached and journaled in the same entry."""
     if actor is not None and not permissions.can_edit_ticket(actor, ticket):
         raise PermissionError("edit ticket")
     if expected_version is not None and expected_version != ticket.version:
@@ -199,7 +219,7 @@ def update_ticket(
     if "subject" in changes:
         _check_subject(changes["subject"])
     if "parent_id" in changes and changes["parent_id"] != ticket.parent_id:
-        _check_parent(ticket, changes["parent_id"])
+        _check_parent(ticket, changes["parent_id"], actor)
     if "status_id" in changes and changes["status_id"] != ticket.status_id:
         allowed = {s.id for s in allowed_statuses(actor, ticket)}
         if changes["status_id"] not in allowed:
@@ -219,6 +239,9 @@ def update_ticket(
         if attr in changes and changes[attr] != getattr(ticket, attr):
             details.append(("attr", name, _as_text(getattr(ticket, attr)), _as_text(changes[attr])))
             setattr(ticket, attr, changes[attr])
+    for attachment in attachments:
+        _link(attachment, ticket)
+        details.append(("attachment", str(attachment.id), None, attachment.filename))
     if not details and not notes:
         return None
     db.session.flush()
@@ -242,6 +265,31 @@ def add_note(actor: User, ticket: Ticket, notes: str, private: bool = False) -> 
     if not notes.strip():
         raise TicketError(_("Notes cannot be blank."), "notes")
     return _journal(ticket, actor, notes, [], private_notes=private)
+
+
+def journal_change(actor: User | None, ticket: Ticket, notes: str, details: list) -> Journal:
+    """Record a change made elsewhere (e.g. an attachment): details are
+    (property, name, old value, new value) tuples, as JournalDetail holds them."""
+    return _journal(ticket, actor, notes, details)
+
+
+def _link(attachment: Attachment, ticket: Ticket) -> None:
+    if attachment.container_id is not None:
+        raise TicketError(_("This file is already attached elsewhere."), "attachments")
+    attachment.container_type, attachment.container_id = "ticket", ticket.id
+
+
+def children_done(ticket: Ticket) -> tuple[int, int]:
+    """(closed children, all children) of `ticket`."""
+    closed, total = db.session.execute(
+        sa.select(
+            sa.func.count(Status.id).filter(Status.is_closed.is_(True)), sa.func.count(Ticket.id)
+        )
+        .select_from(Ticket)
+        .join(Status, Status.id == Ticket.status_id)
+        .where(Ticket.parent_id == ticket.id)
+    ).one()
+    return closed, total
 
 
 def _journal(ticket, actor, notes, details, private_notes=False) -> Journal:

@@ -1,1 +1,557 @@
-"""Routes of this package (see the issues that build it)."""
+"""Tickets at Redmine's URLs, so links and habits carry over.
+
+GET       /issues                        index (filters in the URL, see tickets.queries)
+GET       /projects/<key>/issues         project_index
+GET/POST  /projects/<key>/issues/new     new
+GET       /issues/<id>                   show (history, children, files, the edit form)
+POST      /issues/<id>                   update (optimistic locking, workflow-limited)
+POST      /issues/preview                preview (Markdown → sanitised HTML)
+GET       /attachments/download/<id>[/<filename>]   download_attachment
+POST      /meetings/<id>/attachments     attach_to_meeting
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import (
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+
+import permissions
+from accounts.models import User
+from extensions import db
+from markup import render_markdown
+from projects.models import Membership, Project
+from tickets import attachments as files
+from tickets import bp, history, queries, services
+from tickets.forms import TicketEditForm, TicketForm
+from tickets.models import Attachment, Priority, Status, Ticket, Tracker, Transition
+
+
+def description_template() -> str:
+    """The talk's new-ticket description (図-2): what, where and when, and the difference."""
+    headings = (
+        _("Which screen, form or data"),
+        _("On which PC, printer, procedure or date"),
+        _("How the result differs from what was wanted"),
+    )
+    return "\n\n".join(f"### {h}\n" for h in headings)
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def load_ticket(ticket_id: int) -> Ticket:
+    ticket = db.session.scalar(
+        sa.select(Ticket).where(
+            Ticket.id == ticket_id, permissions.visible(current_user, Ticket.project_id)
+        )
+    )
+    if ticket is None:
+        abort(404)
+    return ticket
+
+
+# --- list ------------------------------------------------------------------------------------
+
+
+@bp.route("/issues")
+def index():
+    return _list(None)
+
+
+@bp.route("/projects/<key>/issues")
+def project_index(key):
+    return _list(key)
+
+
+def _list(key: str | None):
+    params = request.args.to_dict()
+    if key:
+        params["project_id"] = key
+    try:
+        query = queries.ticket_query(current_user, params)
+    except queries.QueryError as error:
+        flash(str(error), "error")
+        query = queries.ticket_query(current_user, {"project_id": key} if key else {})
+    rows, total = query.page()
+    return render_template(
+        "tickets/index.html",
+        query=query,
+        p=query.params,
+        rows=rows,
+        total=total,
+        pages=(total + query.limit - 1) // query.limit,
+        choices=_filter_choices(),
+        today=_today(),
+    )
+
+
+def _today():
+    from timeutil import local_today
+
+    return local_today()
+
+
+def _filter_choices() -> dict:
+    projects = db.session.scalars(
+        sa.select(Project)
+        .where(permissions.visible(current_user, Project.id), Project.is_archived.is_(False))
+        .order_by(sa.func.coalesce(Project.parent_id, Project.id), Project.parent_id.is_not(None))
+        .order_by(Project.position, Project.id)
+    ).all()
+    users = db.session.scalars(
+        sa.select(User)
+        .where(
+            User.id.in_(
+                sa.select(Membership.user_id).where(
+                    permissions.visible(current_user, Membership.project_id)
+                )
+            )
+        )
+        .order_by(User.name)
+    ).all()
+    return {
+        "projects": projects,
+        "trackers": _trackers(),
+        "statuses": _statuses(),
+        "users": users,
+    }
+
+
+def _trackers() -> list[Tracker]:
+    return list(db.session.scalars(sa.select(Tracker).order_by(Tracker.position, Tracker.id)))
+
+
+def _statuses() -> list[Status]:
+    return list(db.session.scalars(sa.select(Status).order_by(Status.position, Status.id)))
+
+
+# --- new -------------------------------------------------------------------------------------
+
+
+@bp.route("/projects/<key>/issues/new", methods=["GET", "POST"])
+def new(key):
+    project = permissions.load_project(current_user, key)
+    if not permissions.can_add_ticket(current_user, project):
+        abort(403)
+    form = TicketForm()
+    _fill_choices(form, project, None)
+    if request.method == "GET":
+        form.description.data = description_template()
+        form.project_id.data = project.id if project.is_unit else form.project_id.choices[0][0]
+        form.tracker_id.data = _default_tracker_id(project)
+        form.priority_id.data = services.default_priority().id
+        parent = request.args.get("parent_id") or request.args.get("issue[parent_issue_id]")
+        if parent and parent.isdigit():
+            form.parent_id.data = int(parent)
+    elif form.validate_on_submit() and _uploads_ok(form):
+        unit = _unit_choice(project, form.project_id.data)
+        try:
+            uploads = _store_uploads(form)
+            ticket = services.create_ticket(
+                current_user, unit, _ticket_data(form), attachments=uploads
+            )
+        except (services.TicketError, files.AttachmentError) as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Ticket #%(id)s was created.", id=ticket.id), "success")
+            return redirect(url_for("tickets.show", ticket_id=ticket.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "tickets/new.html",
+        form=form,
+        project=project,
+        max_size=files.max_label(),
+        max_bytes=files.max_bytes(),
+    ), status
+
+
+def _default_tracker_id(project: Project) -> int:
+    return project.root.homework_tracker_id or services.default_tracker().id
+
+
+def _unit_choice(project: Project, unit_id: int) -> Project:
+    unit = db.session.get(Project, unit_id)
+    if unit is None or not permissions.can_add_ticket(current_user, unit):
+        abort(403)
+    return unit
+
+
+def _fill_choices(form: TicketForm, project: Project, ticket: Ticket | None) -> None:
+    root = project.root
+    units = [u for u in root.units if not u.is_archived] or [root]
+    form.project_id.choices = [(u.id, u.name) for u in units]
+    form.tracker_id.choices = [(t.id, t.name) for t in _trackers()]
+    priorities = db.session.scalars(sa.select(Priority).order_by(Priority.position))
+    form.priority_id.choices = [(p.id, p.name) for p in priorities]
+    members = db.session.scalars(
+        sa.select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.project_id == root.id, User.is_active_account.is_(True))
+        .order_by(User.name)
+    ).all()
+    assignees = [(0, "—")] + [(u.id, u.name) for u in members]
+    if ticket is not None and ticket.assignee is not None and ticket.assignee not in members:
+        assignees.append((ticket.assignee.id, ticket.assignee.name))
+    form.assignee_id.choices = assignees
+    if ticket is None:
+        form.status_id.choices = [(s.id, s.name) for s in _initial_statuses(project)]
+    else:
+        form.status_id.choices = [
+            (s.id, s.name) for s in services.allowed_statuses(current_user, ticket)
+        ]
+
+
+def _initial_statuses(project: Project) -> list[Status]:
+    """A new ticket starts in a tracker's default status or one the workflow allows next."""
+    role = permissions.role_in(current_user, project)
+    defaults = sa.select(Tracker.default_status_id)
+    targets = sa.select(Transition.to_status_id).where(
+        Transition.role == role, Transition.from_status_id.in_(defaults)
+    )
+    return list(
+        db.session.scalars(
+            sa.select(Status)
+            .where(
+                sa.or_(Status.id.in_(defaults), Status.id.in_(targets)),
+                Status.is_closed.is_(False),
+            )
+            .order_by(Status.position)
+        )
+    )
+
+
+def _ticket_data(form: TicketForm) -> dict:
+    return {
+        "project_id": form.project_id.data,
+        "tracker_id": form.tracker_id.data,
+        "subject": form.subject.data,
+        "description": form.description.data or "",
+        "status_id": form.status_id.data,
+        "priority_id": form.priority_id.data,
+        "assignee_id": form.assignee_id.data or None,
+        "start_date": form.start_date.data,
+        "due_date": form.due_date.data,
+        "parent_id": form.parent_id.data or None,
+        "done_ratio": form.done_ratio.data or 0,
+    }
+
+
+def _uploads(form) -> list:
+    return [f for f in (form.attachments.data or []) if f and f.filename]
+
+
+def _uploads_ok(form) -> bool:
+    """Check every file before anything is written; errors go next to the file field."""
+    errors = []
+    for upload in _uploads(form):
+        try:
+            files.check_upload(upload)
+        except files.AttachmentError as error:
+            errors.append(str(error))
+    form.attachments.errors = list(form.attachments.errors) + errors
+    return not errors
+
+
+def _store_uploads(form) -> list[Attachment]:
+    return [files.store_upload(current_user, upload) for upload in _uploads(form)]
+
+
+def _field_error(form, error) -> None:
+    field_name = {"assigned_to_id": "assignee_id"}.get(getattr(error, "field", None) or "")
+    field_name = field_name or getattr(error, "field", None) or ""
+    field = getattr(form, field_name, None) or form.attachments
+    if isinstance(error, files.AttachmentError):
+        field = form.attachments
+    field.errors = [*field.errors, str(error)]
+
+
+# --- show and update -------------------------------------------------------------------------
+
+
+@bp.route("/issues/<int:ticket_id>")
+def show(ticket_id):
+    ticket = load_ticket(ticket_id)
+    form = None
+    if permissions.can_edit_ticket(current_user, ticket):
+        form = TicketEditForm(obj=ticket)
+        _fill_choices(form, ticket.project, ticket)
+        form.project_id.data = ticket.project_id
+        form.assignee_id.data = ticket.assignee_id or 0
+        form.parent_id.data = ticket.parent_id
+        form.version.data = ticket.version
+    return _render_show(ticket, form)
+
+
+@bp.route("/issues/<int:ticket_id>", methods=["POST"])
+def update(ticket_id):
+    ticket = load_ticket(ticket_id)
+    if not permissions.can_edit_ticket(current_user, ticket):
+        abort(403)
+    form = TicketEditForm()
+    _fill_choices(form, ticket.project, ticket)
+    if not form.validate_on_submit() or not _uploads_ok(form):
+        return _render_show(ticket, form), 422
+    if _needs_decision(ticket, form):
+        form.decision.errors = [
+            _("Record the decision: it is offered as a result at the next meeting.")
+        ]
+        return _render_show(ticket, form), 422
+    changes = _ticket_data(form)
+    if form.project_id.data != ticket.project_id:
+        _unit_choice(ticket.project, form.project_id.data)
+    if _homework_item(ticket) is not None or ticket.decision:
+        changes["decision"] = (form.decision.data or "").strip() or None
+    try:
+        expected = int(form.version.data or 0)
+    except ValueError:
+        abort(400)
+    try:
+        uploads = _store_uploads(form)
+        journal = services.update_ticket(
+            current_user,
+            ticket,
+            changes,
+            notes=(form.notes.data or "").strip(),
+            expected_version=expected,
+            private_notes=form.private_notes.data,
+            attachments=uploads,
+        )
+    except services.StaleTicket:
+        db.session.rollback()
+        ticket = load_ticket(ticket_id)
+        conflict = _conflict(ticket, form)
+        form.version.data = ticket.version  # saving again is now a deliberate overwrite
+        return _render_show(ticket, form, conflict=conflict), 409
+    except (services.TicketError, files.AttachmentError) as error:
+        db.session.rollback()
+        ticket = load_ticket(ticket_id)
+        _field_error(form, error)
+        return _render_show(ticket, form), 422
+    db.session.commit()
+    if journal is not None:
+        flash(_("Ticket #%(id)s was updated.", id=ticket.id), "success")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))
+
+
+def _needs_decision(ticket: Ticket, form) -> bool:
+    """Closing a ticket that backs homework asks for the decision."""
+    if ticket.status.is_closed or _homework_item(ticket) is None:
+        return False
+    target = db.session.get(Status, form.status_id.data)
+    return target is not None and target.is_closed and not (form.decision.data or "").strip()
+
+
+def _homework_item(ticket: Ticket):
+    from minutes.models import Item
+
+    return db.session.scalar(
+        sa.select(Item)
+        .where(Item.ticket_id == ticket.id, Item.kind == "homework", Item.deleted_at.is_(None))
+        .limit(1)
+    )
+
+
+def _conflict(ticket: Ticket, form) -> list[tuple[str, str, str]]:
+    """(field label, current value, the value the second writer sent) where they differ."""
+    mine = _ticket_data(form)
+    rows = []
+    shown = {
+        "subject": (ticket.subject, mine["subject"]),
+        "status_id": (ticket.status.name, _name(Status, mine["status_id"])),
+        "assigned_to_id": (ticket.who, _name(User, mine["assignee_id"])),
+        "due_date": (_iso(ticket.due_date), _iso(mine["due_date"])),
+        "priority_id": (ticket.priority.name, _name(Priority, mine["priority_id"])),
+        "tracker_id": (ticket.tracker.name, _name(Tracker, mine["tracker_id"])),
+        "done_ratio": (f"{ticket.done_ratio} %", f"{mine['done_ratio']} %"),
+        "description": (ticket.description, mine["description"]),
+    }
+    for key, (current, sent) in shown.items():
+        if (current or "") != (sent or ""):
+            rows.append((str(history.LABELS[key]), current or "—", sent or "—"))
+    if (form.notes.data or "").strip():
+        rows.append((_("Notes"), "", form.notes.data.strip()))
+    return rows
+
+
+def _name(model, key) -> str:
+    obj = db.session.get(model, key) if key else None
+    return obj.name if obj is not None else ""
+
+
+def _iso(day) -> str:
+    return day.isoformat() if day else ""
+
+
+def _render_show(ticket: Ticket, form, conflict=None):
+    journals = [
+        j
+        for j in history.journals_of(ticket)
+        if not j.private_notes or permissions.can_view_private_notes(current_user, j)
+    ]
+    children = db.session.scalars(
+        sa.select(Ticket)
+        .where(Ticket.parent_id == ticket.id)
+        .options(sa.orm.joinedload(Ticket.status), sa.orm.joinedload(Ticket.assignee))
+        .order_by(Ticket.id)
+    ).all()
+    from minutes.models import Item
+
+    items = db.session.scalars(
+        sa.select(Item)
+        .where(Item.ticket_id == ticket.id, Item.deleted_at.is_(None))
+        .options(sa.orm.joinedload(Item.meeting))
+        .order_by(Item.id)
+    ).all()
+    return render_template(
+        "tickets/show.html",
+        ticket=ticket,
+        form=form,
+        conflict=conflict,
+        journals=journals,
+        changes=history.describe(journals),
+        children=children,
+        children_done=sum(1 for c in children if c.status.is_closed),
+        items=items,
+        homework=next((i for i in items if i.kind == "homework"), None),
+        attachments=files.attachments_of(ticket),
+        closed_status_ids=[s.id for s in _statuses() if s.is_closed],
+        max_size=files.max_label(),
+        max_bytes=files.max_bytes(),
+        today=_today(),
+    )
+
+
+# --- Markdown preview ------------------------------------------------------------------------
+
+
+@bp.route("/issues/preview", methods=["POST"])
+def preview():
+    html = render_markdown(request.form.get("text", ""))
+    return Markup(html) or Markup('<p class="empty">%s</p>') % _("Nothing to preview")
+
+
+# --- attachments -----------------------------------------------------------------------------
+
+
+@bp.route("/attachments/download/<int:attachment_id>")
+@bp.route("/attachments/download/<int:attachment_id>/<path:filename>")
+def download_attachment(attachment_id, filename=None):
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or not _may_see(attachment):
+        abort(404)
+    path = files.path_of(attachment)
+    if not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=attachment.content_type,
+        as_attachment=True,  # never rendered inline: an uploaded HTML file cannot run here
+        download_name=attachment.filename,
+        conditional=True,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, max-age=0"
+    return response
+
+
+def _may_see(attachment: Attachment) -> bool:
+    if attachment.container_id is None:  # an upload not yet attached: its author only
+        return attachment.author_id == getattr(current_user, "id", None)
+    container = files.container_of(attachment)
+    if container is None:
+        return False
+    project = db.session.get(Project, files.project_id_of(container))
+    return project is not None and permissions.can_view_project(current_user, project)
+
+
+@bp.route("/meetings/<int:meeting_id>/attachments", methods=["POST"])
+def attach_to_meeting(meeting_id):
+    from minutes.models import Meeting
+
+    meeting = db.session.scalar(
+        sa.select(Meeting).where(
+            Meeting.id == meeting_id, permissions.visible(current_user, Meeting.unit_id)
+        )
+    )
+    if meeting is None:
+        abort(404)
+    if not permissions.can_attach_to_meeting(current_user, meeting):
+        abort(403)
+    uploads = [f for f in request.files.getlist("attachments") if f and f.filename]
+    back = url_for("minutes.show", meeting_id=meeting.id) + "#attachments"
+    if not uploads:
+        flash(_("Choose a file to attach."), "error")
+        return redirect(back)
+    try:
+        for upload in uploads:
+            files.check_upload(upload)
+        for upload in uploads:
+            files.attach(current_user, files.store_upload(current_user, upload), meeting)
+    except files.AttachmentError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("%(n)s file(s) attached.", n=len(uploads)), "success")
+    return redirect(back)
+
+
+@bp.app_template_global()
+def attachments_of(container) -> list[Attachment]:
+    """For other packages' templates (the minutes page lists a meeting's files)."""
+    return files.attachments_of(container)
+
+
+@bp.app_template_global()
+def max_attachment_size() -> str:
+    return files.max_label()
+
+
+@bp.app_template_global()
+def max_attachment_bytes() -> int:
+    return files.max_bytes()
+
+
+@bp.app_context_processor
+def _ticket_helpers():
+    return {"ticket_side_label": _side_label}
+
+
+def _side_label(side: str) -> str:
+    return _("City") if side == "city" else _("Vendor")
+
+
+@bp.app_template_global()
+def project_ticket_summary(project: Project) -> dict:
+    """Open tickets of a project (its units included) or unit, by tracker, and overdue ones."""
+    from timeutil import local_today
+
+    ids = [project.id] + ([u.id for u in project.units] if not project.is_unit else [])
+    open_ids = sa.select(Status.id).where(Status.is_closed.is_(False))
+    scope = (Ticket.project_id.in_(ids), Ticket.status_id.in_(open_ids))
+    rows = db.session.execute(
+        sa.select(Tracker, sa.func.count(Ticket.id))
+        .join(Ticket, Ticket.tracker_id == Tracker.id)
+        .where(*scope)
+        .group_by(Tracker.id)
+        .order_by(Tracker.position)
+    ).all()
+    overdue = db.session.scalar(
+        sa.select(sa.func.count(Ticket.id)).where(*scope, Ticket.due_date < local_today())
+    )
+    return {"by_tracker": rows, "open": sum(n for _t, n in rows), "overdue": overdue}

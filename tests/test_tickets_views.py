@@ -1,0 +1,226 @@
+"""Ticket pages: list with filters in the URL, ticket page, new ticket, edit with locking."""
+
+import pytest
+
+from extensions import db
+from tickets import services
+from tickets.models import Ticket
+
+
+@pytest.fixture
+def member_unit(make_user, make_unit):
+    member, viewer = make_user(name="青木 一郎"), make_user()
+    return member, viewer, make_unit(members={member: "member", viewer: "viewer"})
+
+
+def test_list_filters_live_in_the_url_and_show_the_ball(client, login, member_unit, make_ticket):
+    member, _viewer, unit = member_unit
+    make_ticket(unit, member, subject="住基の宿題", assignee=member)
+    make_ticket(unit, member, subject="別の件")
+    login(member)
+    page = client.get("/issues?q=宿題&assigned_to_id=me&sort=updated_on:desc")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "住基の宿題" in html and "別の件" not in html
+    assert "ベンダー" in html  # 起票: the ball is with the vendor
+    assert 'value="宿題"' in html  # the filter form shows the URL's state
+    assert "sort=updated_on" in html  # and keeps it in the sort and page links
+
+
+def test_bad_filter_value_is_explained_not_a_crash(client, login, member_unit):
+    member, _viewer, _unit = member_unit
+    login(member)
+    page = client.get("/issues?due_date=>=someday")
+    assert page.status_code == 200
+    assert "due_date" in page.get_data(as_text=True)
+
+
+def test_project_list_shows_its_units_tickets(client, login, member_unit, make_ticket):
+    member, _viewer, unit = member_unit
+    make_ticket(unit, member, subject="単位の件")
+    login(member)
+    html = client.get(f"/projects/{unit.parent.identifier}/issues").get_data(as_text=True)
+    assert "単位の件" in html
+
+
+def test_new_ticket_form_offers_the_template_and_the_subject_hint(client, login, member_unit):
+    member, _viewer, unit = member_unit
+    login(member)
+    html = client.get(f"/projects/{unit.identifier}/issues/new").get_data(as_text=True)
+    assert "どの画面・帳票・データが" in html
+    assert "どのパソコン・プリンター・手順・時期で" in html
+    assert "解決したいこと・得たい成果" in html
+    for button in ("H1", "H2", "H3", "pre"):
+        assert f">{button}</button>" in html
+
+
+def test_create_ticket(client, login, member_unit, status_named):
+    member, _viewer, unit = member_unit
+    login(member)
+    page = client.post(
+        f"/projects/{unit.identifier}/issues/new",
+        data={
+            "project_id": unit.id,
+            "tracker_id": 1,
+            "subject": "帳票が出ない",
+            "description": "**急ぎ**",
+            "status_id": status_named("起票").id,
+            "priority_id": 2,
+            "assignee_id": member.id,
+            "due_date": "2026-06-30",
+            "done_ratio": 0,
+        },
+    )
+    assert page.status_code == 302
+    ticket = db.session.scalar(db.select(Ticket))
+    assert ticket.subject == "帳票が出ない" and ticket.assignee == member
+    assert ticket.author == member and str(ticket.due_date) == "2026-06-30"
+    html = client.get(page.location).get_data(as_text=True)
+    assert "<strong>急ぎ</strong>" in html
+
+
+def test_blank_subject_keeps_the_rest_of_the_form(client, login, member_unit, status_named):
+    member, _viewer, unit = member_unit
+    login(member)
+    page = client.post(
+        f"/projects/{unit.identifier}/issues/new",
+        data={
+            "project_id": unit.id,
+            "tracker_id": 1,
+            "subject": "",
+            "description": "残すべき説明",
+            "status_id": status_named("起票").id,
+            "priority_id": 2,
+            "assignee_id": 0,
+            "done_ratio": 0,
+        },
+    )
+    assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    assert "残すべき説明" in html and "件名" in html
+
+
+def edit_data(ticket, **overrides):
+    data = {
+        "project_id": ticket.project_id,
+        "tracker_id": ticket.tracker_id,
+        "subject": ticket.subject,
+        "description": ticket.description,
+        "status_id": ticket.status_id,
+        "priority_id": ticket.priority_id,
+        "assignee_id": ticket.assignee_id or 0,
+        "done_ratio": ticket.done_ratio,
+        "version": ticket.version,
+        "notes": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_edit_journals_and_shows_history_readably(
+    client, login, member_unit, make_ticket, status_named
+):
+    member, _viewer, unit = member_unit
+    ticket = make_ticket(unit, member)
+    login(member)
+    page = client.post(
+        f"/issues/{ticket.id}",
+        data=edit_data(ticket, status_id=status_named("受付").id, notes="受け付けました"),
+    )
+    assert page.status_code == 302
+    html = client.get(f"/issues/{ticket.id}").get_data(as_text=True)
+    assert "起票 → <em>受付</em>" in html
+    assert "受け付けました" in html and "青木 一郎" in html
+
+
+def test_status_choices_follow_the_workflow(client, login, member_unit, make_ticket, status_named):
+    member, _viewer, unit = member_unit
+    ticket = make_ticket(unit, member, status=status_named("完了"))
+    login(member)
+    html = client.get(f"/issues/{ticket.id}").get_data(as_text=True)
+    status_select = html.split('name="status_id"')[1].split("</select>")[0]
+    assert "完了" in status_select and "対応中" not in status_select  # members cannot re-open
+    page = client.post(
+        f"/issues/{ticket.id}", data=edit_data(ticket, status_id=status_named("対応中").id)
+    )
+    assert page.status_code == 422
+
+
+def test_second_writer_gets_a_clear_refusal_and_keeps_their_text(
+    client, login, member_unit, make_ticket, make_user
+):
+    member, _viewer, unit = member_unit
+    ticket = make_ticket(unit, member, subject="元の件名")
+    stale = edit_data(ticket)
+    services.update_ticket(member, ticket, {"subject": "一人目の件名"})
+    db.session.commit()
+    login(member)
+    page = client.post(
+        f"/issues/{ticket.id}", data={**stale, "subject": "二人目の件名", "notes": "二人目のメモ"}
+    )
+    html = page.get_data(as_text=True)
+    assert page.status_code == 409
+    assert "他の人が変更" in html or "changed by someone else" in html
+    assert "一人目の件名" in html  # the current value is shown
+    assert 'value="二人目の件名"' in html and "二人目のメモ" in html  # nothing lost
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).subject == "一人目の件名"
+
+
+def test_closing_homework_asks_for_the_decision(
+    client, login, member_unit, make_ticket, status_named
+):
+    from minutes.models import Item, Meeting
+    from timeutil import utcnow
+
+    member, _viewer, unit = member_unit
+    ticket = make_ticket(unit, member, subject="様式を確認する")
+    meeting = Meeting(unit_id=unit.id, title="定例会", starts_at=utcnow())
+    db.session.add(meeting)
+    db.session.flush()
+    db.session.add(Item(meeting_id=meeting.id, kind="homework", ticket_id=ticket.id))
+    db.session.commit()
+    login(member)
+    html = client.get(f"/issues/{ticket.id}").get_data(as_text=True)
+    assert "定例会" in html  # linked back to the meeting
+    done = status_named("完了").id
+    page = client.post(f"/issues/{ticket.id}", data=edit_data(ticket, status_id=done))
+    assert page.status_code == 422
+    assert "決定" in page.get_data(as_text=True)
+    page = client.post(
+        f"/issues/{ticket.id}", data=edit_data(ticket, status_id=done, decision="新様式で進める")
+    )
+    assert page.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).decision == "新様式で進める"
+
+
+def test_parent_shows_children_and_done_count(
+    client, login, member_unit, make_ticket, status_named
+):
+    member, _viewer, unit = member_unit
+    parent = make_ticket(unit, member, subject="親の問い合わせ")
+    make_ticket(unit, member, subject="子その1", parent=parent, status=status_named("完了"))
+    make_ticket(unit, member, subject="子その2", parent=parent)
+    login(member)
+    html = client.get(f"/issues/{parent.id}").get_data(as_text=True)
+    assert "子その1" in html and "子その2" in html
+    assert "2件中1件完了" in html or "1 of 2 done" in html
+
+
+def test_preview_renders_sanitised_markdown(client, login, member_unit, csrf_enabled):
+    member, _viewer, _unit = member_unit
+    login(member)
+    assert client.post("/issues/preview", data={"text": "**x**"}).status_code == 400  # no token
+    from flask_wtf.csrf import generate_csrf
+
+    with client:
+        client.get("/issues")
+        token = generate_csrf()
+        page = client.post(
+            "/issues/preview",
+            data={"text": "**太字** <script>alert(1)</script>"},
+            headers={"X-CSRFToken": token},
+        )
+    html = page.get_data(as_text=True)
+    assert "<strong>太字</strong>" in html and "<script>" not in html

@@ -1,0 +1,207 @@
+"""Attachments: files on tickets and meetings, stored once by SHA-256 outside the web root.
+
+    store_upload(actor, file)          → an Attachment not yet attached (with an upload token,
+                                         as Redmine's POST /uploads.json gives)
+    attach(actor, attachment, target)  → hang it on a ticket (journaled) or a meeting
+    upload_by_token(actor, token)      → the caller's own unattached upload, for the API
+
+Bytes live at <SANMAI_UPLOAD_DIR>/<ab>/<cd>/<sha256>; the name a person gave is kept only
+in the row, so a path-like name ("../../etc/passwd") is just text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import secrets
+import tempfile
+import unicodedata
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+import permissions
+from extensions import db
+from tickets.models import Attachment, Ticket
+from timeutil import utcnow
+
+CHUNK = 64 * 1024
+
+
+class AttachmentError(ValueError):
+    """An upload that cannot be accepted; str(error) is a message for the person."""
+
+
+def max_bytes() -> int:
+    return int(float(current_app.config.get("SANMAI_MAX_ATTACHMENT_MB", 2)) * 1024 * 1024)
+
+
+def max_label() -> str:
+    mb = float(current_app.config.get("SANMAI_MAX_ATTACHMENT_MB", 2))
+    return f"{mb:g} MB"
+
+
+def upload_dir() -> Path:
+    return Path(current_app.config["SANMAI_UPLOAD_DIR"])
+
+
+def path_of(attachment: Attachment) -> Path:
+    d = attachment.digest
+    return upload_dir() / d[:2] / d[2:4] / d
+
+
+def safe_filename(name: str | None) -> str:
+    """The last path component, without control characters, at most 255 characters."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").split("/")[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip(" .")
+    if len(name) > 255:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 250 - len(ext)] + dot + ext) if dot and len(ext) < 16 else name[:255]
+    return name or "file"
+
+
+def content_type_for(filename: str, given: str | None = None) -> str:
+    guessed, _encoding = mimetypes.guess_type(filename)
+    if guessed:
+        return guessed
+    given = (given or "").split(";")[0].strip().lower()
+    return given if given and "/" in given else "application/octet-stream"
+
+
+def size_of(file_storage) -> int:
+    """The upload's size in bytes, without reading it into memory."""
+    stream = file_storage.stream
+    position = stream.tell()
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(position)
+    return size
+
+
+def check_upload(file_storage) -> None:
+    """Refuse an oversized or empty file before anything is written."""
+    name = safe_filename(file_storage.filename)
+    size = size_of(file_storage)
+    if size > max_bytes():
+        raise AttachmentError(
+            _(
+                "%(name)s is too large (%(size)s); each file may be at most %(max)s.",
+                name=name,
+                size=f"{size / 1024 / 1024:.1f} MB",
+                max=max_label(),
+            )
+        )
+    if size == 0:
+        raise AttachmentError(_("%(name)s is empty.", name=name))
+
+
+def _write(file_storage) -> tuple[str, int]:
+    """Stream to a temporary file while hashing, then move it to its content address."""
+    root = upload_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    file_storage.stream.seek(0)
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := file_storage.stream.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes():
+                    raise AttachmentError(
+                        _(
+                            "The file is too large; each file may be at most %(max)s.",
+                            max=max_label(),
+                        )
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+        hexdigest = digest.hexdigest()
+        target = root / hexdigest[:2] / hexdigest[2:4] / hexdigest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():  # same bytes already stored: keep one copy
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, target)
+        return hexdigest, size
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def store_upload(actor, file_storage, description: str = "") -> Attachment:
+    """Store an uploaded file (werkzeug FileStorage); returns an unattached Attachment."""
+    check_upload(file_storage)
+    filename = safe_filename(file_storage.filename)
+    digest, size = _write(file_storage)
+    attachment = Attachment(
+        filename=filename,
+        content_type=content_type_for(filename, file_storage.mimetype),
+        filesize=size,
+        digest=digest,
+        description=(description or "")[:255],
+        author_id=actor.id if actor is not None else None,
+        created_at=utcnow(),
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    attachment.token = f"{attachment.id}.{secrets.token_hex(16)}"
+    db.session.flush()
+    return attachment
+
+
+def attach(actor, attachment: Attachment, container, notes: str = ""):
+    """Hang `attachment` on a ticket (journaled, as Redmine does) or on a meeting."""
+    if attachment.container_id is not None:
+        raise AttachmentError(_("This file is already attached elsewhere."))
+    if isinstance(container, Ticket):
+        from tickets import services
+
+        journal = services.update_ticket(actor, container, {}, notes, attachments=[attachment])
+        return journal
+    if actor is not None and not permissions.can_attach_to_meeting(actor, container):
+        raise PermissionError("attach to meeting")
+    attachment.container_type, attachment.container_id = "meeting", container.id
+    db.session.flush()
+    return None
+
+
+def upload_by_token(actor, token: str) -> Attachment | None:
+    """An unattached upload made by `actor`, by its token (None when unknown or not theirs)."""
+    attachment = db.session.scalar(sa.select(Attachment).where(Attachment.token == token))
+    if attachment is None or attachment.container_id is not None:
+        return None
+    if actor is not None and attachment.author_id != actor.id:
+        return None
+    return attachment
+
+
+def attachments_of(container) -> list[Attachment]:
+    kind = "ticket" if isinstance(container, Ticket) else "meeting"
+    return list(
+        db.session.scalars(
+            sa.select(Attachment)
+            .where(Attachment.container_type == kind, Attachment.container_id == container.id)
+            .options(sa.orm.joinedload(Attachment.author))
+            .order_by(Attachment.id)
+        )
+    )
+
+
+def container_of(attachment: Attachment):
+    """The ticket or meeting an attachment hangs on (None while unattached)."""
+    if attachment.container_type == "ticket":
+        return db.session.get(Ticket, attachment.container_id)
+    if attachment.container_type == "meeting":
+        from minutes.models import Meeting
+
+        return db.session.get(Meeting, attachment.container_id)
+    return None
+
+
+def project_id_of(container) -> int:
+    return container.project_id if isinstance(container, Ticket) else container.unit_id

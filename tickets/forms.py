@@ -1,0 +1,70 @@
+"""Ticket forms: validation only (choices are filled in by the views)."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    MultipleFileField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+DONE_RATIOS = [(n, f"{n} %") for n in range(0, 101, 10)]
+
+
+class TicketForm(FlaskForm):
+    project_id = SelectField(_l("Business unit"), coerce=int)
+    tracker_id = SelectField(_l("Tracker"), coerce=int)
+    subject = StringField(
+        _l("Subject"),
+        validators=[
+            DataRequired(_l("Subject cannot be blank.")),
+            Length(max=255, message=_l("Subject is too long (at most 255 characters).")),
+        ],
+    )
+    description = TextAreaField(_l("Description"), render_kw={"rows": 10})
+    status_id = SelectField(_l("Status"), coerce=int)
+    priority_id = SelectField(_l("Priority"), coerce=int)
+    assignee_id = SelectField(_l("Assignee"), coerce=int)
+    start_date = DateField(
+        _l("Start date"), validators=[Optional()], format="%Y-%m-%d", render_kw={"type": "date"}
+    )
+    due_date = DateField(
+        _l("Due date"), validators=[Optional()], format="%Y-%m-%d", render_kw={"type": "date"}
+    )
+    parent_id = IntegerField(
+        _l("Parent ticket"),
+        validators=[Optional(), NumberRange(min=1, message=_l("Enter a ticket number."))],
+        render_kw={"inputmode": "numeric", "placeholder": "#"},
+    )
+    done_ratio = SelectField(_l("Progress"), coerce=int, choices=DONE_RATIOS, default=0)
+    decision = TextAreaField(_l("Decision"), render_kw={"rows": 3})
+    attachments = MultipleFileField(_l("Files"))
+
+
+class TicketEditForm(TicketForm):
+    notes = TextAreaField(_l("Notes"), render_kw={"rows": 5})
+    private_notes = BooleanField(_l("Private notes"))
+    version = HiddenField()
+
+
+class TrackerForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)])
+    name_en = StringField(_l("English name"), validators=[Optional(), Length(max=60)])
+    default_status_id = SelectField(_l("Default status"), coerce=int)
+    position = IntegerField(_l("Order"), validators=[Optional()])
+
+
+class StatusForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)])
+    name_en = StringField(_l("English name"), validators=[Optional(), Length(max=60)])
+    owner_side = SelectField(
+        _l("Ball with"), choices=[("city", _l("City")), ("vendor", _l("Vendor"))]
+    )
+    is_closed = BooleanField(_l("Closed"))
+    position = IntegerField(_l("Order"), validators=[Optional()])

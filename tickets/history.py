@@ -1,0 +1,130 @@
+"""A ticket's journals for people: "Status: 起票 → 受付" rather than "status_id 1 → 2"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload, selectinload
+
+import formatting
+from accounts.models import User
+from extensions import db
+from projects.models import Project
+from tickets.models import Journal, JournalDetail, Priority, Status, Ticket, Tracker
+
+LABELS = {
+    "project_id": _l("Business unit"),
+    "tracker_id": _l("Tracker"),
+    "status_id": _l("Status"),
+    "priority_id": _l("Priority"),
+    "subject": _l("Subject"),
+    "description": _l("Description"),
+    "assigned_to_id": _l("Assignee"),
+    "guest_name": _l("Assignee (guest)"),
+    "start_date": _l("Start date"),
+    "due_date": _l("Due date"),
+    "done_ratio": _l("Progress"),
+    "parent_id": _l("Parent ticket"),
+    "child_id": _l("Child ticket"),
+    "decision": _l("Decision"),
+}
+LONG_TEXT = {"description", "decision"}
+
+
+@dataclass
+class Change:
+    label: str
+    old: str | None
+    new: str | None
+    long: bool = False  # long text: shown folded, old and new in full
+    kind: str = "attr"  # attr | attachment
+    attachment_id: int | None = None
+
+
+def journals_of(ticket: Ticket) -> list[Journal]:
+    return list(
+        db.session.scalars(
+            sa.select(Journal)
+            .where(Journal.ticket_id == ticket.id)
+            .options(selectinload(Journal.details), joinedload(Journal.user))
+            .order_by(Journal.id)
+        ).unique()
+    )
+
+
+def describe(journals: list[Journal]) -> dict[int, list[Change]]:
+    """{journal id: [Change]}; names for ids are looked up once for all journals."""
+    details = [d for j in journals for d in j.details]
+    names = _names(details)
+    out: dict[int, list[Change]] = {}
+    for journal in journals:
+        out[journal.id] = [_change(d, names) for d in journal.details]
+    return out
+
+
+def _names(details: list[JournalDetail]) -> dict[str, dict[str, str]]:
+    wanted: dict[str, set[int]] = {}
+    for d in details:
+        if (
+            d.property == "attr"
+            and d.name.endswith("_id")
+            and d.name not in ("parent_id", "child_id")
+        ):
+            for value in (d.old_value, d.new_value):
+                if value and value.isdigit():
+                    wanted.setdefault(d.name, set()).add(int(value))
+    models = {
+        "project_id": (Project, Project.name),
+        "tracker_id": (Tracker, Tracker.name),
+        "status_id": (Status, Status.name),
+        "priority_id": (Priority, Priority.name),
+        "assigned_to_id": (User, User.name),
+    }
+    names: dict[str, dict[str, str]] = {}
+    for field, ids in wanted.items():
+        if field not in models:
+            continue
+        model, column = models[field]
+        rows = db.session.execute(sa.select(model.id, column).where(model.id.in_(ids)))
+        names[field] = {str(i): n for i, n in rows}
+    return names
+
+
+def _value(name: str, value: str | None, names) -> str | None:
+    if value in (None, ""):
+        return None
+    if name in names:
+        return names[name].get(value, f"#{value}")
+    if name in ("parent_id", "child_id"):
+        return f"#{value}"
+    if name in ("due_date", "start_date"):
+        from datetime import date
+
+        try:
+            return formatting.format_date(date.fromisoformat(value))
+        except ValueError:
+            return value
+    if name == "done_ratio":
+        return f"{value} %"
+    return value
+
+
+def _change(d: JournalDetail, names) -> Change:
+    if d.property == "attachment":
+        return Change(
+            label=_("File"),
+            old=d.old_value,
+            new=d.new_value,
+            kind="attachment",
+            attachment_id=int(d.name) if d.name.isdigit() else None,
+        )
+    label = str(LABELS.get(d.name, d.name))
+    return Change(
+        label=label,
+        old=_value(d.name, d.old_value, names),
+        new=_value(d.name, d.new_value, names),
+        long=d.name in LONG_TEXT,
+    )
