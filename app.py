@@ -19,6 +19,7 @@ BLUEPRINTS = (
     "accounts:bp",
     "projects:bp",
     "minutes:bp",
+    "minutes.api:bp",
     "tickets:bp",
     "exports:bp",
     "reports:bp",

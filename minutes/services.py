@@ -165,7 +165,8 @@ def snapshot(item: Item) -> dict:
     return data
 
 
-def _group_items(meeting_id: int, kind: str) -> list[Item]:
+def group_items(meeting_id: int, kind: str) -> list[Item]:
+    """The live items `kind` is ordered among, in order."""
     return list(
         db.session.scalars(
             sa.select(Item)
@@ -630,7 +631,7 @@ def reorder_item(
     seq = _begin_write(actor, meeting)
     _check_version(item, expected_version)
     _check_alive(item)
-    group = _group_items(meeting.id, item.kind)
+    group = group_items(meeting.id, item.kind)
     old_index = group.index(item)
     position = max(0, min(int(position), len(group) - 1))
     before = {"index": old_index}
@@ -802,12 +803,17 @@ def sheets(meeting: Meeting) -> dict:
     goals = [i for i in items if i.kind == "goal"]
     goal_ids = {g.id for g in goals}
     results = [i for i in items if i.kind == "result"]
+    homework = [i for i in items if i.kind == "homework"]
+    third = [i for i in items if i.kind in ("break", "preview")]
+    # Each item's place in its ordering group (what reorder_item's position counts).
+    index = {i.id: n for group in (goals, results, homework, third) for n, i in enumerate(group)}
     return {
+        "index": index,
         "goals": [(g, [r for r in results if r.parent_item_id == g.id]) for g in goals],
         "loose_results": [r for r in results if r.parent_item_id not in goal_ids],
         "results": results,
-        "homework": [i for i in items if i.kind == "homework"],
-        "third": [i for i in items if i.kind in ("break", "preview")],
+        "homework": homework,
+        "third": third,
         "all": items,
     }
 

@@ -1,1 +1,490 @@
-"""Routes of this package (see the issues that build it)."""
+"""Meeting pages: lists, new / edit / copy, the meeting page, the projector view, live following.
+
+The sheet items' own routes (add, edit, move, reorder, delete, carry over) are in
+minutes/item_views.py; the JSON API in minutes/api.py.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from werkzeug.routing import BuildError
+
+import permissions
+from accounts.models import User
+from extensions import db
+from minutes import bp, services
+from minutes.forms import AttendeeForm, CopyForm, MeetingForm, StatusForm
+from minutes.models import Attendee, Item, Meeting
+from projects.models import Project
+from projects.services import members_of
+from tickets.models import Ticket
+from timeutil import JST, to_local, utcnow
+
+PER_PAGE = 50
+
+
+# --- loading and checks (used by item_views and api too) -------------------------------------
+
+
+def load_meeting(meeting_id: int, user=None) -> Meeting:
+    """The meeting if `user` may see it, else 404."""
+    meeting = db.session.scalar(
+        sa.select(Meeting).where(
+            Meeting.id == meeting_id,
+            permissions.visible(user or current_user, Meeting.unit_id),
+        )
+    )
+    if meeting is None:
+        abort(404)
+    return meeting
+
+
+def check_edit(meeting: Meeting, user=None) -> None:
+    """403 unless the user may edit these minutes; confirmed minutes: 409 with the reason."""
+    user = user or current_user
+    if meeting.is_confirmed:
+        abort(409, services.MinutesLocked(meeting).args[0])
+    if not permissions.can_edit_minutes(user, meeting):
+        abort(403)
+
+
+def to_utc(day, at: time) -> datetime:
+    return datetime.combine(day, at, JST).astimezone(UTC).replace(tzinfo=None)
+
+
+def live_etag(meeting: Meeting) -> str:
+    """Changes to the meeting (change_seq) and to its homework tickets (their versions)."""
+    tickets = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Ticket.version), 0))
+        .join(Item, Item.ticket_id == Ticket.id)
+        .where(Item.meeting_id == meeting.id)
+    )
+    return f"m{meeting.id}-{meeting.change_seq}-{tickets}"
+
+
+# --- lists -----------------------------------------------------------------------------------
+
+
+def _meeting_list(where, page: int):
+    """Upcoming first (soonest at the top), then past ones (latest first)."""
+    since = utcnow() - timedelta(hours=12)
+    upcoming = db.session.scalars(
+        sa.select(Meeting)
+        .where(where, Meeting.starts_at >= since)
+        .order_by(Meeting.starts_at)
+        .options(sa.orm.joinedload(Meeting.unit))
+        .limit(PER_PAGE)
+    ).all()
+    past = db.session.scalars(
+        sa.select(Meeting)
+        .where(where, Meeting.starts_at < since)
+        .order_by(Meeting.starts_at.desc())
+        .options(sa.orm.joinedload(Meeting.unit))
+        .offset((page - 1) * PER_PAGE)
+        .limit(PER_PAGE + 1)
+    ).all()
+    return upcoming if page == 1 else [], past[:PER_PAGE], len(past) > PER_PAGE
+
+
+@bp.route("/meetings")
+def index():
+    page = max(request.args.get("page", 1, type=int), 1)
+    upcoming, past, more = _meeting_list(permissions.visible(current_user, Meeting.unit_id), page)
+    return render_template(
+        "minutes/index.html", upcoming=upcoming, past=past, more=more, page=page, project=None
+    )
+
+
+@bp.route("/projects/<key>/meetings")
+def project_index(key):
+    project = permissions.load_project(current_user, key)
+    page = max(request.args.get("page", 1, type=int), 1)
+    where = _in_project(project)
+    upcoming, past, more = _meeting_list(where, page)
+    return render_template(
+        "minutes/index.html", upcoming=upcoming, past=past, more=more, page=page, project=project
+    )
+
+
+def _in_project(project: Project):
+    if project.is_unit:
+        return Meeting.unit_id == project.id
+    return Meeting.unit_id.in_(sa.select(Project.id).where(Project.parent_id == project.id))
+
+
+def project_meetings(project: Project, limit: int = 8) -> tuple[list, list]:
+    """For the project / unit page section: the next and the latest meetings."""
+    since = utcnow() - timedelta(hours=12)
+    base = sa.select(Meeting).where(_in_project(project)).options(sa.orm.joinedload(Meeting.unit))
+    upcoming = db.session.scalars(
+        base.where(Meeting.starts_at >= since).order_by(Meeting.starts_at).limit(limit)
+    ).all()
+    past = db.session.scalars(
+        base.where(Meeting.starts_at < since).order_by(Meeting.starts_at.desc()).limit(limit)
+    ).all()
+    return upcoming, past
+
+
+def ticket_url(ticket) -> str | None:
+    """The ticket page, once the tickets package has one."""
+    for endpoint in ("tickets.show", "tickets.ticket"):
+        if endpoint in current_app.view_functions:
+            try:
+                return url_for(endpoint, ticket_id=ticket.id)
+            except BuildError:
+                return None
+    return None
+
+
+EVENT_LABELS = {
+    "add": _l("Added"),
+    "edit": _l("Edited"),
+    "move": _l("Moved to another sheet"),
+    "reorder": _l("Reordered"),
+    "delete": _l("Deleted"),
+    "restore": _l("Restored"),
+    "keep_open": _l("Reviewed and kept open"),
+}
+
+
+def describe(snapshot: dict) -> str:
+    """One line for an ItemEvent's before/after in the history table."""
+    kind = services.kind_label(snapshot.get("kind", ""))
+    if "what" in snapshot:
+        return (
+            f"{kind}: {snapshot.get('who', '')} / {snapshot['what']} / {snapshot.get('due_date')}"
+        )
+    if "index" in snapshot:
+        return f"{kind}: {snapshot['index'] + 1}"
+    return f"{kind}: {snapshot.get('text', '')}"
+
+
+# Helpers the templates (and the macros they import) call.
+for _name, _func in {
+    "project_meetings": project_meetings,
+    "kind_label": services.kind_label,
+    "meeting_status_label": services.status_label,
+    "ticket_url": ticket_url,
+    "event_label": lambda action: str(EVENT_LABELS.get(action, action)),
+    "describe": describe,
+}.items():
+    bp.add_app_template_global(_func, _name)
+
+
+# --- new, edit, copy -------------------------------------------------------------------------
+
+
+def _meeting_form(unit: Project, meeting: Meeting | None = None) -> MeetingForm:
+    form = MeetingForm(obj=meeting)
+    members = members_of(unit)
+    form.facilitator_id.choices = [(0, "—")] + [(u.id, u.name) for u in members]
+    form.attendee_ids.choices = [
+        (u.id, f"{u.name}（{u.organisation.name}）" if u.organisation else u.name) for u in members
+    ]
+    if request.method == "GET":
+        if meeting is None:
+            start = to_local(utcnow()).replace(minute=0, second=0) + timedelta(days=1)
+            form.day.data, form.start_time.data = start.date(), time(10, 0)
+            form.end_time.data = time(11, 0)
+            form.facilitator_id.data = current_user.id
+            form.attendee_ids.data = [current_user.id]
+        else:
+            local = to_local(meeting.starts_at)
+            form.day.data, form.start_time.data = local.date(), local.time()
+            form.end_time.data = to_local(meeting.ends_at).time() if meeting.ends_at else None
+            form.version.data = meeting.version
+    return form
+
+
+def _guests(text: str) -> list[tuple[str, str]]:
+    guests = []
+    for line in (text or "").splitlines():
+        name, _sep, org = line.replace("，", ",").replace("、", ",").partition(",")
+        if name.strip():
+            guests.append((name.strip(), org.strip()))
+    return guests
+
+
+def _times(form: MeetingForm) -> dict:
+    starts = to_utc(form.day.data, form.start_time.data)
+    ends = to_utc(form.day.data, form.end_time.data) if form.end_time.data else None
+    return {"starts_at": starts, "ends_at": ends}
+
+
+@bp.route("/projects/<key>/meetings/new", methods=["GET", "POST"])
+def new(key):
+    unit = permissions.load_project(current_user, key)
+    if not unit.is_unit:
+        abort(404)
+    if not permissions.can_create_meeting(current_user, unit):
+        abort(403)
+    form = _meeting_form(unit)
+    if form.validate_on_submit():
+        data = {
+            "title": form.title.data,
+            "place": form.place.data,
+            "facilitator_id": form.facilitator_id.data,
+            **_times(form),
+        }
+        try:
+            meeting = services.create_meeting(current_user, unit, data)
+            for user_id in form.attendee_ids.data or []:
+                user = db.session.get(User, user_id)
+                if user is not None:
+                    services.add_attendee(current_user, meeting, user)
+            for name, org in _guests(form.guests.data):
+                services.add_attendee(current_user, meeting, None, name, org)
+        except services.MinutesError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The meeting was created."), "success")
+            return redirect(url_for("minutes.show", meeting_id=meeting.id))
+    return render_template("minutes/form.html", form=form, unit=unit, meeting=None)
+
+
+def _field_error(form, error: services.MinutesError) -> None:
+    field = getattr(form, error.field or "", None) or getattr(form, "title", None)
+    if field is None or not hasattr(field, "errors"):
+        flash(str(error), "error")
+        return
+    field.errors = [*field.errors, str(error)]
+
+
+@bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
+def edit(meeting_id):
+    meeting = load_meeting(meeting_id)
+    check_edit(meeting)
+    form = _meeting_form(meeting.unit, meeting)
+    if form.validate_on_submit():
+        data = {
+            "title": form.title.data,
+            "place": form.place.data,
+            "facilitator_id": form.facilitator_id.data,
+            **_times(form),
+        }
+        try:
+            services.update_meeting(current_user, meeting, data, form.version.data or None)
+        except services.MinutesError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The meeting was saved."), "success")
+            return redirect(url_for("minutes.show", meeting_id=meeting.id))
+    return render_template(
+        "minutes/form.html",
+        form=form,
+        unit=meeting.unit,
+        meeting=meeting,
+        attendee_form=_attendee_form(meeting),
+    )
+
+
+def _attendee_form(meeting: Meeting) -> AttendeeForm:
+    form = AttendeeForm(prefix="att")
+    taken = {a.user_id for a in meeting.attendees}
+    form.user_id.choices = [(0, "—")] + [
+        (u.id, u.name) for u in members_of(meeting.unit) if u.id not in taken
+    ]
+    return form
+
+
+@bp.route("/meetings/<int:meeting_id>/attendees", methods=["POST"])
+def add_attendee(meeting_id):
+    meeting = load_meeting(meeting_id)
+    check_edit(meeting)
+    form = _attendee_form(meeting)
+    if not form.validate_on_submit():
+        abort(400)
+    user = db.session.get(User, form.user_id.data or 0)
+    if user is not None and not permissions.can_view_project(user, meeting.unit):
+        user = None
+    try:
+        services.add_attendee(
+            current_user, meeting, user, form.guest_name.data, form.guest_organisation.data
+        )
+    except services.MinutesError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+    return redirect(url_for("minutes.edit", meeting_id=meeting.id) + "#attendees")
+
+
+def _load_attendee(meeting: Meeting, attendee_id: int) -> Attendee:
+    attendee = db.session.get(Attendee, attendee_id)
+    if attendee is None or attendee.meeting_id != meeting.id:
+        abort(404)
+    return attendee
+
+
+@bp.route("/meetings/<int:meeting_id>/attendees/<int:attendee_id>/presence", methods=["POST"])
+def presence(meeting_id, attendee_id):
+    meeting = load_meeting(meeting_id)
+    check_edit(meeting)
+    attendee = _load_attendee(meeting, attendee_id)
+    services.set_presence(current_user, attendee, request.form.get("present") == "1")
+    db.session.commit()
+    return redirect(request.form.get("next") or url_for("minutes.show", meeting_id=meeting.id))
+
+
+@bp.route("/meetings/<int:meeting_id>/attendees/<int:attendee_id>/delete", methods=["POST"])
+def remove_attendee(meeting_id, attendee_id):
+    meeting = load_meeting(meeting_id)
+    check_edit(meeting)
+    services.remove_attendee(current_user, _load_attendee(meeting, attendee_id))
+    db.session.commit()
+    return redirect(url_for("minutes.edit", meeting_id=meeting.id) + "#attendees")
+
+
+@bp.route("/meetings/<int:meeting_id>/status", methods=["POST"])
+def status(meeting_id):
+    meeting = load_meeting(meeting_id)
+    if meeting.is_confirmed:
+        abort(409, services.MinutesLocked(meeting).args[0])
+    if not permissions.can_run_meeting(current_user, meeting):
+        abort(403)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.set_status(current_user, meeting, form.status.data)
+    db.session.commit()
+    return redirect(url_for("minutes.show", meeting_id=meeting.id))
+
+
+@bp.route("/meetings/<int:meeting_id>/copy", methods=["GET", "POST"])
+def copy(meeting_id):
+    meeting = load_meeting(meeting_id)
+    if not permissions.can_create_meeting(current_user, meeting.unit):
+        abort(403)
+    form = CopyForm()
+    if request.method == "GET":
+        local = to_local(meeting.starts_at) + timedelta(days=7)
+        form.day.data, form.start_time.data = local.date(), local.time()
+    if form.validate_on_submit():
+        nxt = services.copy_as_next(
+            current_user, meeting, to_utc(form.day.data, form.start_time.data)
+        )
+        db.session.commit()
+        flash(_("The next meeting of the series was created."), "success")
+        return redirect(url_for("minutes.show", meeting_id=nxt.id))
+    return render_template("minutes/copy.html", meeting=meeting, form=form)
+
+
+# --- the meeting page, the projector, live following -----------------------------------------
+
+
+def page_context(meeting: Meeting) -> dict:
+    """What the meeting page and its live fragment render."""
+    editable = permissions.can_edit_minutes(current_user, meeting)
+    members = members_of(meeting.unit)
+    return {
+        "meeting": meeting,
+        "sheets": services.sheets(meeting),
+        "carry": services.earlier_open_homework(meeting),
+        "previews": services.earlier_previews(meeting) if editable else [],
+        "editable": editable,
+        "members": members,
+        "today": to_local(utcnow()).date(),
+        "etag": live_etag(meeting),
+    }
+
+
+@bp.route("/meetings/<int:meeting_id>")
+def show(meeting_id):
+    meeting = load_meeting(meeting_id)
+    from minutes.item_views import add_forms
+
+    context = page_context(meeting)
+    return render_template(
+        "minutes/show.html",
+        status_form=StatusForm(status=meeting.status),
+        **add_forms(meeting, context),
+        **context,
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/present")
+def present(meeting_id):
+    meeting = load_meeting(meeting_id)
+    members = members_of(meeting.unit)
+    people = [{"login": u.login, "name": u.name} for u in members]
+    people += [{"login": "", "name": a.guest_name} for a in meeting.attendees if a.user_id is None]
+    later = db.session.scalars(
+        sa.select(Meeting)
+        .where(
+            Meeting.unit_id == meeting.unit_id,
+            Meeting.starts_at > meeting.starts_at,
+            Meeting.status != "confirmed",
+        )
+        .order_by(Meeting.starts_at)
+        .limit(9)
+    )
+    return render_template(
+        "minutes/present.html",
+        meeting=meeting,
+        sheets=services.sheets(meeting),
+        editable=permissions.can_edit_minutes(current_user, meeting),
+        people=people,
+        later=[
+            {"id": m.id, "label": f"{to_local(m.starts_at):%m/%d %H:%M} {m.title}"} for m in later
+        ],
+        etag=live_etag(meeting),
+        today=to_local(utcnow()).date(),
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/live")
+def live(meeting_id):
+    """Live following: 304 while nothing changed, else the re-rendered live region."""
+    meeting = load_meeting(meeting_id)
+    etag = live_etag(meeting)
+    if request.if_none_match.contains(etag):
+        response = current_app.response_class(status=304)
+        response.set_etag(etag)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+    view = request.args.get("view", "page")
+    if view == "present":
+        html = render_template(
+            "minutes/_present_sheets.html",
+            meeting=meeting,
+            sheets=services.sheets(meeting),
+            editable=permissions.can_edit_minutes(current_user, meeting),
+            today=to_local(utcnow()).date(),
+        )
+    else:
+        from minutes.item_views import add_forms
+
+        context = page_context(meeting)
+        html = render_template("minutes/_live.html", **add_forms(meeting, context), **context)
+    response = jsonify(
+        seq=meeting.change_seq,
+        etag=etag,
+        status=meeting.status,
+        status_label=services.status_label(meeting.status),
+        html=html,
+        # A fresh form token: a meeting can outlast the token's lifetime.
+        csrf_token=generate_csrf(),
+    )
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "no-cache"
+    return response

@@ -1,0 +1,479 @@
+"""JSON API for meetings and their items, under /api/v1/ (documented in minutes/openapi.json).
+
+Clients authenticate with their API token in X-API-Key (accounts.views.load_user_from_request);
+the projector view's JavaScript uses the same routes with its login session, and then sends
+the CSRF token in X-CSRFToken. Access rules are the pages' (load → 404, check → 403).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, jsonify, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+import permissions
+from accounts import public
+from accounts import services as accounts
+from accounts.models import User
+from extensions import csrf, db
+from markup import render_markdown
+from minutes import services
+from minutes.models import Item, Meeting
+from minutes.quickentry import EntryError, parse_date, parse_homework
+from minutes.views import live_etag, load_meeting
+from projects.services import members_of
+from timeutil import JST, local_today, to_local
+
+bp = Blueprint("minutes_api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+OPENAPI = Path(__file__).with_name("openapi.json")
+PER_PAGE = 100
+
+
+@bp.before_request
+def _csrf_for_sessions():
+    """A request signed by an API key cannot be forged by another site; a session one can."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if accounts.user_by_api_token(request.headers.get("X-API-Key")) is not None:
+        return
+    csrf.protect()
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, **extra):
+        super().__init__(message)
+        self.status, self.extra = status, extra
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    return jsonify(errors=[str(error)], **error.extra), error.status
+
+
+@bp.errorhandler(services.MinutesError)
+def _minutes_error(error: services.MinutesError):
+    if isinstance(error, services.StaleItem):
+        db.session.rollback()
+        return jsonify(errors=[str(error)], item=item_json(error.item)), 409
+    db.session.rollback()
+    if isinstance(error, services.MinutesLocked):
+        return jsonify(errors=[str(error)], locked=True), 409
+    return jsonify(errors=[str(error)], field=error.field), 422
+
+
+@bp.errorhandler(PermissionError)
+def _forbidden(_error):
+    db.session.rollback()
+    return jsonify(errors=[_("You are not allowed to do this.")]), 403
+
+
+# --- JSON shapes -----------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else to_local(value).isoformat()
+
+
+def _user(user: User | None) -> dict | None:
+    return None if user is None else {"id": user.id, "login": user.login, "name": user.name}
+
+
+def item_json(item: Item) -> dict:
+    data = {
+        "id": item.id,
+        "meeting_id": item.meeting_id,
+        "kind": item.kind,
+        "sheet": item.sheet,
+        "position": item.position,
+        "text": item.text,
+        "html": str(render_markdown(item.text)),
+        "parent_item_id": item.parent_item_id,
+        "origin_item_id": item.origin_item_id,
+        "version": item.version,
+        "deleted": item.is_deleted,
+        "ticket": None,
+    }
+    if item.ticket is not None:
+        t = item.ticket
+        data["ticket"] = {
+            "id": t.id,
+            "subject": t.subject,
+            "status": t.status.name,
+            "is_closed": t.status.is_closed,
+            "assignee": _user(t.assignee),
+            "guest_name": t.guest_name,
+            "due_date": t.due_date.isoformat() if t.due_date else None,
+        }
+        if item.kind == "homework":
+            data.update(who=t.who, what=t.subject, due_date=data["ticket"]["due_date"])
+    return data
+
+
+def meeting_json(meeting: Meeting, with_items: bool = False) -> dict:
+    data = {
+        "id": meeting.id,
+        "unit": {
+            "id": meeting.unit.id,
+            "identifier": meeting.unit.identifier,
+            "name": meeting.unit.name,
+        },
+        "title": meeting.title,
+        "starts_at": _iso(meeting.starts_at),
+        "ends_at": _iso(meeting.ends_at),
+        "place": meeting.place,
+        "facilitator": _user(meeting.facilitator),
+        "status": meeting.status,
+        "previous_id": meeting.previous_id,
+        "change_seq": meeting.change_seq,
+        "version": meeting.version,
+        "url": url_for("minutes.show", meeting_id=meeting.id, _external=True),
+        "attendees": [
+            {
+                "id": a.id,
+                "user": _user(a.user),
+                "name": a.name,
+                "organisation": a.organisation_name,
+                "present": a.present,
+            }
+            for a in meeting.attendees
+        ],
+    }
+    if with_items:
+        data["items"] = [item_json(i) for i in services.sheets(meeting)["all"]]
+    return data
+
+
+# --- input -----------------------------------------------------------------------------------
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, _("Send a JSON object."))
+    return data
+
+
+def _datetime(value, field: str) -> datetime | None:
+    """ISO 8601; without an offset the time is Japan time. Stored as naive UTC."""
+    if value in (None, ""):
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ApiError(422, _("Give a date and time like 2026-12-01T10:00."), field=field) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=JST)
+    return parsed.astimezone(UTC).replace(tzinfo=None)
+
+
+def _due(value) -> date:
+    due = parse_date(str(value or ""), local_today())
+    if due is None:
+        raise ApiError(
+            422, _("Give a date by which it is to be done, e.g. 12/5."), field="due_date"
+        )
+    return due
+
+
+def _who(meeting: Meeting, value) -> User | str | None:
+    """A member's id or login; anything else is a guest's name."""
+    if value in (None, ""):
+        return None
+    members = members_of(meeting.unit)
+    if isinstance(value, int):
+        return next((u for u in members if u.id == value), None) or str(value)
+    login = str(value).lstrip("@")
+    return next((u for u in members if u.login == login), None) or str(value)
+
+
+def _version(data: dict):
+    value = data.get("version", request.args.get("version"))
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ApiError(422, _("The version must be a number."), field="version") from None
+
+
+def _editable(meeting: Meeting) -> None:
+    if meeting.is_confirmed:
+        raise services.MinutesLocked(meeting)
+    if not permissions.can_edit_minutes(current_user, meeting):
+        raise PermissionError
+
+
+def _load_item(item_id: int) -> Item:
+    item = db.session.get(Item, item_id)
+    if item is None:
+        abort(404)
+    load_meeting(item.meeting_id)
+    return item
+
+
+# --- meetings --------------------------------------------------------------------------------
+
+
+@bp.get("/meetings")
+def meetings():
+    query = sa.select(Meeting).where(permissions.visible(current_user, Meeting.unit_id))
+    if request.args.get("unit"):
+        unit = permissions.load_project(current_user, request.args["unit"])
+        query = query.where(Meeting.unit_id == unit.id)
+    if request.args.get("status"):
+        query = query.where(Meeting.status == request.args["status"])
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows = db.session.scalars(
+        query.order_by(Meeting.starts_at.desc(), Meeting.id.desc())
+        .offset((page - 1) * PER_PAGE)
+        .limit(PER_PAGE)
+    ).all()
+    return jsonify(meetings=[meeting_json(m) for m in rows], page=page, per_page=PER_PAGE)
+
+
+@bp.post("/meetings")
+def create_meeting():
+    data = _body()
+    unit = permissions.load_project(current_user, data.get("unit") or data.get("unit_id") or 0)
+    if not permissions.can_create_meeting(current_user, unit):
+        raise PermissionError
+    starts = _datetime(data.get("starts_at"), "starts_at")
+    if starts is None:
+        raise ApiError(422, _("Give a date and time like 2026-12-01T10:00."), field="starts_at")
+    meeting = services.create_meeting(
+        current_user,
+        unit,
+        {
+            "title": data.get("title"),
+            "starts_at": starts,
+            "ends_at": _datetime(data.get("ends_at"), "ends_at"),
+            "place": data.get("place"),
+            "facilitator_id": data.get("facilitator_id"),
+        },
+    )
+    db.session.commit()
+    return jsonify(meeting=meeting_json(meeting, with_items=True)), 201
+
+
+@bp.get("/meetings/<int:meeting_id>")
+def meeting(meeting_id):
+    return jsonify(meeting=meeting_json(load_meeting(meeting_id), with_items=True))
+
+
+@bp.patch("/meetings/<int:meeting_id>")
+def update_meeting(meeting_id):
+    meeting = load_meeting(meeting_id)
+    data = _body()
+    changes = {k: data[k] for k in ("title", "place", "facilitator_id") if k in data}
+    for key in ("starts_at", "ends_at"):
+        if key in data:
+            changes[key] = _datetime(data[key], key)
+    if changes:
+        _editable(meeting)
+        services.update_meeting(current_user, meeting, changes, _version(data))
+    if "status" in data and data["status"] != meeting.status:
+        if data["status"] == "confirmed":
+            raise ApiError(422, _("Minutes are confirmed by their attendees."), field="status")
+        if not permissions.can_run_meeting(current_user, meeting):
+            raise PermissionError
+        if meeting.is_confirmed:
+            raise services.MinutesLocked(meeting)
+        services.set_status(current_user, meeting, data["status"])
+    db.session.commit()
+    return jsonify(meeting=meeting_json(meeting, with_items=True))
+
+
+@bp.get("/meetings/<int:meeting_id>/changes")
+def changes(meeting_id):
+    """Live following: 304 while nothing changed (ETag), else the events after `since`."""
+    meeting = load_meeting(meeting_id)
+    etag = live_etag(meeting)
+    if request.if_none_match.contains(etag):
+        response = current_app.response_class(status=304)
+    else:
+        since = request.args.get("since", 0, type=int)
+        response = jsonify(
+            seq=meeting.change_seq,
+            events=[
+                {
+                    "seq": e.seq,
+                    "action": e.action,
+                    "item_id": e.item_id,
+                    "at": _iso(e.at),
+                    "before": e.before,
+                    "after": e.after,
+                }
+                for e in services.events_since(meeting, since)
+            ],
+        )
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+# --- items -----------------------------------------------------------------------------------
+
+
+@bp.get("/meetings/<int:meeting_id>/items")
+def items(meeting_id):
+    meeting = load_meeting(meeting_id)
+    return jsonify(items=[item_json(i) for i in services.sheets(meeting)["all"]])
+
+
+@bp.post("/meetings/<int:meeting_id>/items")
+def create_item(meeting_id):
+    meeting = load_meeting(meeting_id)
+    _editable(meeting)
+    data = _body()
+    kind = data.get("kind")
+    if kind == "homework":
+        if data.get("line"):
+            item = _homework_from_line(meeting, data)
+        else:
+            item = services.add_homework(
+                current_user,
+                meeting,
+                _who(meeting, data.get("who")),
+                data.get("what"),
+                _due(data.get("due_date")),
+                goal=data.get("parent_item_id"),
+            )
+    else:
+        item = services.add_item(
+            current_user,
+            meeting,
+            kind,
+            data.get("text"),
+            parent=data.get("parent_item_id"),
+            ticket=data.get("ticket_id"),
+        )
+    db.session.commit()
+    return jsonify(item=item_json(item), seq=meeting.change_seq), 201
+
+
+def _parse_line(meeting: Meeting, line: str):
+    guests = [a.guest_name for a in meeting.attendees if a.user_id is None and a.guest_name]
+    try:
+        return parse_homework(line, members_of(meeting.unit), guests, local_today())
+    except EntryError as error:
+        raise ApiError(422, str(error), field=error.field) from None
+
+
+def _homework_from_line(meeting: Meeting, data: dict) -> Item:
+    hw = _parse_line(meeting, data["line"])
+    return services.add_homework(
+        current_user, meeting, hw.who, hw.what, hw.due_date, goal=data.get("parent_item_id")
+    )
+
+
+@bp.get("/items/<int:item_id>")
+def item(item_id):
+    return jsonify(item=item_json(_load_item(item_id)))
+
+
+@bp.patch("/items/<int:item_id>")
+def update_item(item_id):
+    item = _load_item(item_id)
+    _editable(item.meeting)
+    data = _body()
+    if item.kind == "homework" and data.get("line"):
+        hw = _parse_line(item.meeting, data["line"])
+        services.edit_homework(
+            current_user, item, hw.who, hw.what, hw.due_date, expected_version=_version(data)
+        )
+    elif item.kind == "homework":
+        services.edit_homework(
+            current_user,
+            item,
+            who=_who(item.meeting, data.get("who")),
+            what=data.get("what"),
+            due_date=_due(data["due_date"]) if data.get("due_date") else None,
+            expected_version=_version(data),
+        )
+    else:
+        services.edit_item(
+            current_user,
+            item,
+            data.get("text"),
+            expected_version=_version(data),
+            ticket=data.get("ticket_id", False),
+            parent=data.get("parent_item_id", False),
+        )
+    db.session.commit()
+    return jsonify(item=item_json(item), seq=item.meeting.change_seq)
+
+
+@bp.delete("/items/<int:item_id>")
+def delete_item(item_id):
+    item = _load_item(item_id)
+    _editable(item.meeting)
+    services.delete_item(current_user, item, _version(request.get_json(silent=True) or {}))
+    db.session.commit()
+    return jsonify(item=item_json(item), seq=item.meeting.change_seq)
+
+
+@bp.post("/items/<int:item_id>/move")
+def move_item(item_id):
+    """To another sheet of its meeting; with meeting_id (a preview), a goal of a later meeting."""
+    item = _load_item(item_id)
+    data = _body()
+    if data.get("meeting_id") not in (None, item.meeting_id):
+        target = load_meeting(int(data["meeting_id"]))
+        _editable(target)
+        moved = services.pull_as_goal(current_user, target, item)
+        db.session.commit()
+        return jsonify(item=item_json(moved), seq=target.change_seq)
+    _editable(item.meeting)
+    kind = data.get("kind")
+    if kind == "homework" and data.get("line"):
+        hw = _parse_line(item.meeting, data["line"])
+        who, what, due = hw.who, hw.what, hw.due_date
+    else:
+        who = _who(item.meeting, data.get("who"))
+        what = data.get("what")
+        due = _due(data["due_date"]) if kind == "homework" else None
+    services.move_item(
+        current_user,
+        item,
+        kind,
+        expected_version=_version(data),
+        parent=data.get("parent_item_id"),
+        who=who,
+        what=what,
+        due_date=due,
+    )
+    db.session.commit()
+    return jsonify(item=item_json(item), seq=item.meeting.change_seq)
+
+
+@bp.post("/items/<int:item_id>/reorder")
+def reorder_item(item_id):
+    item = _load_item(item_id)
+    _editable(item.meeting)
+    data = _body()
+    if not isinstance(data.get("position"), int):
+        raise ApiError(422, _("Give the new position as a number."), field="position")
+    services.reorder_item(current_user, item, data["position"], _version(data))
+    db.session.commit()
+    return jsonify(item=item_json(item), seq=item.meeting.change_seq)
+
+
+# --- the description -------------------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+@public
+def openapi():
+    return current_app.response_class(
+        OPENAPI.read_text(encoding="utf-8"), mimetype="application/json"
+    )
+
+
+def openapi_paths() -> dict:
+    return json.loads(OPENAPI.read_text(encoding="utf-8"))["paths"]

@@ -1,0 +1,131 @@
+"""Forms of the minutes pages: validation only (the services decide)."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+KIND_CHOICES = [
+    ("goal", _l("Goal")),
+    ("result", _l("Result")),
+    ("homework", _l("Homework")),
+    ("break", _l("Break")),
+    ("preview", _l("Preview")),
+]
+
+
+def _int_or_none(value):
+    return int(value) if value not in (None, "", "None", "0", 0) else None
+
+
+class CheckboxList(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class MeetingForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    day = DateField(_l("Date"), validators=[InputRequired(message=_l("Give a valid date."))])
+    start_time = TimeField(_l("Starts"), validators=[InputRequired()])
+    end_time = TimeField(_l("Ends"), validators=[Optional()])
+    place = StringField(_l("Place"), validators=[Length(max=200)])
+    facilitator_id = SelectField(_l("Facilitator"), coerce=_int_or_none, validate_choice=False)
+    attendee_ids = CheckboxList(_l("Attendees (members)"), coerce=int, validate_choice=False)
+    guests = TextAreaField(
+        _l("Guests"),
+        description=_l("One per line: name, organisation (e.g. 山本 翔, 上州システムサービス)"),
+    )
+    version = HiddenField()
+
+
+class CopyForm(FlaskForm):
+    day = DateField(_l("Date"), validators=[InputRequired(message=_l("Give a valid date."))])
+    start_time = TimeField(_l("Starts"), validators=[InputRequired()])
+
+
+class AttendeeForm(FlaskForm):
+    user_id = SelectField(_l("Member"), coerce=_int_or_none, validate_choice=False)
+    guest_name = StringField(_l("Guest name"), validators=[Length(max=100)])
+    guest_organisation = StringField(_l("Organisation"), validators=[Length(max=100)])
+
+
+class PresenceForm(FlaskForm):
+    present = BooleanField(_l("Present"))
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(
+        _l("Status"),
+        choices=[
+            ("draft", _l("Draft")),
+            ("in_session", _l("In session")),
+            ("awaiting_confirmation", _l("Awaiting confirmation")),
+        ],
+    )
+
+
+class ItemForm(FlaskForm):
+    """Add a goal, result, break or preview item."""
+
+    kind = SelectField(_l("Kind"), choices=[c for c in KIND_CHOICES if c[0] != "homework"])
+    text = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=20000)])
+    parent_item_id = SelectField(_l("Under goal"), coerce=_int_or_none, validate_choice=False)
+    ticket_id = IntegerField(_l("Ticket #"), validators=[Optional(), NumberRange(min=1)])
+
+
+class HomeworkForm(FlaskForm):
+    """Who, what and by when; `who` is a member or a guest's name."""
+
+    who_id = SelectField(_l("Who"), coerce=_int_or_none, validate_choice=False)
+    guest_name = StringField(_l("or a guest's name"), validators=[Length(max=100)])
+    what = StringField(_l("What"), validators=[DataRequired(), Length(max=255)])
+    due = StringField(
+        _l("By when"),
+        validators=[DataRequired()],
+        description=_l("e.g. 2026-12-05, 12/5, 来週金曜"),
+    )
+    parent_item_id = SelectField(_l("Under goal"), coerce=_int_or_none, validate_choice=False)
+    version = HiddenField()
+
+
+class EditItemForm(FlaskForm):
+    text = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=20000)])
+    parent_item_id = SelectField(_l("Under goal"), coerce=_int_or_none, validate_choice=False)
+    ticket_id = IntegerField(_l("Ticket #"), validators=[Optional(), NumberRange(min=1)])
+    version = HiddenField()
+
+
+class MoveForm(FlaskForm):
+    kind = SelectField(_l("Move to"), choices=KIND_CHOICES)
+    parent_item_id = SelectField(_l("Under goal"), coerce=_int_or_none, validate_choice=False)
+    # Only for a move to homework, or the decision of homework becoming a result:
+    who_id = SelectField(_l("Who"), coerce=_int_or_none, validate_choice=False)
+    guest_name = StringField(_l("or a guest's name"), validators=[Length(max=100)])
+    what = StringField(_l("What / decision"), validators=[Length(max=255)])
+    due = StringField(_l("By when"))
+    version = HiddenField()
+
+
+class LaterMeetingForm(FlaskForm):
+    meeting_id = SelectField(_l("Goal of the later meeting"), coerce=int, validate_choice=False)
+
+
+class ReorderForm(FlaskForm):
+    direction = HiddenField()
+    version = HiddenField()
+
+
+class CarryForm(FlaskForm):
+    decision = StringField(_l("Decision"), validators=[Length(max=20000)])
+    due = StringField(_l("New by-when"))

@@ -1,0 +1,370 @@
+"""The sheet items' routes for pages without JavaScript: add, edit, move, reorder, delete,
+carry over. The projector view does the same through the JSON API (minutes/api.py)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+import permissions
+from accounts.models import User
+from extensions import db
+from minutes import bp, services
+from minutes.forms import (
+    CarryForm,
+    EditItemForm,
+    HomeworkForm,
+    ItemForm,
+    LaterMeetingForm,
+    MoveForm,
+    ReorderForm,
+)
+from minutes.models import Item, Meeting
+from minutes.quickentry import parse_date
+from minutes.views import check_edit, load_meeting
+from projects.services import members_of
+from timeutil import local_today
+
+
+def _goal_choices(meeting: Meeting) -> list:
+    goals = db.session.scalars(
+        sa.select(Item)
+        .where(Item.meeting_id == meeting.id, Item.kind == "goal", Item.deleted_at.is_(None))
+        .order_by(Item.position, Item.id)
+    )
+    return [(0, "—")] + [(g.id, f"{i}. {_short(g.text)}") for i, g in enumerate(goals, 1)]
+
+
+def _short(text: str, n: int = 40) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _who_choices(meeting: Meeting) -> list:
+    return [(0, "—")] + [(u.id, u.name) for u in members_of(meeting.unit)]
+
+
+def add_forms(meeting: Meeting, context: dict) -> dict:
+    if not context.get("editable"):
+        return {}
+    goals = _goal_choices(meeting)
+    item_form = ItemForm(prefix="item")
+    item_form.parent_item_id.choices = goals
+    homework_form = HomeworkForm(prefix="hw")
+    homework_form.parent_item_id.choices = goals
+    homework_form.who_id.choices = _who_choices(meeting)
+    return {"item_form": item_form, "homework_form": homework_form}
+
+
+def _load_item(meeting: Meeting, item_id: int) -> Item:
+    item = db.session.get(Item, item_id)
+    if item is None or item.meeting_id != meeting.id:
+        abort(404)
+    return item
+
+
+def _back(meeting: Meeting, item: Item | None = None):
+    anchor = f"#item-{item.id}" if item is not None else ""
+    return redirect(url_for("minutes.show", meeting_id=meeting.id) + anchor)
+
+
+def _who(form) -> User | str | None:
+    if form.who_id.data:
+        return db.session.get(User, form.who_id.data)
+    return form.guest_name.data or None
+
+
+def _due(text: str | None):
+    due = parse_date(text or "", local_today())
+    if due is None:
+        raise services.MinutesError(
+            _("Give a date by which it is to be done, e.g. 12/5."), "due_date"
+        )
+    return due
+
+
+@bp.route("/meetings/<int:meeting_id>/items", methods=["POST"])
+def add_item(meeting_id):
+    meeting = load_meeting(meeting_id)
+    check_edit(meeting)
+    form = ItemForm(prefix="item")
+    form.parent_item_id.choices = _goal_choices(meeting)
+    if not form.validate_on_submit():
+        flash(_("The text cannot be blank."), "error")
+        return _back(meeting)
+    try:
+        item = services.add_item(
+            current_user,
+            meeting,
+            form.kind.data,
+            form.text.data,
+            parent=form.parent_item_id.data,
+            ticket=form.ticket_id.data,
+        )
+    except services.MinutesError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _back(meeting)
+    db.session.commit()
+    return _back(meeting, item)
+
+
+@bp.route("/meetings/<int:meeting_id>/homework", methods=["POST"])
+def add_homework(meeting_id):
+    meeting = load_meeting(meeting_id)
+    check_edit(meeting)
+    form = HomeworkForm(prefix="hw")
+    form.validate_on_submit()
+    try:
+        item = services.add_homework(
+            current_user,
+            meeting,
+            _who(form),
+            form.what.data,
+            _due(form.due.data),
+            goal=form.parent_item_id.data,
+        )
+    except services.MinutesError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _back(meeting)
+    db.session.commit()
+    return _back(meeting, item)
+
+
+def _edit_forms(meeting: Meeting, item: Item, formdata=None) -> dict:
+    goals = _goal_choices(meeting)
+    who = _who_choices(meeting)
+    if item.kind == "homework":
+        edit = HomeworkForm(formdata=formdata, prefix="edit")
+        edit.who_id.choices = who
+        edit.parent_item_id.choices = goals
+        if formdata is None and item.ticket is not None:
+            edit.who_id.data = item.ticket.assignee_id or 0
+            edit.guest_name.data = item.ticket.guest_name or ""
+            edit.what.data = item.ticket.subject
+            edit.due.data = item.ticket.due_date.isoformat() if item.ticket.due_date else ""
+    else:
+        edit = EditItemForm(formdata=formdata, prefix="edit", obj=item)
+        edit.parent_item_id.choices = goals
+    if formdata is None:
+        edit.version.data = item.version
+    move = MoveForm(formdata=None, prefix="move")
+    move.kind.choices = [c for c in move.kind.choices if c[0] in services.MOVES.get(item.kind, ())]
+    move.parent_item_id.choices = goals
+    move.who_id.choices = who
+    move.version.data = item.version
+    later = LaterMeetingForm(formdata=None, prefix="later")
+    later.meeting_id.choices = [
+        (m.id, f"{m.starts_at:%Y-%m-%d} {m.title}") for m in _later_meetings(meeting)
+    ]
+    return {"edit_form": edit, "move_form": move, "later_form": later}
+
+
+def _later_meetings(meeting: Meeting) -> list[Meeting]:
+    return list(
+        db.session.scalars(
+            sa.select(Meeting)
+            .where(
+                Meeting.unit_id == meeting.unit_id,
+                Meeting.starts_at > meeting.starts_at,
+                Meeting.status != "confirmed",
+            )
+            .order_by(Meeting.starts_at)
+            .limit(20)
+        )
+    )
+
+
+def _render_item(meeting, item, forms, status=200, conflict=None):
+    return (
+        render_template(
+            "minutes/item.html",
+            meeting=meeting,
+            item=item,
+            history=services.history(item),
+            editable=permissions.can_edit_minutes(current_user, meeting),
+            conflict=conflict,
+            **forms,
+        ),
+        status,
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>", methods=["GET", "POST"])
+def item(meeting_id, item_id):
+    meeting = load_meeting(meeting_id)
+    item = _load_item(meeting, item_id)
+    if request.method == "GET":
+        return _render_item(meeting, item, _edit_forms(meeting, item))
+    check_edit(meeting)
+    forms = _edit_forms(meeting, item, formdata=request.form)
+    form = forms["edit_form"]
+    if not form.validate():
+        return _render_item(meeting, item, forms, 422)
+    try:
+        if item.kind == "homework":
+            services.edit_homework(
+                current_user,
+                item,
+                who=_who(form),
+                what=form.what.data,
+                due_date=_due(form.due.data),
+                expected_version=form.version.data or None,
+            )
+        else:
+            services.edit_item(
+                current_user,
+                item,
+                form.text.data,
+                expected_version=form.version.data or None,
+                ticket=form.ticket_id.data if item.kind == "goal" else False,
+                parent=form.parent_item_id.data if item.kind == "result" else False,
+            )
+    except services.StaleItem as stale:
+        # Keep what this person typed in the form; show the text that was saved meanwhile.
+        db.session.rollback()
+        current = services.snapshot(stale.item)
+        form.version.data = stale.item.version
+        return _render_item(meeting, item, forms, 409, conflict={"message": str(stale), **current})
+    except services.MinutesError as error:
+        db.session.rollback()
+        form.errors  # noqa: B018 - make sure the dict exists
+        flash(str(error), "error")
+        return _render_item(meeting, item, forms, 422)
+    db.session.commit()
+    flash(_("The item was saved."), "success")
+    return _back(meeting, item)
+
+
+@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/move", methods=["POST"])
+def move(meeting_id, item_id):
+    meeting = load_meeting(meeting_id)
+    check_edit(meeting)
+    item = _load_item(meeting, item_id)
+    form = MoveForm(prefix="move")
+    form.validate_on_submit()
+    try:
+        services.move_item(
+            current_user,
+            item,
+            form.kind.data,
+            expected_version=form.version.data or None,
+            parent=form.parent_item_id.data,
+            who=_who(form),
+            what=form.what.data or None,
+            due_date=_due(form.due.data) if form.kind.data == "homework" else None,
+        )
+    except services.MinutesError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("minutes.item", meeting_id=meeting.id, item_id=item.id))
+    db.session.commit()
+    return _back(meeting, item)
+
+
+@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/later", methods=["POST"])
+def to_later(meeting_id, item_id):
+    """A preview item becomes a goal of a chosen later meeting of the unit."""
+    meeting = load_meeting(meeting_id)
+    item = _load_item(meeting, item_id)
+    form = LaterMeetingForm(prefix="later")
+    form.validate_on_submit()
+    target = load_meeting(form.meeting_id.data or 0)
+    check_edit(target)
+    try:
+        goal = services.pull_as_goal(current_user, target, item)
+    except services.MinutesError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _back(meeting, item)
+    db.session.commit()
+    flash(_("The item is now a goal of “%(title)s”.", title=target.title), "success")
+    return _back(target, goal)
+
+
+@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/reorder", methods=["POST"])
+def reorder(meeting_id, item_id):
+    meeting = load_meeting(meeting_id)
+    check_edit(meeting)
+    item = _load_item(meeting, item_id)
+    form = ReorderForm()
+    form.validate_on_submit()
+    step = -1 if form.direction.data == "up" else 1
+    group = services.group_items(meeting.id, item.kind)
+    index = group.index(item) if item in group else 0
+    try:
+        services.reorder_item(current_user, item, index + step, form.version.data or None)
+    except services.MinutesError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+    return _back(meeting, item)
+
+
+@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/delete", methods=["POST"])
+def delete(meeting_id, item_id):
+    meeting = load_meeting(meeting_id)
+    check_edit(meeting)
+    item = _load_item(meeting, item_id)
+    try:
+        services.delete_item(current_user, item, request.form.get("version") or None)
+    except services.MinutesError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_("The item was deleted (it stays in the history)."), "success")
+    return _back(meeting)
+
+
+def _earlier_item(meeting: Meeting, item_id: int) -> Item:
+    item = db.session.get(Item, item_id)
+    if item is None:
+        abort(404)
+    load_meeting(item.meeting_id)  # 404 unless visible
+    return item
+
+
+@bp.route("/meetings/<int:meeting_id>/carry/<int:item_id>", methods=["POST"])
+def carry(meeting_id, item_id):
+    """Earlier homework: decided today (a result here) or kept open (maybe a new by-when)."""
+    meeting = load_meeting(meeting_id)
+    check_edit(meeting)
+    homework = _earlier_item(meeting, item_id)
+    form = CarryForm()
+    form.validate_on_submit()
+    try:
+        if request.form.get("action") == "keep":
+            due = _due(form.due.data) if (form.due.data or "").strip() else None
+            services.keep_open(current_user, meeting, homework, due_date=due)
+            message = _("Kept open.")
+        else:
+            services.carry_over(current_user, meeting, homework, decision=form.decision.data)
+            message = _("Recorded as a result of this meeting; its ticket was closed.")
+    except services.MinutesError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("minutes.show", meeting_id=meeting.id) + "#carry")
+
+
+@bp.route("/meetings/<int:meeting_id>/pull/<int:item_id>", methods=["POST"])
+def pull(meeting_id, item_id):
+    """A preview item of an earlier meeting becomes a goal of this one."""
+    meeting = load_meeting(meeting_id)
+    check_edit(meeting)
+    preview = _earlier_item(meeting, item_id)
+    try:
+        goal = services.pull_as_goal(current_user, meeting, preview)
+    except services.MinutesError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _back(meeting)
+    db.session.commit()
+    return _back(meeting, goal)
