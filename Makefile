@@ -23,6 +23,7 @@ help:
 	@echo "make run    set up and start the app on SQLite with demo data"
 	@echo "make test   set up and run the whole test suite"
 	@echo "make serve  run under gunicorn (production-like); make lint; make messages"
+	@echo "make bench  benchmark at city scale (make bench-data makes its data; bench/README.md)"
 
 run: setup db
 	@$(FLASK) demo logins
@@ -81,6 +82,18 @@ lint: $(VENV)/.test-installed
 format: $(VENV)/.test-installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Benchmark at city scale (issue 7), not part of `make test`: see bench/README.md.
+# bench-data makes bench/data/bench.db (or, with DATABASE_URL, a PostgreSQL database).
+$(VENV)/.bench-installed: uv.lock pyproject.toml $(VENV)/.test-installed | $(UV)
+	$(UV) sync --frozen --python $(PYTHON) --group test --group bench
+	@touch $(VENV)/.run-installed $(VENV)/.test-installed $@
+
+bench-data: setup $(VENV)/.bench-installed
+	$(VENV)/bin/python bench/generate.py
+
+bench: setup $(VENV)/.bench-installed
+	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .tools $(VENV) instance

@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.fixtures.minutes",
     "tests.fixtures.revisions",
     "tests.fixtures.reports",
+    "tests.fixtures.queries",
 ]
 
 

@@ -1,0 +1,70 @@
+"""No query per row (issue 7, point 4): each page the benchmark measures issues the same
+number of SQL statements whether it shows 10 rows or 100."""
+
+from datetime import date, timedelta
+from itertools import count
+
+import pytest
+
+from extensions import db
+from projects import services as projects
+
+
+@pytest.fixture
+def viewer(make_user, login):
+    return login(make_user())
+
+
+def test_project_list(client, viewer, make_project, assert_constant_queries):
+    def grow(k):
+        for _ in range(k):
+            make_project(members={viewer: "member"}, units=("住民記録", "税務"))
+
+    assert_constant_queries(lambda: client.get("/projects"), grow)
+
+
+def test_fiscal_year_page_with_units_and_members(
+    client, viewer, make_project, make_user, assert_constant_queries
+):
+    project = make_project(members={viewer: "manager"}, units=())
+    n = count(1)
+
+    def grow(k):
+        for _ in range(k):
+            i = next(n)
+            projects.create_unit(project, f"業務単位{i}", f"{project.identifier}-u{i}")
+            projects.set_membership(project, make_user(), "member")
+        db.session.commit()
+
+    assert_constant_queries(lambda: client.get(f"/projects/{project.identifier}"), grow)
+
+
+def test_unit_page_with_meetings_and_tickets(
+    client, viewer, make_unit, make_meeting, make_ticket, assert_constant_queries
+):
+    unit = make_unit(members={viewer: "manager"})
+
+    def grow(k):
+        for _ in range(k):
+            make_meeting(unit=unit)
+            make_ticket(unit=unit, assignee=viewer)
+
+    assert_constant_queries(lambda: client.get(f"/projects/{unit.identifier}"), grow)
+
+
+def test_homework_dashboard_over_units_and_people(
+    client, viewer, make_project, make_user, make_homework, assert_constant_queries
+):
+    project = make_project(members={viewer: "manager"}, units=())
+    n = count(1)
+
+    def grow(k):
+        for _ in range(k):
+            i = next(n)
+            unit = projects.create_unit(project, f"業務単位{i}", f"{project.identifier}-u{i}")
+            who = make_user()
+            projects.set_membership(project, who, "member")
+            db.session.commit()
+            make_homework(unit, who=who, due_date=date(2026, 11, 1) + timedelta(days=i % 60))
+
+    assert_constant_queries(lambda: client.get("/dashboard"), grow)
