@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -23,7 +23,7 @@ import permissions
 from accounts.models import User
 from extensions import db
 from minutes import services as minutes_services
-from minutes.models import Attendee, Confirmation, Item, Meeting, Revision
+from minutes.models import Attendee, Confirmation, Item, ItemEvent, Meeting, Revision
 from timeutil import to_local, utcnow
 
 FORMAT = "sanmai.minutes/1"
@@ -59,6 +59,14 @@ class Problem:
 
     item_id: int | None
     message: str
+
+
+def method_label(method: str) -> str:
+    return {
+        "own_device": _("on own device"),
+        "in_room": _("in the room"),
+        "link": _("by link"),
+    }.get(method, method)
 
 
 # --- canonical content --------------------------------------------------------------------
@@ -142,6 +150,37 @@ def snapshot(meeting: Meeting, number: int | None = None) -> dict:
 
 def content_of(revision: Revision) -> dict:
     return json.loads(revision.content)
+
+
+def readable(content: dict) -> dict:
+    """The content arranged for reading (revision page, PDF): times as Japan-time datetimes,
+    attendees grouped by organisation, results and homework under the goal they answer."""
+    meeting = content["meeting"]
+    groups: dict[str, list[dict]] = {}
+    for a in content["attendees"]:
+        groups.setdefault(a["organisation"], []).append(a)
+    goal_ids = {g["id"] for g in content["goals"]}
+    homework = [
+        {**h, "due": date.fromisoformat(h["due_date"]) if h["due_date"] else None}
+        for h in content["homework"]
+    ]
+    return {
+        **content,
+        "starts": datetime.fromisoformat(meeting["starts_at"]) if meeting["starts_at"] else None,
+        "ends": datetime.fromisoformat(meeting["ends_at"]) if meeting["ends_at"] else None,
+        "attendee_groups": list(groups.items()),
+        "goal_rows": [
+            (
+                g,
+                [r for r in content["results"] if r["goal"] == g["id"]],
+                [h for h in homework if h["goal"] == g["id"]],
+            )
+            for g in content["goals"]
+        ],
+        "loose_results": [r for r in content["results"] if r["goal"] not in goal_ids],
+        "homework": homework,
+        "goal_text": {g["id"]: g["text"] for g in content["goals"]},
+    }
 
 
 # --- nothing dropped ----------------------------------------------------------------------
@@ -246,12 +285,55 @@ def _event(actor: User | None, meeting: Meeting, seq: int, action: str, after: d
     minutes_services._event(actor, meeting, seq, action, after=after)
 
 
+# History entries that do not change the text of the minutes.
+NOT_EDITS = ("confirmation", "objection", "status", "freeze")
+
+
+def changed_since_freeze(meeting: Meeting) -> bool:
+    """True when the minutes were edited after the latest freeze (or never frozen).
+
+    Edits of minutes awaiting confirmation already send them back in session; this also
+    catches a status set back to "awaiting confirmation" by hand after edits.
+    """
+    frozen_seq = db.session.scalar(
+        sa.select(sa.func.max(ItemEvent.seq)).where(
+            ItemEvent.meeting_id == meeting.id, ItemEvent.action == "freeze"
+        )
+    )
+    if frozen_seq is None:
+        return True
+    edited = db.session.scalar(
+        sa.select(ItemEvent.id)
+        .where(
+            ItemEvent.meeting_id == meeting.id,
+            ItemEvent.seq > frozen_seq,
+            ItemEvent.action.not_in(NOT_EDITS),
+        )
+        .limit(1)
+    )
+    return edited is not None
+
+
+def can_be_frozen(meeting: Meeting) -> bool:
+    if meeting.status in OPEN_STATUSES:
+        return True
+    return meeting.status == "awaiting_confirmation" and changed_since_freeze(meeting)
+
+
+def awaiting(meeting: Meeting, revision: Revision | None) -> bool:
+    """Whether `revision` is the one attendees are asked to confirm now."""
+    if revision is None or meeting.status != "awaiting_confirmation":
+        return False
+    latest = latest_revision(meeting)
+    return latest is not None and latest.id == revision.id and not changed_since_freeze(meeting)
+
+
 def freeze(actor: User, meeting: Meeting) -> Revision:
     """Freeze the minutes as the next revision; the meeting then awaits confirmation."""
     if not permissions.can_run_meeting(actor, meeting):
         raise PermissionError("freeze")
     seq = _lock(meeting)
-    if meeting.status not in OPEN_STATUSES:
+    if not can_be_frozen(meeting):
         raise ConfirmationError(_("These minutes are already frozen."))
     db.session.expire(meeting, ["items", "attendees"])
     problems = check_nothing_dropped(meeting)
@@ -341,8 +423,7 @@ def _check_can_answer(revision: Revision, attendee: Attendee) -> tuple[Meeting, 
         raise ConfirmationError(_("This person is not an attendee of this meeting."))
     if meeting.status == "confirmed":
         raise ConfirmationError(_("These minutes are already confirmed."))
-    latest = latest_revision(meeting)
-    if meeting.status != "awaiting_confirmation" or latest is None or latest.id != revision.id:
+    if not awaiting(meeting, revision):
         raise ConfirmationError(
             _("Revision %(n)s is no longer the one to confirm.", n=revision.number)
         )

@@ -1,0 +1,24 @@
+"""Forms of the confirmation pages: validation only (minutes.revisions decides)."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.widgets import HiddenInput
+
+
+class AnswerForm(FlaskForm):
+    """Names the revision the person read, so a newer freeze is never confirmed unread."""
+
+    revision = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    fingerprint = HiddenField(validators=[InputRequired(), Length(min=64, max=64)])
+
+
+class ObjectionForm(AnswerForm):
+    comment = TextAreaField(
+        _l("What is wrong?"),
+        validators=[
+            DataRequired(_l("Please say what is wrong, so the facilitator can fix it.")),
+            Length(max=4000),
+        ],
+    )

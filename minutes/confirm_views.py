@@ -1,0 +1,486 @@
+"""Freezing, revisions and their differences, sign-off (own device, in the room, guest link).
+
+Routes on the minutes blueprint; the rules are in minutes/revisions.py and permissions.py.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import qrcode
+import qrcode.image.svg
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+
+import permissions
+from accounts.auth import public
+from extensions import db
+from minutes import bp, revisions
+from minutes import services as minutes_services
+from minutes.confirm_forms import AnswerForm, ObjectionForm
+from minutes.models import Attendee, Item
+from minutes.views import load_meeting
+
+
+def qr_svg(url: str) -> Markup:
+    """An inline SVG QR code of `url` (scalable: the projector shows it large)."""
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, border=2)
+    svg = image.to_string(encoding="unicode")
+    return Markup(svg[svg.index("<svg") :])
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _load_revision(meeting, number: int):
+    revision = revisions.get_revision(meeting, number)
+    if revision is None:
+        abort(404)
+    return revision
+
+
+def _load_attendee(meeting, attendee_id: int) -> Attendee:
+    attendee = db.session.get(Attendee, attendee_id)
+    if attendee is None or attendee.meeting_id != meeting.id:
+        abort(404)
+    return attendee
+
+
+def _check_run(meeting) -> None:
+    if not permissions.can_run_meeting(current_user, meeting):
+        abort(403)
+
+
+def panel(meeting) -> dict:
+    """What the confirmation panel (meeting page, projector) shows to the current user."""
+    revision = revisions.latest_revision(meeting)
+    state = revisions.confirmation_state(meeting)
+    mine = revisions.attendee_for(current_user, meeting)
+    answer = next((r for r in state["attendees"] if mine and r["attendee"] == mine.id), None)
+    return {
+        "revision": revision,
+        "state": state,
+        "awaiting": revisions.awaiting(meeting, revision),
+        "can_freeze": revisions.can_be_frozen(meeting),
+        "runs": permissions.can_run_meeting(current_user, meeting),
+        "mine": mine,
+        "my_answer": answer,
+        "confirm_url": url_for("minutes.confirm_page", meeting_id=meeting.id, _external=True),
+    }
+
+
+@bp.app_context_processor
+def _panel_helpers():
+    return {"confirmation_panel": panel, "qr_svg": qr_svg, "method_label": revisions.method_label}
+
+
+# --- nothing dropped, freeze, correct --------------------------------------------------------
+
+
+@bp.route("/meetings/<int:meeting_id>/freeze", methods=["GET", "POST"])
+def freeze(meeting_id):
+    """The check before freezing (what would be dropped), and the freeze itself."""
+    meeting = load_meeting(meeting_id)
+    _check_run(meeting)
+    if request.method == "POST":
+        try:
+            revision = revisions.freeze(current_user, meeting)
+        except revisions.FreezeRefused as refused:
+            db.session.rollback()
+            flash(str(refused), "error")
+        except revisions.ConfirmationError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return redirect(url_for("minutes.show", meeting_id=meeting.id))
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Revision %(n)s is frozen. Attendees can confirm it now.",
+                    n=revision.number,
+                ),
+                "success",
+            )
+            return redirect(url_for("minutes.show", meeting_id=meeting.id) + "#confirmation")
+    problems = revisions.check_nothing_dropped(meeting)
+    items = {i.id: i for i in meeting.items}
+    return render_template(
+        "minutes/confirm_freeze.html",
+        meeting=meeting,
+        problems=[(p, items.get(p.item_id)) for p in problems],
+        can_freeze=revisions.can_be_frozen(meeting),
+        latest=revisions.latest_revision(meeting),
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/not-discussed", methods=["POST"])
+def not_discussed(meeting_id, item_id):
+    meeting = load_meeting(meeting_id)
+    _check_run(meeting)
+    goal = db.session.get(Item, item_id)
+    if goal is None or goal.meeting_id != meeting.id:
+        abort(404)
+    value = request.form.get("value", "1") == "1"
+    try:
+        revisions.mark_not_discussed(current_user, goal, value)
+    except (revisions.ConfirmationError, minutes_services.MinutesError) as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+    return redirect(request.form.get("next") or url_for("minutes.freeze", meeting_id=meeting.id))
+
+
+@bp.route("/meetings/<int:meeting_id>/reopen", methods=["POST"])
+def reopen(meeting_id):
+    """Correct confirmed (or frozen) minutes: back in session; the next freeze is N+1."""
+    meeting = load_meeting(meeting_id)
+    _check_run(meeting)
+    revisions.start_new_revision(current_user, meeting)
+    db.session.commit()
+    flash(_("The minutes are open for correction. Freeze them again to confirm."), "success")
+    return redirect(url_for("minutes.show", meeting_id=meeting.id))
+
+
+# --- revisions -------------------------------------------------------------------------------
+
+
+@bp.route("/meetings/<int:meeting_id>/revisions")
+def revision_list(meeting_id):
+    meeting = load_meeting(meeting_id)
+    rows = [
+        (r, revisions.is_confirmed(r), len([c for c in r.confirmations if c.objection is None]))
+        for r in reversed(meeting.revisions)
+    ]
+    return render_template("minutes/revisions.html", meeting=meeting, rows=rows)
+
+
+@bp.route("/meetings/<int:meeting_id>/revisions/<int:number>")
+def revision(meeting_id, number):
+    meeting = load_meeting(meeting_id)
+    revision = _load_revision(meeting, number)
+    content = revisions.content_of(revision)
+    return render_template(
+        "minutes/revision.html",
+        meeting=meeting,
+        revision=revision,
+        doc=revisions.readable(content),
+        confirmed=revisions.is_confirmed(revision),
+        awaiting=revisions.awaiting(meeting, revision),
+        state=revisions.confirmation_state(meeting),
+        count=len(meeting.revisions),
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/revisions/<int:number>.json")
+def revision_json(meeting_id, number):
+    """The canonical content, byte for byte: `sha256sum` of it is the fingerprint."""
+    meeting = load_meeting(meeting_id)
+    revision = _load_revision(meeting, number)
+    response = current_app.response_class(
+        revision.content.encode("utf-8"), mimetype="application/json"
+    )
+    response.headers["X-Sanmai-Fingerprint"] = revision.fingerprint
+    return response
+
+
+def _diff_rows(old: dict, new: dict) -> list[dict]:
+    """Per item (matched by id): added, removed, changed (with a word-level diff) or moved."""
+    sections = ("goals", "results", "homework", "breaks", "previews")
+
+    def text(section, entry):
+        if section == "homework":
+            return f"{entry['who']} / {entry['what']} / {entry['due_date'] or ''}"
+        extra = " ✕" if entry.get("not_discussed") else ""
+        return entry["text"] + extra
+
+    def index(doc):
+        return {e["id"]: (s, text(s, e)) for s in sections for e in doc[s]}
+
+    before, after = index(old), index(new)
+    rows = []
+    for item_id, (section, value) in after.items():
+        if item_id not in before:
+            rows.append({"change": "added", "section": section, "new": value})
+            continue
+        old_section, old_value = before[item_id]
+        if old_section != section or old_value != value:
+            rows.append(
+                {
+                    "change": "moved" if old_section != section else "changed",
+                    "section": section,
+                    "old_section": old_section,
+                    "old": old_value,
+                    "new": value,
+                    "ops": _word_diff(old_value, value),
+                }
+            )
+    for item_id, (section, value) in before.items():
+        if item_id not in after:
+            rows.append({"change": "removed", "section": section, "old": value})
+    order = {s: n for n, s in enumerate(sections)}
+    return sorted(rows, key=lambda r: order[r["section"]])
+
+
+def _word_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """Character-level (Japanese has no spaces): [(op, text)] with op in equal/delete/insert."""
+    ops = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            ops.append(("equal", old[i1:i2]))
+        else:
+            if i2 > i1:
+                ops.append(("delete", old[i1:i2]))
+            if j2 > j1:
+                ops.append(("insert", new[j1:j2]))
+    return ops
+
+
+def _header_changes(old: dict, new: dict) -> list[tuple[str, str, str]]:
+    changes = []
+    for key in ("title", "starts_at", "ends_at", "place", "facilitator"):
+        if old["meeting"].get(key) != new["meeting"].get(key):
+            changes.append((key, old["meeting"].get(key) or "", new["meeting"].get(key) or ""))
+
+    def people(doc):
+        return {
+            a["id"]: f"{a['name']}（{a['organisation']}）" + ("" if a["present"] else " ✕")
+            for a in doc["attendees"]
+        }
+
+    a, b = people(old), people(new)
+    if a != b:
+        changes.append(("attendees", "、".join(a.values()), "、".join(b.values())))
+    return changes
+
+
+@bp.route("/meetings/<int:meeting_id>/revisions/diff")
+def revision_diff(meeting_id):
+    """What changed between two revisions (?from=1&to=2; by default the last two)."""
+    meeting = load_meeting(meeting_id)
+    numbers = [r.number for r in meeting.revisions]
+    if not numbers:
+        abort(404)
+    to = request.args.get("to", type=int) or numbers[-1]
+    start = request.args.get("from", type=int) or max(to - 1, numbers[0])
+    old, new = _load_revision(meeting, start), _load_revision(meeting, to)
+    a, b = revisions.content_of(old), revisions.content_of(new)
+    return render_template(
+        "minutes/revision_diff.html",
+        meeting=meeting,
+        old=old,
+        new=new,
+        numbers=numbers,
+        rows=_diff_rows(a, b),
+        header=_header_changes(a, b),
+    )
+
+
+# --- sign-off --------------------------------------------------------------------------------
+
+
+@bp.route("/meetings/<int:meeting_id>/confirm")
+def confirm_page(meeting_id):
+    """Where an attendee reads the frozen revision and confirms it (the QR code leads here)."""
+    meeting = load_meeting(meeting_id)
+    revision = revisions.latest_revision(meeting)
+    attendee = revisions.attendee_for(current_user, meeting)
+    answer = None
+    if revision is not None and attendee is not None:
+        answer = revisions.confirmations_by_attendee(revision).get(attendee.id)
+    form = AnswerForm(
+        revision=revision.number if revision else None,
+        fingerprint=revision.fingerprint if revision else "",
+    )
+    return render_template(
+        "minutes/confirm.html",
+        meeting=meeting,
+        revision=revision,
+        doc=revisions.readable(revisions.content_of(revision)) if revision else None,
+        awaiting=revisions.awaiting(meeting, revision),
+        attendee=attendee,
+        answer=answer,
+        form=form,
+        objection_form=ObjectionForm(
+            revision=form.revision.data, fingerprint=form.fingerprint.data
+        ),
+        action=url_for("minutes.confirm", meeting_id=meeting.id),
+        objection_action=url_for("minutes.object_to", meeting_id=meeting.id),
+    )
+
+
+def _answered_revision(meeting, form):
+    """The revision the person read; refused when a newer one was frozen since."""
+    revision = revisions.latest_revision(meeting)
+    if (
+        revision is None
+        or form.revision.data != revision.number
+        or form.fingerprint.data != revision.fingerprint
+    ):
+        raise revisions.ConfirmationError(
+            _("The minutes changed while you were reading them. Please read them again.")
+        )
+    return revision
+
+
+def _done(meeting, ok: bool, message: str, status: int = 200, target=None):
+    if _wants_json():
+        return jsonify(ok=ok, message=message, status=meeting.status), status
+    flash(message, "success" if ok else "error")
+    return redirect(target or url_for("minutes.confirm_page", meeting_id=meeting.id))
+
+
+@bp.route("/meetings/<int:meeting_id>/confirm", methods=["POST"])
+def confirm(meeting_id):
+    meeting = load_meeting(meeting_id)
+    attendee = revisions.attendee_for(current_user, meeting)
+    if attendee is None:
+        abort(403)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        revision = _answered_revision(meeting, form)
+        revisions.confirm(current_user, revision, attendee)
+    except revisions.AlreadyConfirmed as already:
+        db.session.rollback()
+        return _done(meeting, True, str(already))
+    except revisions.ConfirmationError as error:
+        db.session.rollback()
+        return _done(meeting, False, str(error), 409)
+    db.session.commit()
+    return _done(
+        meeting,
+        True,
+        _("Thank you. Your confirmation of revision %(n)s is recorded.", n=revision.number),
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/object", methods=["POST"])
+def object_to(meeting_id):
+    meeting = load_meeting(meeting_id)
+    attendee = revisions.attendee_for(current_user, meeting)
+    if attendee is None:
+        abort(403)
+    form = ObjectionForm()
+    if not form.validate_on_submit():
+        return _done(
+            meeting, False, _("Please say what is wrong, so the facilitator can fix it."), 400
+        )
+    try:
+        revision = _answered_revision(meeting, form)
+        revisions.object_to(current_user, revision, attendee, form.comment.data)
+    except revisions.ConfirmationError as error:
+        db.session.rollback()
+        return _done(meeting, False, str(error), 409)
+    db.session.commit()
+    return _done(meeting, True, _("Your objection is recorded; the facilitator sees it."))
+
+
+@bp.route("/meetings/<int:meeting_id>/attendees/<int:attendee_id>/confirm", methods=["POST"])
+def record_in_room(meeting_id, attendee_id):
+    """The facilitator records a sign-off given in the room."""
+    meeting = load_meeting(meeting_id)
+    _check_run(meeting)
+    attendee = _load_attendee(meeting, attendee_id)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        abort(400)
+    target = request.form.get("next") or url_for("minutes.show", meeting_id=meeting.id)
+    try:
+        revision = _answered_revision(meeting, form)
+        revisions.record_in_room(current_user, revision, attendee)
+    except revisions.ConfirmationError as error:
+        db.session.rollback()
+        return _done(
+            meeting, isinstance(error, revisions.AlreadyConfirmed), str(error), 409, target
+        )
+    db.session.commit()
+    return _done(
+        meeting, True, _("Confirmation of %(name)s recorded.", name=attendee.name), 200, target
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/attendees/<int:attendee_id>/link", methods=["POST"])
+def guest_link(meeting_id, attendee_id):
+    """A one-time link (and its QR code) for an attendee to confirm without logging in."""
+    meeting = load_meeting(meeting_id)
+    _check_run(meeting)
+    attendee = _load_attendee(meeting, attendee_id)
+    revision = revisions.latest_revision(meeting)
+    if not revisions.awaiting(meeting, revision):
+        flash(_("Freeze the minutes first."), "error")
+        return redirect(url_for("minutes.show", meeting_id=meeting.id))
+    token = revisions.make_link_token(current_user, revision, attendee)
+    url = url_for("minutes.guest_confirm", token=token, _external=True)
+    return render_template(
+        "minutes/confirm_link.html",
+        meeting=meeting,
+        revision=revision,
+        attendee=attendee,
+        url=url,
+        hours=revisions.link_max_age() // 3600,
+    )
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+@public
+def guest_confirm(token):
+    """A guest's one-time link: read the revision, then confirm or object, once."""
+    try:
+        revision, attendee = revisions.read_link_token(token)
+    except revisions.LinkInvalid as error:
+        return render_template("minutes/confirm_guest.html", error=str(error)), 410
+    meeting = revision.meeting
+    answer = revisions.confirmations_by_attendee(revision).get(attendee.id)
+    form, objection_form = AnswerForm(), ObjectionForm()
+    message = None
+    if request.method == "POST" and answer is None:
+        objecting = request.form.get("answer") == "object"
+        valid = objection_form.validate_on_submit() if objecting else form.validate_on_submit()
+        if not valid:
+            abort(400)
+        try:
+            answer = revisions.answer_by_link(
+                token, objection_form.comment.data if objecting else None
+            )
+        except revisions.ConfirmationError as error:
+            db.session.rollback()
+            message = str(error)
+        else:
+            db.session.commit()
+    return render_template(
+        "minutes/confirm_guest.html",
+        meeting=meeting,
+        revision=revision,
+        attendee=attendee,
+        answer=answer,
+        doc=revisions.readable(revisions.content_of(revision)),
+        awaiting=revisions.awaiting(meeting, revision),
+        form=form,
+        objection_form=objection_form,
+        message=message,
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/confirmations.json")
+def confirmations_json(meeting_id):
+    """The live count for the projector: who has confirmed the latest revision."""
+    meeting = load_meeting(meeting_id)
+    state = revisions.confirmation_state(meeting)
+    response = jsonify(state)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
