@@ -40,6 +40,7 @@ CLI_COMMANDS = (
     "accounts.cli:user_cli",
     "demo:demo_cli",
     "tickets.defaults:setup_command",
+    "reports.cli:remind_command",
 )
 
 

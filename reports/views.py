@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, render_template, request, url_for
+from flask import render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,18 +13,10 @@ from sqlalchemy.orm import selectinload
 import permissions
 from extensions import db
 from projects.models import Project
-from reports import bp, charts, queries
+from reports import bp, charts, lastyear, mypage, queries
+from reports.links import object_url
 
-
-@bp.app_template_global()
-def object_url(endpoint: str, object_id: int) -> str | None:
-    """The URL of a ticket or meeting page another package owns, whatever its id argument is
-    called (ticket_id, meeting_id, id); None while that page does not exist."""
-    rules = current_app.url_map._rules_by_endpoint.get(endpoint)
-    if not rules or len(rules[0].arguments) != 1:
-        return None
-    (name,) = rules[0].arguments
-    return url_for(endpoint, **{name: object_id})
+bp.add_app_template_global(object_url, "object_url")
 
 
 def _int_arg(name: str) -> int | None:
@@ -104,4 +96,28 @@ def homework():
         page=page,
         pages=max(1, -(-total // queries.PAGE_SIZE)),
         clock=clock,
+    )
+
+
+@bp.route("/my/page")
+def my_page():
+    clock = queries.Clock.at()
+    return render_template(
+        "reports/my_page.html",
+        clock=clock,
+        lines=mypage.my_open_tickets(current_user),
+        meetings=mypage.next_meetings(current_user, clock),
+        awaiting=mypage.awaiting_my_confirmation(current_user),
+        roots=mypage.my_units(current_user, clock),
+    )
+
+
+@bp.route("/projects/<key>/last-year")
+def last_year(key):
+    project = permissions.load_project(current_user, key)
+    clock = queries.Clock.at()
+    return render_template(
+        "reports/last_year.html",
+        report=lastyear.last_year(current_user, project, clock),
+        this_week=clock.week[0],
     )

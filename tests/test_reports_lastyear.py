@@ -1,0 +1,110 @@
+"""This time last year: the same weeks of the previous fiscal year's unit."""
+
+from datetime import date, datetime, time
+
+import pytest
+
+from extensions import db
+from reports import lastyear
+from reports.queries import Clock
+from timeutil import local_today
+
+# Wednesday 20 May 2026 in Japan; a year before: Tuesday 20 May 2025 (week of 19 May).
+CLOCK = Clock(datetime(2026, 5, 20, 3, 0))
+
+
+@pytest.fixture
+def years(make_user, make_org, make_project):
+    newcomer = make_user(login="newcomer")
+    city = make_org(name="前橋市")
+    old = make_project(
+        fiscal_year=2025, owner=city, units=("住民記録", "個人住民税"), members={newcomer: "viewer"}
+    )
+    new = make_project(
+        fiscal_year=2026, owner=city, units=("個人住民税", "住民記録"), members={newcomer: "member"}
+    )
+    return newcomer, old, new
+
+
+def test_the_counterpart_is_the_unit_of_the_same_name_a_year_earlier(years):
+    newcomer, old, new = years
+
+    assert lastyear.counterpart(newcomer, new.units[1]) == old.units[0]
+    assert lastyear.counterpart(newcomer, new) == old
+
+
+def test_same_weeks_last_year_show_meetings_results_homework_and_tickets(
+    years, make_meeting, make_item, make_homework, make_ticket
+):
+    newcomer, old, new = years
+    unit = old.units[0]
+    meeting = make_meeting(
+        unit=unit, title="住民記録 定例会（5月）", starts_at=datetime(2025, 5, 21, 1, 0)
+    )
+    make_item(meeting, "result", "年次更新の作業手順を確定した")
+    make_homework(
+        unit, meeting=meeting, what="住基ネット年次切替の日程を調整する", due_date=date(2025, 6, 6)
+    )
+    ticket = make_ticket(unit=unit, subject="定期異動に伴う権限変更")
+    ticket.created_at = datetime(2025, 6, 2, 1, 0)
+    make_meeting(unit=unit, title="遠い会議", starts_at=datetime(2025, 9, 1, 1, 0))
+    db.session.commit()
+
+    report = lastyear.last_year(newcomer, new.units[1], CLOCK)
+
+    assert report.previous == unit
+    assert [w.start for w in report.weeks][:2] == [date(2025, 5, 12), date(2025, 5, 19)]
+    week = report.weeks[1]
+    assert week.this_year == date(2026, 5, 18)
+    (digest,) = week.meetings
+    assert digest.meeting.title == "住民記録 定例会（5月）"
+    assert [r.text for r in digest.results] == ["年次更新の作業手順を確定した"]
+    assert [h.ticket.subject for h in digest.homework] == ["住基ネット年次切替の日程を調整する"]
+    assert [t.subject for t in report.weeks[3].tickets] == ["定期異動に伴う権限変更"]
+    titles = [m.meeting.title for w in report.weeks for m in w.meetings]
+    assert "遠い会議" not in titles
+
+
+def test_a_newcomer_without_access_to_last_year_sees_an_explanation(
+    client, login, make_user, make_org, make_project, make_meeting
+):
+    newcomer = make_user()
+    city = make_org(name="高崎市")
+    old = make_project(fiscal_year=2025, owner=city, members={make_user(): "manager"})
+    make_meeting(unit=old.units[0], title="秘密の会議", starts_at=datetime(2025, 5, 21, 1, 0))
+    new = make_project(fiscal_year=2026, owner=city, members={newcomer: "member"})
+    login(newcomer)
+
+    page = client.get(f"/projects/{new.units[0].id}/last-year")
+
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "秘密の会議" not in html and "前年度" in html
+
+
+def test_the_page_shows_last_years_meeting_of_this_week(
+    client, login, years, make_meeting, make_item
+):
+    newcomer, old, new = years
+    today = local_today()
+    noon = datetime.combine(lastyear.one_year_before(today), time(3, 0))
+    meeting = make_meeting(unit=old.units[0], title="昨年の定例会", starts_at=noon)
+    make_item(meeting, "result", "**年度末処理**の順番を決めた")
+    login(newcomer)
+
+    html = client.get(f"/projects/{new.units[1].id}/last-year").get_data(as_text=True)
+
+    assert "昨年の今頃" in html and "昨年の定例会" in html
+    assert "<strong>年度末処理</strong>" in html
+
+
+def test_last_year_of_a_foreign_unit_is_not_found(client, login, make_user, make_unit):
+    me = make_user()
+    foreign = make_unit(members={make_user(): "manager"})
+    login(me)
+
+    assert client.get(f"/projects/{foreign.id}/last-year").status_code == 404
+
+
+def test_29_february_maps_to_28_february():
+    assert lastyear.one_year_before(date(2028, 2, 29)) == date(2027, 2, 28)
