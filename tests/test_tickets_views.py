@@ -168,18 +168,11 @@ def test_second_writer_gets_a_clear_refusal_and_keeps_their_text(
 
 
 def test_closing_homework_asks_for_the_decision(
-    client, login, member_unit, make_ticket, status_named
+    client, login, member_unit, make_meeting, make_item, status_named
 ):
-    from minutes.models import Item, Meeting
-    from timeutil import utcnow
-
     member, _viewer, unit = member_unit
-    ticket = make_ticket(unit, member, subject="様式を確認する")
-    meeting = Meeting(unit_id=unit.id, title="定例会", starts_at=utcnow())
-    db.session.add(meeting)
-    db.session.flush()
-    db.session.add(Item(meeting_id=meeting.id, kind="homework", ticket_id=ticket.id))
-    db.session.commit()
+    meeting = make_meeting(unit=unit, title="定例会")
+    ticket = make_item(meeting, kind="homework", who=member, what="様式を確認する").ticket
     login(member)
     html = client.get(f"/issues/{ticket.id}").get_data(as_text=True)
     assert "定例会" in html  # linked back to the meeting
