@@ -147,3 +147,11 @@ def can_delete_ticket(user, ticket) -> bool:
 def can_attach_to_meeting(user, meeting) -> bool:
     """Members add files (handouts, screenshots) to a meeting of their project."""
     return has_role(user, meeting.unit, "member")
+
+
+# --- reports --------------------------------------------------------------------------------
+
+
+def can_supersede_decision(user, item) -> bool:
+    """Facilitators and managers of the decision's project mark it superseded (or undo that)."""
+    return has_role(user, item.meeting.unit, "facilitator")

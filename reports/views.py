@@ -4,19 +4,25 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 import permissions
+import textsearch
 from extensions import db
+from minutes.models import Item, Meeting
 from projects.models import Project
-from reports import bp, charts, lastyear, mypage, queries
+from reports import bp, charts, decisions, lastyear, mypage, queries, services
+from reports.forms import FilterForm, SupersedeForm, UndoSupersedeForm
+from reports.highlight import highlight, highlight_html
 from reports.links import object_url
 
 bp.add_app_template_global(object_url, "object_url")
+bp.add_app_template_filter(highlight, "highlight")
+bp.add_app_template_filter(highlight_html, "highlight_html")
 
 
 def _int_arg(name: str) -> int | None:
@@ -121,3 +127,94 @@ def last_year(key):
         report=lastyear.last_year(current_user, project, clock),
         this_week=clock.week[0],
     )
+
+
+def _filter_form() -> FilterForm:
+    form = FilterForm(request.args, meta={"csrf": False})
+    form.validate()
+    return form
+
+
+def _load_result(item_id: int) -> Item:
+    item = db.session.scalar(
+        sa.select(Item)
+        .join(Meeting, Meeting.id == Item.meeting_id)
+        .where(Item.id == item_id, *decisions.results_where(current_user))
+        .options(*decisions.decision_loads())
+    )
+    if item is None:
+        abort(404)
+    return item
+
+
+@bp.route("/decisions", endpoint="decisions")
+def decisions_index():
+    project = _scope()
+    form = _filter_form()
+    valid = not form.errors
+    filters = decisions.DecisionFilters(
+        project=project,
+        date_from=form.date_from.data if valid else None,
+        date_to=form.date_to.data if valid else None,
+        q=(form.q.data or "").strip(),
+        item_id=_int_arg("id"),
+    )
+    page = _int_arg("page") or 1
+    rows, total = decisions.decisions(current_user, filters, page)
+    return render_template(
+        "reports/decisions.html",
+        form=form,
+        project=project,
+        roots=visible_roots(),
+        filters=filters,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // decisions.PAGE_SIZE)),
+        terms=textsearch.words(filters.q),
+        undo_form=UndoSupersedeForm(),
+    )
+
+
+@bp.route("/decisions/<int:item_id>/supersede", methods=["GET", "POST"])
+def supersede(item_id):
+    old = _load_result(item_id)
+    if not permissions.can_supersede_decision(current_user, old):
+        abort(403)
+    form = SupersedeForm()
+    if form.validate_on_submit():
+        new = _load_result(form.new_id.data)
+        try:
+            services.mark_superseded(current_user, old, new)
+        except services.DecisionError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("The decision is marked as superseded by a later one."), "success")
+            return redirect(url_for("reports.decisions", _anchor=f"decision-{old.id}"))
+    q = (request.args.get("q") or "").strip()
+    scope = _scope() if "project" in request.args else old.meeting.unit
+    return render_template(
+        "reports/supersede.html",
+        old=old,
+        form=form,
+        q=q,
+        project=scope,
+        roots=visible_roots(),
+        candidates=decisions.later_results(current_user, old, scope, q),
+    )
+
+
+@bp.route("/decisions/<int:item_id>/unsupersede", methods=["POST"])
+def unsupersede(item_id):
+    old = _load_result(item_id)
+    if not permissions.can_supersede_decision(current_user, old):
+        abort(403)
+    form = UndoSupersedeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.clear_superseded(current_user, old)
+    db.session.commit()
+    flash(_("The decision stands again."), "success")
+    return redirect(url_for("reports.decisions", _anchor=f"decision-{old.id}"))

@@ -1,0 +1,226 @@
+"""The decision register: every result (成果) the user may see, newest first, with where it
+came from — meeting, date, goal, business unit, the homework or preview it came from, and
+the confirmed revision it belongs to — and what superseded it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+import permissions
+import textsearch
+from extensions import db
+from minutes import revisions
+from minutes.models import Confirmation, Item, ItemEvent, Meeting, Revision
+from projects.models import Project
+from reports import queries
+from tickets.models import Ticket
+
+PAGE_SIZE = 50
+
+ITEM_SOURCES = [
+    textsearch.Source(key=Item.id, columns=(Item.text,), fts_table="fts_items", rowid=Item.id)
+]
+
+
+@dataclass
+class DecisionFilters:
+    project: Project | None = None
+    date_from: date | None = None  # meeting date, Japan time
+    date_to: date | None = None
+    q: str = ""
+    item_id: int | None = None  # one decision (a link from the one it superseded)
+
+    def clauses(self) -> list:
+        out = [queries.in_scope(Meeting.unit_id, self.project)]
+        if self.item_id is not None:
+            out.append(Item.id == self.item_id)
+        if self.date_from:
+            out.append(Meeting.starts_at >= queries.utc_of_local_midnight(self.date_from))
+        if self.date_to:
+            end = queries.utc_of_local_midnight(self.date_to + timedelta(days=1))
+            out.append(Meeting.starts_at < end)
+        keyword = textsearch.matches_all(self.q, Item.id, ITEM_SOURCES)
+        if keyword is not None:
+            out.append(keyword)
+        return out
+
+    def args(self) -> dict:
+        out = {}
+        if self.project is not None:
+            out["project"] = self.project.id
+        if self.date_from:
+            out["from"] = self.date_from.isoformat()
+        if self.date_to:
+            out["to"] = self.date_to.isoformat()
+        if self.q:
+            out["q"] = self.q
+        if self.item_id is not None:
+            out["id"] = self.item_id
+        return out
+
+
+@dataclass
+class Decision:
+    item: Item
+    moved_from: str | None = None  # the kind it was before it was moved to the results
+    revision: Revision | None = None  # the latest confirmed revision that holds it
+    supersedes: list[Item] = field(default_factory=list)
+
+    @property
+    def meeting(self) -> Meeting:
+        return self.item.meeting
+
+
+def results_where(user) -> list:
+    return [
+        Item.kind == "result",
+        Item.deleted_at.is_(None),
+        permissions.visible(user, Meeting.unit_id),
+    ]
+
+
+def decisions(
+    user, filters: DecisionFilters | None = None, page: int = 1
+) -> tuple[list[Decision], int]:
+    """One page of the register (newest meeting first) and the total number."""
+    filters = filters or DecisionFilters()
+    where = [*results_where(user), *filters.clauses()]
+    total = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Item)
+        .join(Meeting, Meeting.id == Item.meeting_id)
+        .where(*where)
+    )
+    items = list(
+        db.session.scalars(
+            sa.select(Item)
+            .join(Meeting, Meeting.id == Item.meeting_id)
+            .where(*where)
+            .order_by(Meeting.starts_at.desc(), Meeting.id.desc(), Item.position, Item.id)
+            .offset((max(page, 1) - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+            .options(*decision_loads())
+        ).unique()
+    )
+    return with_provenance(items), total
+
+
+def decision_loads():
+    return (
+        joinedload(Item.meeting).joinedload(Meeting.unit).joinedload(Project.parent),
+        joinedload(Item.parent_item),
+        joinedload(Item.origin_item).joinedload(Item.meeting),
+        joinedload(Item.origin_item).joinedload(Item.ticket).joinedload(Ticket.status),
+        joinedload(Item.superseded_by).joinedload(Item.meeting),
+    )
+
+
+def with_provenance(items: list[Item]) -> list[Decision]:
+    """Moves, revisions and superseded decisions for a page: three queries, not per row."""
+    if not items:
+        return []
+    ids = [i.id for i in items]
+    moved = {}
+    for item_id, before in db.session.execute(
+        sa.select(ItemEvent.item_id, ItemEvent.before)
+        .where(ItemEvent.item_id.in_(ids), ItemEvent.action == "move")
+        .order_by(ItemEvent.id)
+    ):
+        kind = (before or {}).get("kind")
+        if kind and kind != "result":
+            moved[item_id] = kind  # the last move into the results wins
+    supersedes = defaultdict(list)
+    for old in db.session.scalars(
+        sa.select(Item)
+        .where(Item.superseded_by_id.in_(ids), Item.deleted_at.is_(None))
+        .options(joinedload(Item.meeting))
+    ):
+        supersedes[old.superseded_by_id].append(old)
+    confirmed = confirmed_revisions({i.meeting_id for i in items})
+    out = []
+    for item in items:
+        revision = next(
+            (
+                rev
+                for rev, result_ids in confirmed.get(item.meeting_id, [])
+                if item.id in result_ids
+            ),
+            None,
+        )
+        out.append(Decision(item, moved.get(item.id), revision, supersedes[item.id]))
+    return out
+
+
+def confirmed_revisions(meeting_ids) -> dict[int, list[tuple[Revision, set[int]]]]:
+    """{meeting id: [(confirmed revision, ids of the results it holds)], newest first}.
+
+    Confirmed: every attendee present at the freeze signed it off with no objection (the
+    rule of minutes.revisions), computed for all the meetings at once.
+    """
+    if not meeting_ids:
+        return {}
+    revs = list(
+        db.session.scalars(
+            sa.select(Revision)
+            .where(Revision.meeting_id.in_(list(meeting_ids)))
+            .order_by(Revision.meeting_id, Revision.number.desc())
+        )
+    )
+    answers = defaultdict(dict)
+    if revs:
+        for revision_id, attendee_id, objection in db.session.execute(
+            sa.select(
+                Confirmation.revision_id, Confirmation.attendee_id, Confirmation.objection
+            ).where(Confirmation.revision_id.in_([r.id for r in revs]))
+        ):
+            answers[revision_id][attendee_id] = objection
+    out = defaultdict(list)
+    for rev in revs:
+        content = revisions.content_of(rev)
+        required = [a["id"] for a in content["attendees"] if a["present"]]
+        given = answers[rev.id]
+        if all(a in given and given[a] is None for a in required):
+            out[rev.meeting_id].append((rev, {r["id"] for r in content.get("results", [])}))
+    return out
+
+
+def chain(item: Item) -> list[Item]:
+    """The decision and every later one that superseded it, in order (A → B → C)."""
+    out, seen, node = [], set(), item
+    while node is not None and node.id not in seen:
+        out.append(node)
+        seen.add(node.id)
+        node = node.superseded_by
+    return out
+
+
+def later_results(user, old: Item, project: Project | None, q: str = "", limit: int = 30):
+    """Results that may supersede `old`: visible, later than it, newest first."""
+    later = sa.or_(
+        Meeting.starts_at > old.meeting.starts_at,
+        sa.and_(Meeting.starts_at == old.meeting.starts_at, Item.id > old.id),
+    )
+    clauses = [
+        *results_where(user),
+        later,
+        Item.id != old.id,
+        queries.in_scope(Meeting.unit_id, project),
+    ]
+    keyword = textsearch.matches_all(q, Item.id, ITEM_SOURCES)
+    if keyword is not None:
+        clauses.append(keyword)
+    return list(
+        db.session.scalars(
+            sa.select(Item)
+            .join(Meeting, Meeting.id == Item.meeting_id)
+            .where(*clauses)
+            .order_by(Meeting.starts_at.desc(), Item.id.desc())
+            .limit(limit)
+            .options(joinedload(Item.meeting).joinedload(Meeting.unit))
+        ).unique()
+    )
