@@ -35,6 +35,7 @@ PROJECT_SECTIONS = (
     "minutes/_project_section.html",
     "tickets/_project_section.html",
     "reports/_project_section.html",
+    "exports/_project_section.html",
 )
 CLI_COMMANDS = (
     "accounts.cli:user_cli",

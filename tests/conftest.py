@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from itertools import count
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -140,3 +141,12 @@ def csrf_enabled(app):
 def seq():
     """Unique numbers for names and identifiers within a test."""
     return count(1)
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where files for a person to look at are written (test-artifacts/, see README); the
+    browser tests' fixture of the same name writes to the same place."""
+    path = Path(__file__).resolve().parents[1] / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
