@@ -54,9 +54,9 @@ class DecisionFilters:
         if self.project is not None:
             out["project"] = self.project.id
         if self.date_from:
-            out["from"] = self.date_from.isoformat()
+            out["date_from"] = self.date_from.isoformat()
         if self.date_to:
-            out["to"] = self.date_to.isoformat()
+            out["date_to"] = self.date_to.isoformat()
         if self.q:
             out["q"] = self.q
         if self.item_id is not None:

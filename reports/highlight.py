@@ -34,3 +34,19 @@ def highlight_html(html: str, terms) -> Markup:
     for i in range(0, len(parts), 2):  # even parts are text, odd ones are tags
         parts[i] = pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", parts[i])
     return Markup("".join(parts))
+
+
+def snippet(text: str | None, terms, width: int = 160) -> Markup:
+    """About `width` characters of plain `text` around the first term, terms marked."""
+    text = " ".join((text or "").split())
+    if len(text) > width:
+        lowered = text.lower()
+        hits = [lowered.find(t.lower()) for t in terms if t and t.lower() in lowered]
+        first = min(hits) if hits else 0
+        start = max(0, min(first - width // 3, len(text) - width))
+        text = (
+            ("…" if start else "")
+            + text[start : start + width]
+            + ("…" if start + width < len(text) else "")
+        )
+    return highlight(text, terms)

@@ -15,14 +15,15 @@ import textsearch
 from extensions import db
 from minutes.models import Item, Meeting
 from projects.models import Project
-from reports import bp, charts, decisions, lastyear, mypage, queries, services
+from reports import bp, charts, decisions, lastyear, mypage, queries, search, services
 from reports.forms import FilterForm, SupersedeForm, UndoSupersedeForm
-from reports.highlight import highlight, highlight_html
+from reports.highlight import highlight, highlight_html, snippet
 from reports.links import object_url
 
 bp.add_app_template_global(object_url, "object_url")
 bp.add_app_template_filter(highlight, "highlight")
 bp.add_app_template_filter(highlight_html, "highlight_html")
+bp.add_app_template_filter(snippet, "snippet")
 
 
 def _int_arg(name: str) -> int | None:
@@ -218,3 +219,31 @@ def unsupersede(item_id):
     db.session.commit()
     flash(_("The decision stands again."), "success")
     return redirect(url_for("reports.decisions", _anchor=f"decision-{old.id}"))
+
+
+@bp.route("/search", endpoint="search")
+def search_page():
+    project = _scope()
+    form = _filter_form()
+    valid = not form.errors
+    filters = search.SearchFilters(
+        q=(form.q.data or "").strip(),
+        project=project,
+        date_from=form.date_from.data if valid else None,
+        date_to=form.date_to.data if valid else None,
+    )
+    kind = request.args.get("kind") if request.args.get("kind") in search.KINDS else None
+    page = _int_arg("page") or 1
+    groups = search.search(current_user, filters, kind, page)
+    return render_template(
+        "reports/search.html",
+        form=form,
+        project=project,
+        roots=visible_roots(),
+        filters=filters,
+        groups=groups,
+        kind=kind,
+        page=page,
+        page_size=search.PAGE_SIZE,
+        terms=textsearch.words(filters.q),
+    )
