@@ -23,6 +23,7 @@ BLUEPRINTS = (
     "tickets:bp",
     "exports:bp",
     "reports:bp",
+    "redmine:bp",
 )
 MODEL_MODULES = (
     "accounts.models",

@@ -144,6 +144,14 @@ def can_delete_ticket(user, ticket) -> bool:
     return has_role(user, ticket.project, "manager")
 
 
+def can_view_private_notes(user, journal) -> bool:
+    """Private notes: their writer, and members upward (as Redmine's view_private_notes,
+    which its Reporter role lacks); viewers do not see them."""
+    if _is_user(user) and journal.user_id == user.id:
+        return True
+    return has_role(user, journal.ticket.project, "member")
+
+
 def can_attach_to_meeting(user, meeting) -> bool:
     """Members add files (handouts, screenshots) to a meeting of their project."""
     return has_role(user, meeting.unit, "member")

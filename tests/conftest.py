@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.fixtures.minutes",
     "tests.fixtures.revisions",
     "tests.fixtures.reports",
+    "tests.fixtures.redmine",
     "tests.fixtures.queries",
 ]
 

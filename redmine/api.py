@@ -1,0 +1,595 @@
+"""Routes of the Redmine-compatible API. Every rule and write goes through the shared
+services (tickets.services, tickets.queries, permissions); this module translates."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import sqlalchemy as sa
+from flask import abort, current_app, request, url_for
+from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import NotFound
+
+import permissions
+import textsearch
+from accounts import services as accounts
+from accounts.auth import public
+from extensions import db
+from projects.models import Membership, Project
+from redmine import bp, inputs
+from redmine import serializers as out
+from redmine.auth import caller, empty, forbidden, not_found, require_caller
+from tickets import attachments as files
+from tickets import queries, services
+from tickets.models import Attachment, Priority, Status, Ticket, Tracker
+
+DEFAULT_LIMIT, MAX_LIMIT = 25, 100
+PROJECT_INCLUDES = (
+    "trackers",
+    "issue_categories",
+    "time_entry_activities",
+    "enabled_modules",
+    "issue_custom_fields",
+)
+
+
+def route(rule: str, **options):
+    """A route of this API: no login redirect (the caller is found by redmine.auth)."""
+
+    def register(view):
+        return bp.route(rule, **options)(public(view))
+
+    return register
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+
+def reply(payload, status: int = 200, headers: dict | None = None):
+    """JSON as Redmine writes it: keys in Redmine's order, compact, UTF-8."""
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    response = current_app.response_class(body, status=status, headers=headers)
+    response.headers["Content-Type"] = "application/json; charset=utf-8"
+    return response
+
+
+def unprocessable(messages: list[str]):
+    db.session.rollback()
+    abort(reply({"errors": messages}, 422))
+
+
+def envelope(name: str, items: list, total: int, offset: int, limit: int):
+    return reply({name: items, "total_count": total, "offset": offset, "limit": limit})
+
+
+def body_of(key: str) -> dict:
+    """The `{"issue": {...}}` object of a JSON body; 400 when the body is not JSON."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        abort(empty(400))
+    if not isinstance(data, dict) or not isinstance(data.get(key, {}), dict):
+        abort(empty(400))
+    return data.get(key) or {}
+
+
+def includes() -> set[str]:
+    return {part.strip() for part in request.args.get("include", "").split(",") if part.strip()}
+
+
+def _to_i(value) -> int:
+    """Ruby's String#to_i, as Redmine reads offset and limit: leading digits, else 0."""
+    match = re.match(r"\s*([-+]?\d+)", value or "")
+    return int(match.group(1)) if match else 0
+
+
+def offset_and_limit(args) -> tuple[int, int]:
+    limit = _to_i(args.get("limit"))
+    limit = DEFAULT_LIMIT if limit < 1 else min(limit, MAX_LIMIT)
+    if args.get("offset") in (None, "") and args.get("page"):
+        offset = (_to_i(args.get("page")) - 1) * limit
+    else:
+        offset = _to_i(args.get("offset"))
+    return max(offset, 0), limit
+
+
+# --- issues ----------------------------------------------------------------------------------
+
+# Filter values Sanmai's query understands; anything else matches nothing (as in Redmine).
+_IDS = r"\d+(\|\d+)*"
+_FILTER_VALUES = {
+    "status_id": re.compile(rf"^(open|o|closed|c|\*|{_IDS})$"),
+    "tracker_id": re.compile(rf"^({_IDS})$"),
+    "assigned_to_id": re.compile(r"^(\*|!\*|(\d+|me)(\|(\d+|me))*)$"),
+    "author_id": re.compile(r"^(\*|!\*|(\d+|me)(\|(\d+|me))*)$"),
+}
+
+
+def _query_params(args, project_key: str | None) -> dict | None:
+    """Redmine's list parameters, cleaned the way Redmine reads them; None: matches nothing."""
+    params = {k: v for k, v in args.items() if k not in ("key", "offset", "limit", "page")}
+    if project_key is not None:
+        params["project_id"] = project_key
+    for name, pattern in _FILTER_VALUES.items():
+        value = (params.get(name) or "").strip()
+        if value and not pattern.match(value):
+            return None
+    if params.get("sort"):  # Redmine skips columns it cannot sort by
+        parts = [
+            p for p in params["sort"].split(",") if p.split(":")[0].strip() in queries.SORTABLE
+        ]
+        params["sort"] = ",".join(parts)
+    return params
+
+
+def _issue_list(project_key: str | None = None):
+    user = caller()
+    offset, limit = offset_and_limit(request.args)
+    if user is None:
+        if project_key or request.args.get("project_id"):
+            not_found()
+        return envelope("issues", [], 0, offset, limit)  # nothing in Sanmai is public
+    params = _query_params(request.args, project_key)
+    if params is None:
+        return envelope("issues", [], 0, offset, limit)
+    params.update(offset=str(offset), limit=str(limit))
+    try:
+        query = queries.ticket_query(user, params)
+    except queries.QueryError as error:
+        unprocessable([str(error)])
+    except NotFound:
+        not_found()
+    rows, total = query.page()
+    return envelope("issues", [out.issue(t) for t in rows], total, offset, limit)
+
+
+@route("/issues.json")
+def issues():
+    return _issue_list()
+
+
+@route("/projects/<key>/issues.json")
+def project_issues(key):
+    return _issue_list(key)
+
+
+def load_issue(issue_id: int) -> Ticket:
+    user = caller()
+    if user is None:
+        not_found()
+    ticket = db.session.scalar(
+        sa.select(Ticket).where(Ticket.id == issue_id, permissions.visible(user, Ticket.project_id))
+    )
+    if ticket is None:
+        not_found()
+    return ticket
+
+
+def _visible_project_ids(user) -> set[int]:
+    return set(db.session.scalars(permissions.visible_project_ids(user)))
+
+
+def _children(ticket: Ticket, visible_ids: set[int]) -> list[dict]:
+    return [
+        out.child(c, _children(c, visible_ids))
+        for c in ticket.children
+        if c.project_id in visible_ids
+    ]
+
+
+def _journals(user, ticket: Ticket) -> list[dict]:
+    shown = []
+    for journal in ticket.journals:
+        if journal.private_notes and not permissions.can_view_private_notes(user, journal):
+            if not journal.details:
+                continue
+            # The changes are not private, only the words: show the changes alone.
+            shown.append(out.journal(journal, show_notes=False) | {"private_notes": False})
+            continue
+        shown.append(out.journal(journal))
+    return shown
+
+
+@route("/issues/<int:issue_id>.json")
+def issue(issue_id):
+    ticket = load_issue(issue_id)
+    user = caller()
+    wanted = includes()
+    data = out.issue(ticket)
+    if "children" in wanted:
+        children = _children(ticket, _visible_project_ids(user))
+        if children:
+            data["children"] = children
+    if "attachments" in wanted:
+        data["attachments"] = [attachment_json(a) for a in files.attachments_of(ticket)]
+    if "changesets" in wanted:
+        data["changesets"] = []  # Sanmai has no repositories
+    if "journals" in wanted:
+        data["journals"] = _journals(user, ticket)
+    if "watchers" in wanted:
+        data["watchers"] = []  # Sanmai has no watchers
+    if "allowed_statuses" in wanted:
+        data["allowed_statuses"] = [out.status(s) for s in services.allowed_statuses(user, ticket)]
+    return reply({"issue": data})
+
+
+def _create(project_key: str | None):
+    user = require_caller()
+    attrs = body_of("issue")
+    if project_key is not None:
+        project = load_visible_project(project_key)
+        if not permissions.can_add_ticket(user, project):
+            forbidden()
+    else:
+        project = inputs.target_project(user, attrs.get("project_id"))
+        if project is None:
+            unprocessable(
+                [
+                    _("Project cannot be blank."),
+                    _("Tracker cannot be blank."),
+                    _("Status cannot be blank."),
+                ]
+            )
+    errors = []
+    problem = inputs.unit_problem(project)
+    if problem:
+        errors.append(problem)
+    try:
+        changes = inputs.issue_changes(user, attrs, project)
+    except inputs.Invalid as invalid:
+        errors += invalid.messages
+    uploads = _uploads(user, attrs, errors)
+    if errors:
+        unprocessable(errors)
+    try:
+        ticket = services.create_ticket(user, project, changes, attachments=uploads)
+    except services.TicketError as error:
+        unprocessable([str(error)])
+    except PermissionError:
+        db.session.rollback()
+        forbidden()
+    db.session.commit()
+    location = out.site_url(f"/issues/{ticket.id}")
+    return reply({"issue": out.issue(ticket, created=True)}, 201, {"Location": location})
+
+
+@route("/issues.json", methods=["POST"])
+def create_issue():
+    return _create(None)
+
+
+@route("/projects/<key>/issues.json", methods=["POST"])
+def create_project_issue(key):
+    return _create(key)
+
+
+@route("/issues/<int:issue_id>.json", methods=["PUT", "PATCH"])
+def update_issue(issue_id):
+    user = require_caller()
+    ticket = load_issue(issue_id)
+    may_edit = permissions.can_edit_ticket(user, ticket)
+    if not may_edit and not permissions.can_comment_ticket(user, ticket):
+        forbidden()
+    attrs = body_of("issue")
+    errors = []
+    try:
+        changes = inputs.issue_changes(user, attrs, None, ticket)
+    except inputs.Invalid as invalid:
+        changes, errors = {}, invalid.messages
+    notes = "" if attrs.get("notes") is None else str(attrs["notes"])
+    private = inputs.as_bool(attrs.get("private_notes"))
+    expected = inputs.as_int(attrs.get("lock_version"))
+    uploads = _uploads(user, attrs, errors)
+    if errors:
+        unprocessable(errors)
+    if (changes or uploads) and not may_edit:
+        forbidden()
+    try:
+        if changes or uploads or expected is not None:
+            services.update_ticket(
+                user,
+                ticket,
+                changes,
+                notes,
+                expected_version=expected,
+                private_notes=private,
+                attachments=uploads,
+            )
+        elif notes.strip():
+            services.add_note(user, ticket, notes, private)
+    except services.StaleTicket as stale:
+        db.session.rollback()
+        abort(reply({"errors": [str(stale)]}, 409))
+    except services.TicketError as error:
+        unprocessable([str(error)])
+    except PermissionError:
+        db.session.rollback()
+        forbidden()
+    db.session.commit()
+    return empty_no_content()
+
+
+def empty_no_content():
+    response = current_app.response_class(status=204)
+    response.headers.pop("Content-Type", None)
+    return response
+
+
+# --- projects --------------------------------------------------------------------------------
+
+
+def load_visible_project(key) -> Project:
+    user = caller()
+    if user is None:
+        not_found()
+    try:
+        return permissions.load_project(user, key)
+    except NotFound:
+        not_found()
+
+
+def _tree_order(projects: list[Project]) -> list[Project]:
+    """Redmine lists a project followed by its sub-projects."""
+    ordered = sorted(
+        projects,
+        key=lambda p: (
+            p.parent_id or p.id,
+            p.parent_id is not None,
+            p.position,
+            p.id,
+        ),
+    )
+    return ordered
+
+
+def _project_includes(project: Project, wanted: set[str]) -> dict:
+    extra = {}
+    if "trackers" in wanted:
+        extra["trackers"] = [out.ref(t) for t in _trackers()]
+    if "issue_categories" in wanted:
+        extra["issue_categories"] = []
+    if "time_entry_activities" in wanted:
+        extra["time_entry_activities"] = []
+    if "enabled_modules" in wanted:
+        extra["enabled_modules"] = list(out.ENABLED_MODULES)
+    if "issue_custom_fields" in wanted:
+        extra["issue_custom_fields"] = []
+    return extra
+
+
+@route("/projects.json")
+def projects():
+    user = caller()
+    offset, limit = offset_and_limit(request.args)
+    if user is None:
+        return envelope("projects", [], 0, offset, limit)
+    rows = db.session.scalars(sa.select(Project).where(permissions.visible(user, Project.id))).all()
+    rows = _tree_order(list(rows))
+    wanted = includes() & set(PROJECT_INCLUDES)
+    page = [out.project(p, includes=_project_includes(p, wanted)) for p in rows[offset:][:limit]]
+    return envelope("projects", page, len(rows), offset, limit)
+
+
+@route("/projects/<key>.json")
+def project(key):
+    p = load_visible_project(key)
+    wanted = includes()
+    return reply({"project": out.project(p, detail=True, includes=_project_includes(p, wanted))})
+
+
+# --- reference data --------------------------------------------------------------------------
+
+
+def _trackers() -> list[Tracker]:
+    return list(db.session.scalars(sa.select(Tracker).order_by(Tracker.position, Tracker.id)))
+
+
+@route("/trackers.json")
+def trackers():
+    require_caller()
+    statuses = {s.id: s for s in db.session.scalars(sa.select(Status))}
+    return reply(
+        {"trackers": [out.tracker(t, statuses.get(t.default_status_id)) for t in _trackers()]}
+    )
+
+
+@route("/issue_statuses.json")
+def issue_statuses():
+    require_caller()
+    rows = db.session.scalars(sa.select(Status).order_by(Status.position, Status.id))
+    return reply({"issue_statuses": [out.status(s) for s in rows]})
+
+
+@route("/enumerations/issue_priorities.json")
+def issue_priorities():
+    require_caller()
+    rows = db.session.scalars(sa.select(Priority).order_by(Priority.position, Priority.id))
+    return reply({"issue_priorities": [out.priority(p) for p in rows]})
+
+
+@route("/users/current.json")
+def current_user():
+    user = require_caller()
+    if not user.api_token:  # Redmine makes the key on first use, too
+        accounts.api_token(user)
+        db.session.commit()
+    memberships = None
+    if "memberships" in includes():
+        memberships = db.session.scalars(
+            sa.select(Membership).where(Membership.user_id == user.id).order_by(Membership.id)
+        ).all()
+    return reply({"user": out.current_user(user, memberships=memberships)})
+
+
+# --- uploads and attachments -----------------------------------------------------------------
+
+
+def _uploads(user, attrs: dict, errors: list[str]) -> list[Attachment]:
+    """The caller's own uploads named in `"uploads": [{"token": ...}]`, with the file name,
+    description and content type the client gives when attaching (as Redmine takes them)."""
+    entries = attrs.get("uploads") or []
+    if not isinstance(entries, list):
+        entries = [entries]
+    found = []
+    for entry in entries:
+        token = entry.get("token") if isinstance(entry, dict) else None
+        attachment = files.upload_by_token(user, str(token)) if token else None
+        if attachment is None or attachment in found:
+            errors.append(_("The upload token is invalid or was already used."))
+            continue
+        if entry.get("filename"):
+            attachment.filename = files.safe_filename(str(entry["filename"]))
+        if entry.get("description") is not None:
+            attachment.description = str(entry["description"])[:255]
+        attachment.content_type = files.content_type_for(
+            attachment.filename, entry.get("content_type") or attachment.content_type
+        )
+        found.append(attachment)
+    return found
+
+
+def attachment_json(a: Attachment) -> dict:
+    url = url_for(
+        "tickets.download_attachment", attachment_id=a.id, filename=a.filename, _external=True
+    )
+    return out.attachment(a, url)
+
+
+@route("/uploads.json", methods=["POST"])
+def upload():
+    """Redmine's upload: the raw bytes as application/octet-stream, ?filename=…; the token
+    it answers is then named in an issue's "uploads" to attach the file."""
+    user = require_caller()
+    if request.mimetype != "application/octet-stream":
+        abort(empty(406))
+    limit = files.max_bytes()
+    if (request.content_length or 0) > limit:
+        unprocessable(
+            [_("The file is too large; each file may be at most %(max)s.", max=files.max_label())]
+        )
+    data = request.stream.read(limit + 1)
+    storage = FileStorage(
+        stream=io.BytesIO(data),
+        filename=request.args.get("filename", ""),
+        content_type="application/octet-stream",
+    )
+    try:
+        attachment = files.store_upload(user, storage)
+    except files.AttachmentError as error:
+        unprocessable([str(error)])
+    db.session.commit()
+    return reply({"upload": {"id": attachment.id, "token": attachment.token}}, 201)
+
+
+@route("/attachments/<int:attachment_id>.json")
+def attachment(attachment_id):
+    user = caller()
+    if user is None:
+        not_found()
+    a = db.session.get(Attachment, attachment_id)
+    if a is None:
+        not_found()
+    if a.container_id is None:  # an upload not attached yet: its author's alone
+        visible = a.author_id == user.id
+    else:
+        container = files.container_of(a)
+        unit = db.session.get(Project, files.project_id_of(container)) if container else None
+        visible = unit is not None and permissions.can_view_project(user, unit)
+    if not visible:
+        not_found()
+    return reply({"attachment": attachment_json(a)})
+
+
+# --- search ----------------------------------------------------------------------------------
+
+# Redmine's search types; Sanmai has issues and projects (the others find nothing).
+SEARCH_TYPES = ("issues", "news", "documents", "changesets", "wiki_pages", "messages", "projects")
+
+
+def _flag(value) -> bool:
+    return value is not None and value.strip().lower() not in ("", "0", "false", "off", "no")
+
+
+def _issue_hits(user, q: str, project: Project | None, scope: str, head: int):
+    params = {"status_id": "open" if _flag(request.args.get("open_issues")) else "*"}
+    params["sort"] = "created_on:desc,id:desc"
+    if project is not None and scope != "all":
+        params["project_id"] = str(project.id)
+        if scope != "subprojects":
+            params["subproject_id"] = "!*"  # Redmine searches the project alone by default
+    titles_only = _flag(request.args.get("titles_only"))
+    any_word = request.args.get("all_words", "1") in ("0", "", "false")
+    if not titles_only and not any_word:
+        params["q"] = q
+    query = queries.ticket_query(user, params, default_status="*")
+    if titles_only or any_word:
+        sources = (
+            [textsearch.Source(key=Ticket.id, columns=(Ticket.subject,))]
+            if titles_only
+            else queries.TICKET_SOURCES
+        )
+        words = textsearch.words(q)
+        clauses = [textsearch.matches_all(w, Ticket.id, sources) for w in words]
+        query.where.append(sa.or_(*clauses) if any_word else sa.and_(*clauses))
+    rows = db.session.scalars(query.select().limit(head)).unique().all()
+    return list(rows), query.count()
+
+
+def _project_hits(user, q: str, head: int):
+    columns = (Project.name, Project.name_en)
+    if not _flag(request.args.get("titles_only")):
+        columns += (Project.identifier, Project.description)
+    source = textsearch.Source(key=Project.id, columns=columns)
+    words = textsearch.words(q)
+    if request.args.get("all_words", "1") in ("0", "", "false"):
+        clause = sa.or_(*(textsearch.matches_all(w, Project.id, [source]) for w in words))
+    else:
+        clause = textsearch.matches_all(q, Project.id, [source])
+    where = [permissions.visible(user, Project.id), clause]
+    total = db.session.scalar(sa.select(sa.func.count(Project.id)).where(*where))
+    rows = db.session.scalars(
+        sa.select(Project).where(*where).order_by(Project.created_at.desc(), Project.id.desc())
+    )
+    return list(rows)[:head], total
+
+
+def _search(project_key: str | None):
+    user = caller()
+    offset, limit = offset_and_limit(request.args)
+    project = load_visible_project(project_key) if project_key is not None else None
+    q = request.args.get("q", "")
+    if user is None or not textsearch.words(q):
+        return envelope("results", [], 0, offset, limit)
+    asked = {t for t in SEARCH_TYPES if _flag(request.args.get(t))}
+    types = asked or set(SEARCH_TYPES)
+    scope = request.args.get("scope", "")
+    if project is not None and scope != "all":
+        types.discard("projects")  # as Redmine: a search inside a project finds no projects
+    head = offset + limit
+    hits, total = [], 0
+    if "issues" in types:
+        rows, count = _issue_hits(user, q, project, scope, head)
+        hits += [(t.created_at, t.id, 1, out.search_issue(t)) for t in rows]
+        total += count
+    if "projects" in types:
+        rows, count = _project_hits(user, q, head)
+        hits += [(p.created_at, p.id, 0, out.search_project(p)) for p in rows]
+        total += count
+    hits.sort(key=lambda h: h[:3], reverse=True)  # newest first, as Redmine ranks them
+    return envelope("results", [h[3] for h in hits[offset:head]], total, offset, limit)
+
+
+@route("/search.json")
+def search():
+    return _search(None)
+
+
+@route("/projects/<key>/search.json")
+def project_search(key):
+    return _search(key)

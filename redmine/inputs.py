@@ -1,0 +1,206 @@
+"""Redmine's issue attributes (as a client sends them) → the changes tickets.services takes.
+
+Like Redmine, attributes Sanmai has no use for (category_id, fixed_version_id,
+estimated_hours, custom_fields, is_private, watcher_user_ids …) are ignored, and a status the
+caller may not give a new issue falls back to the tracker's default. Invalid values are
+collected as messages for the caller (422), in the caller's language.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+import permissions
+from accounts.models import User
+from extensions import db
+from projects.models import Project
+from tickets import services
+from tickets.models import Priority, Status, Ticket, Tracker
+
+
+class Invalid(ValueError):
+    def __init__(self, messages: list[str]):
+        super().__init__("; ".join(messages))
+        self.messages = messages
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def as_int(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def as_bool(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def as_date(value) -> date | None:
+    if not isinstance(value, str):
+        raise ValueError(value)
+    return date.fromisoformat(value.strip())
+
+
+def target_project(user: User, key) -> Project | None:
+    """A project (id or identifier) the caller may file issues in, else None."""
+    if _blank(key):
+        return None
+    key = str(key).strip()
+    column = Project.id if key.isdigit() else Project.identifier
+    project = db.session.scalar(
+        sa.select(Project).where(
+            column == (int(key) if key.isdigit() else key), permissions.visible(user, Project.id)
+        )
+    )
+    if project is None or not permissions.can_add_ticket(user, project):
+        return None
+    return project
+
+
+def unit_problem(project: Project) -> str | None:
+    """Tickets belong to a business unit (a sub-project), never to the fiscal year itself."""
+    if project.is_unit:
+        return None
+    units = ", ".join(u.identifier for u in project.units)
+    return _(
+        "%(project)s is a fiscal year: file the issue in one of its business units (%(units)s).",
+        project=project.name,
+        units=units or "—",
+    )
+
+
+def issue_changes(
+    user: User, attrs: dict, project: Project | None, ticket: Ticket | None = None
+) -> dict:
+    """Validated changes for tickets.services (create when `ticket` is None, else update).
+
+    Raises Invalid with every problem found.
+    """
+    errors: list[str] = []
+    changes: dict = {}
+    unit = project if project is not None else (ticket.project if ticket else None)
+
+    if "subject" in attrs:
+        changes["subject"] = "" if attrs["subject"] is None else str(attrs["subject"])
+    if "description" in attrs:
+        changes["description"] = "" if attrs["description"] is None else str(attrs["description"])
+
+    if ticket is not None and "project_id" in attrs:
+        target = target_project(user, attrs["project_id"])
+        if target is None or not target.is_unit:
+            errors.append(_("Project is not included in the list."))
+        else:
+            changes["project_id"] = target.id
+            unit = target
+
+    if "tracker_id" in attrs:
+        tracker = db.session.get(Tracker, as_int(attrs["tracker_id"]) or 0)
+        if tracker is None:
+            errors.append(_("Tracker is not included in the list."))
+        else:
+            changes["tracker_id"] = tracker.id
+
+    if "priority_id" in attrs:
+        priority = db.session.get(Priority, as_int(attrs["priority_id"]) or 0)
+        if priority is None:
+            errors.append(_("Priority is not included in the list."))
+        else:
+            changes["priority_id"] = priority.id
+
+    if "status_id" in attrs:
+        status = db.session.get(Status, as_int(attrs["status_id"]) or 0)
+        if status is None:
+            errors.append(_("Status is not included in the list."))
+        elif ticket is not None:
+            changes["status_id"] = status.id  # the workflow check is the service's
+        elif unit is not None and status.id in _new_issue_statuses(user, unit, changes):
+            changes["status_id"] = status.id
+
+    if "assigned_to_id" in attrs:
+        value = attrs["assigned_to_id"]
+        if _blank(value):
+            changes["assignee_id"] = None
+        else:
+            assignee = db.session.get(User, as_int(value) or 0)
+            if (
+                assignee is None
+                or not assignee.is_active
+                or unit is None
+                or permissions.role_in(assignee, unit) is None
+            ):
+                errors.append(_("Assignee is invalid."))
+            else:
+                changes["assignee_id"] = assignee.id
+
+    if "parent_issue_id" in attrs:
+        value = attrs["parent_issue_id"]
+        if _blank(value):
+            changes["parent_id"] = None
+        else:
+            parent = db.session.scalar(
+                sa.select(Ticket).where(
+                    Ticket.id == (as_int(value) or 0),
+                    permissions.visible(user, Ticket.project_id),
+                )
+            )
+            if parent is None:
+                errors.append(_("Parent task is invalid."))
+            else:
+                changes["parent_id"] = parent.id
+
+    for name, message in (
+        ("start_date", _("Start date is not a valid date.")),
+        ("due_date", _("Due date is not a valid date.")),
+    ):
+        if name in attrs:
+            if _blank(attrs[name]):
+                changes[name] = None
+            else:
+                try:
+                    changes[name] = as_date(attrs[name])
+                except ValueError:
+                    errors.append(message)
+    start = changes.get("start_date", ticket.start_date if ticket else None)
+    due = changes.get("due_date", ticket.due_date if ticket else None)
+    if start and due and due < start and ("start_date" in changes or "due_date" in changes):
+        errors.append(_("Due date must be greater than start date."))
+
+    if "done_ratio" in attrs:
+        ratio = as_int(attrs["done_ratio"])
+        if ratio is None or not 0 <= ratio <= 100:
+            errors.append(_("% Done is not included in the list."))
+        else:
+            changes["done_ratio"] = ratio
+
+    if errors:
+        raise Invalid(errors)
+    return changes
+
+
+def _new_issue_statuses(user: User, unit: Project, changes: dict) -> set[int]:
+    """Statuses a new issue may start in: the tracker's default and the open statuses the
+    workflow lets the caller move it to from there (the rule asked of existing tickets)."""
+    tracker = db.session.get(Tracker, changes.get("tracker_id") or 0) or services.default_tracker()
+    draft = Ticket(
+        project=unit,
+        tracker_id=tracker.id,
+        status_id=tracker.default_status_id,
+        status=db.session.get(Status, tracker.default_status_id),
+    )
+    try:
+        return {s.id for s in services.allowed_statuses(user, draft) if not s.is_closed}
+    finally:
+        if draft in db.session:
+            db.session.expunge(draft)
