@@ -7,6 +7,8 @@ database of its own on that server and drops it at the end.
 from __future__ import annotations
 
 import os
+import socket
+import threading
 import uuid
 from itertools import count
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from werkzeug.serving import make_server
 
 from app import create_app
 from extensions import db
@@ -129,6 +132,21 @@ def _app_context(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """Base URL of a threaded server running the session's app, on the same database: data
+    the builders made (and committed) is what HTTP clients (a browser, python-redmine) see."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
 
 
 @pytest.fixture

@@ -1,17 +1,14 @@
 """Browser tests: real Chromium (Debian's) through Playwright, against a live server.
 
-The live server runs the test session's app in a thread, on the same database, so data
-made by the builders (and committed) is what the browser sees.
+The live server (tests/conftest.py) runs the test session's app in a thread, on the same
+database, so data made by the builders (and committed) is what the browser sees.
 """
 
 import os
 import shutil
-import socket
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -30,20 +27,6 @@ def browser_type_launch_args(browser_type_launch_args):
         "--disable-sync",
     ]
     return args
-
-
-@pytest.fixture(scope="session")
-def live_server(app):
-    """Base URL of a threaded server running the session's app."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
 
 
 @pytest.fixture
