@@ -63,6 +63,7 @@ SORTABLE = (
     "updated_on",
     "closed_on",
 )
+NULLABLE_SORT = {"assigned_to", "author", "start_date", "due_date", "parent", "closed_on"}
 DATE_FILTERS = {
     "created_on": Ticket.created_at,
     "updated_on": Ticket.updated_at,
@@ -107,23 +108,23 @@ class TicketQuery:
 
     def select(self) -> sa.Select:
         """All matching tickets, ordered, with the list's relations loaded (no paging)."""
-        stmt = sa.select(Ticket).where(*self.where)
-        stmt = _order(stmt, self.sort)
-        return stmt.options(
-            joinedload(Ticket.project),
-            joinedload(Ticket.tracker),
-            joinedload(Ticket.status),
-            joinedload(Ticket.priority),
-            joinedload(Ticket.assignee),
-            joinedload(Ticket.author),
-        )
+        return _with_list_relations(_order(sa.select(Ticket).where(*self.where), self.sort))
 
     def page(self) -> tuple[list[Ticket], int]:
+        """One page of tickets and the total count, in three queries whatever the page.
+
+        The ids of the page are found first with only what the order needs (SQLite then
+        walks an index and stops after `limit` rows); the rows and what a list shows are
+        loaded for those ids only.
+        """
         total = self.count()
         if total == 0 or self.offset >= total:
             return [], total
-        rows = db.session.scalars(self.select().offset(self.offset).limit(self.limit))
-        return list(rows.unique()), total
+        ids_stmt = _order(sa.select(Ticket.id).where(*self.where), self.sort)
+        ids = list(db.session.scalars(ids_stmt.offset(self.offset).limit(self.limit)))
+        rows = db.session.scalars(_with_list_relations(sa.select(Ticket).where(Ticket.id.in_(ids))))
+        by_id = {t.id: t for t in rows.unique()}
+        return [by_id[i] for i in ids if i in by_id], total
 
     @property
     def page_number(self) -> int:
@@ -131,6 +132,17 @@ class TicketQuery:
 
     def sort_param(self) -> str:
         return ",".join(f"{name}:desc" if desc else name for name, desc in self.sort)
+
+
+def _with_list_relations(stmt: sa.Select) -> sa.Select:
+    return stmt.options(
+        joinedload(Ticket.project),
+        joinedload(Ticket.tracker),
+        joinedload(Ticket.status),
+        joinedload(Ticket.priority),
+        joinedload(Ticket.assignee),
+        joinedload(Ticket.author),
+    )
 
 
 def ticket_query(user: User, params, *, default_status: str = "open") -> TicketQuery:
@@ -357,9 +369,10 @@ def _order(stmt: sa.Select, sort: list[tuple[str, bool]]) -> sa.Select:
                 "updated_on": Ticket.updated_at,
                 "closed_on": Ticket.closed_at,
             }[name]
-        # Empty values last either way, as Redmine shows them.
-        columns.append(column.is_(None))
-        columns.append(column.desc() if desc else column.asc())
+        ordered = column.desc() if desc else column.asc()
+        if name in NULLABLE_SORT:
+            ordered = ordered.nulls_last()  # empty values last either way, as Redmine does
+        columns.append(ordered)
     if "id" not in [n for n, _d in sort]:
         columns.append(Ticket.id.desc())
     return stmt.order_by(*columns)
