@@ -537,8 +537,8 @@ def _issue_hits(user, q: str, project: Project | None, scope: str, head: int):
         words = textsearch.words(q)
         clauses = [textsearch.matches_all(w, Ticket.id, sources) for w in words]
         query.where.append(sa.or_(*clauses) if any_word else sa.and_(*clauses))
-    rows = db.session.scalars(query.select().limit(head)).unique().all()
-    return list(rows), query.count()
+    query.offset, query.limit = 0, head  # the merge with projects pages the whole
+    return query.page()
 
 
 def _project_hits(user, q: str, head: int):
