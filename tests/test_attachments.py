@@ -194,3 +194,22 @@ def test_journal_entries_are_never_lost_when_a_file_comes_with_a_change(
         member, ticket, {"status": status_named("受付")}, notes="添付します", attachments=[file]
     )
     assert {d.property for d in journal.details} == {"attr", "attachment"}
+
+
+def test_meeting_files_partial_lists_files_and_offers_the_upload(app, member_unit, make_meeting):
+    from flask import render_template_string
+    from flask_login import login_user
+
+    member, viewer, unit = member_unit
+    meeting = make_meeting(unit=unit)
+    attachments.attach(member, attachments.store_upload(member, upload(PNG, "資料.png")), meeting)
+    db.session.commit()
+    page = '{% include "tickets/_meeting_attachments.html" %}'
+    with app.test_request_context():
+        login_user(member)
+        html = render_template_string(page, meeting=meeting)
+    assert "資料.png" in html and 'name="attachments"' in html
+    with app.test_request_context():
+        login_user(viewer)
+        html = render_template_string(page, meeting=meeting)
+    assert "資料.png" in html and 'name="attachments"' not in html

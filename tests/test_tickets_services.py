@@ -81,3 +81,45 @@ def test_a_ticket_never_becomes_its_own_ancestor(member_unit, make_ticket):
         services.update_ticket(member, top, {"parent": child})
     with pytest.raises(services.TicketError):
         services.update_ticket(member, top, {"parent": top})
+
+
+def test_a_parent_the_actor_cannot_see_is_refused(member_unit, make_ticket, make_user, make_unit):
+    member, _viewer, unit = member_unit
+    stranger = make_user()
+    hidden = make_ticket(make_unit(members={stranger: "member"}), stranger)
+    with pytest.raises(services.TicketError):
+        make_ticket(unit, member, parent=hidden)
+
+
+def test_children_done_counts_closed_children(member_unit, make_ticket, status_named):
+    member, _viewer, unit = member_unit
+    parent = make_ticket(unit, member)
+    make_ticket(unit, member, parent=parent, status=status_named("却下"))
+    make_ticket(unit, member, parent=parent)
+    assert services.children_done(parent) == (1, 2)
+
+
+def test_history_reads_as_names_not_ids(member_unit, make_ticket, status_named):
+    from datetime import date
+
+    from tickets import history
+
+    member, _viewer, unit = member_unit
+    ticket = make_ticket(unit, member, description="旧い説明")
+    services.update_ticket(
+        member,
+        ticket,
+        {
+            "status": status_named("受付"),
+            "assignee": member,
+            "due_date": date(2026, 12, 4),
+            "description": "新しい説明",
+        },
+    )
+    [journal] = history.journals_of(ticket)
+    changes = {c.label: c for c in history.describe([journal])[journal.id]}
+    assert (changes["ステータス"].old, changes["ステータス"].new) == ("起票", "受付")
+    assert (changes["担当者"].old, changes["担当者"].new) == (None, member.name)
+    assert changes["期日"].new == "2026年12月4日(金)"
+    description = changes["説明"]
+    assert description.long and (description.old, description.new) == ("旧い説明", "新しい説明")
