@@ -10,6 +10,7 @@ import re
 import sqlalchemy as sa
 from flask import abort, current_app, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import NotFound
 
@@ -369,7 +370,11 @@ def projects():
     offset, limit = offset_and_limit(request.args)
     if user is None:
         return envelope("projects", [], 0, offset, limit)
-    rows = db.session.scalars(sa.select(Project).where(permissions.visible(user, Project.id))).all()
+    rows = db.session.scalars(
+        sa.select(Project)
+        .where(permissions.visible(user, Project.id))
+        .options(joinedload(Project.parent))
+    ).all()
     rows = _tree_order(list(rows))
     wanted = includes() & set(PROJECT_INCLUDES)
     page = [out.project(p, includes=_project_includes(p, wanted)) for p in rows[offset:][:limit]]

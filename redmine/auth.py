@@ -3,7 +3,8 @@
 Redmine's ways of passing credentials: the `X-Redmine-API-Key` header, the `key` query
 parameter, or HTTP Basic with the API key as user name (any password) or with login and
 password. Sanmai's own `X-API-Key` header is accepted too. A wrong key makes the caller
-anonymous, as in Redmine (lists answer empty, everything else 401).
+anonymous, as in Redmine (lists answer empty, everything else 401). An administrator may act
+as another user with `X-Redmine-Switch-User: <login>` (python-redmine's `impersonate`).
 
 A browser session counts only for reading (GET/HEAD): a state-changing call must bring its
 own credentials, so a session cookie alone can never change anything through the API
@@ -52,9 +53,22 @@ def _user_from_credentials() -> tuple[User | None, bool]:
     return None, False
 
 
+def _switched(user: User | None) -> User | None:
+    """Redmine's X-Redmine-Switch-User: an administrator acts as another (active) user;
+    412 when there is no such user. Ignored for everyone else, as in Redmine."""
+    login = request.headers.get("X-Redmine-Switch-User", "").strip()
+    if user is None or not user.is_admin or not login:
+        return user
+    other = accounts.find_user(login)
+    if other is None or not other.is_active:
+        abort(empty(412))
+    return other
+
+
 def identify_caller() -> None:
     """before_request of the API blueprint: decide who the caller is, once."""
     user, sent = _user_from_credentials()
+    user = _switched(user)
     if (
         user is None
         and not sent

@@ -86,6 +86,17 @@ def test_key_authenticated_writes_need_no_csrf_token(api, rm_world, make_ticket,
     assert ticket.journals[-1].notes == "ok"
 
 
+def test_an_administrator_may_act_as_another_user(api, rm_world, make_user):
+    admin = make_user(is_admin=True)
+    switch = {"X-Redmine-Switch-User": "member"}
+    response = api.get("/users/current.json", admin, headers=switch)
+    assert response.json["user"]["login"] == "member"
+    nobody = api.get("/users/current.json", admin, headers={"X-Redmine-Switch-User": "nobody"})
+    assert nobody.status_code == 412
+    ignored = api.get("/users/current.json", rm_world["viewer"], headers=switch)
+    assert ignored.json["user"]["login"] == "viewer"
+
+
 def test_api_calls_leave_no_session_cookie(api, rm_world):
     response = api.get("/users/current.json", rm_world["member"])
     assert "Set-Cookie" not in response.headers
