@@ -43,6 +43,7 @@ class Source:
     columns: tuple[sa.ColumnElement, ...]
     fts_table: str | None = None
     rowid: sa.ColumnElement | None = None
+    where: sa.ColumnElement | None = None  # only rows meeting this count (e.g. not private)
 
 
 def words(q: str | None) -> list[str]:
@@ -85,10 +86,12 @@ def source_matches(source: Source, term: str, dialect: str | None = None):
             .select_from(fts)
             .where(sa.literal_column(source.fts_table).op("MATCH")(fts_phrase(term)))
         )
-        return sa.select(source.key).where(source.rowid.in_(hits))
-    return sa.select(source.key).where(
-        sa.or_(*(contains(c, term, dialect) for c in source.columns))
-    )
+        stmt = sa.select(source.key).where(source.rowid.in_(hits))
+    else:
+        stmt = sa.select(source.key).where(
+            sa.or_(*(contains(c, term, dialect) for c in source.columns))
+        )
+    return stmt if source.where is None else stmt.where(source.where)
 
 
 def matches_all(q: str | None, key: sa.ColumnElement, sources: list[Source]):

@@ -84,3 +84,10 @@ def test_search_shows_only_visible_tickets(corpus, make_user):
     _member, _tickets = corpus
     outsider = make_user()
     assert found(outsider, "住基") == set()
+
+
+def test_private_notes_are_not_searched(corpus):
+    member, tickets = corpus
+    services.add_note(member, tickets["tax"], "内密の相談事項", private=True)
+    db.session.commit()
+    assert found(member, "内密") == set()

@@ -78,7 +78,11 @@ TICKET_SOURCES = [
         rowid=Ticket.id,
     ),
     textsearch.Source(
-        key=Journal.ticket_id, columns=(Journal.notes,), fts_table="fts_journals", rowid=Journal.id
+        key=Journal.ticket_id,
+        columns=(Journal.notes,),
+        fts_table="fts_journals",
+        rowid=Journal.id,
+        where=Journal.private_notes.is_(False),  # private notes never reveal a ticket
     ),
 ]
 
