@@ -21,7 +21,7 @@ KIND_CHOICES = [
     ("result", _l("Result")),
     ("homework", _l("Homework")),
     ("break", _l("Break")),
-    ("preview", _l("Preview")),
+    ("preview", _l("Preview item")),
 ]
 
 

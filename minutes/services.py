@@ -847,7 +847,7 @@ def kind_label(kind: str) -> str:
         "result": _("Result"),
         "homework": _("Homework"),
         "break": _("Break"),
-        "preview": _("Preview"),
+        "preview": _("Preview item"),
     }.get(kind, kind)
 
 
