@@ -115,17 +115,26 @@ class TicketQuery:
         return _with_list_relations(_order(sa.select(Ticket).where(*self.where), self.sort))
 
     def page(self) -> tuple[list[Ticket], int]:
-        """One page of tickets and the total count, in three queries whatever the page.
+        """One page of tickets and the total count, in two or three queries whatever the page.
 
         The ids of the page are found first with only what the order needs (SQLite then
         walks an index and stops after `limit` rows); the rows and what a list shows are
-        loaded for those ids only.
+        loaded for those ids only. With keywords, which may have to scan text, the ids and
+        the total come from one statement, so the text is read once.
         """
-        total = self.count()
-        if total == 0 or self.offset >= total:
-            return [], total
         ids_stmt = _order(sa.select(Ticket.id).where(*self.where), self.sort)
-        ids = list(db.session.scalars(ids_stmt.offset(self.offset).limit(self.limit)))
+        ids_stmt = ids_stmt.offset(self.offset).limit(self.limit)
+        if "q" in self.params:
+            found = db.session.execute(ids_stmt.add_columns(sa.func.count().over())).all()
+            ids = [row[0] for row in found]
+            total = found[0][1] if found else (self.count() if self.offset else 0)
+        else:
+            total = self.count()
+            if total == 0 or self.offset >= total:
+                return [], total
+            ids = list(db.session.scalars(ids_stmt))
+        if not ids:
+            return [], total
         rows = db.session.scalars(_with_list_relations(sa.select(Ticket).where(Ticket.id.in_(ids))))
         by_id = {t.id: t for t in rows.unique()}
         return [by_id[i] for i in ids if i in by_id], total
