@@ -385,7 +385,12 @@ def start_new_revision(actor: User | None, meeting: Meeting, seq: int | None = N
 
 def required_attendee_ids(revision: Revision) -> list[int]:
     """Who must confirm `revision`: the attendees present when it was frozen."""
-    return [a["id"] for a in content_of(revision)["attendees"] if a["present"]]
+    # Kept on the loaded row: a revision's content never changes.
+    cached = revision.__dict__.get("_required_ids")
+    if cached is None:
+        cached = [a["id"] for a in content_of(revision)["attendees"] if a["present"]]
+        revision.__dict__["_required_ids"] = cached
+    return cached
 
 
 def confirmations_by_attendee(revision: Revision) -> dict[int, Confirmation]:
@@ -397,10 +402,15 @@ def confirmations_by_attendee(revision: Revision) -> dict[int, Confirmation]:
 
 def is_confirmed(revision: Revision) -> bool:
     """Every attendee present at the freeze confirmed it, with no objection standing."""
-    answers = confirmations_by_attendee(revision)
-    return all(
-        a in answers and answers[a].objection is None for a in required_attendee_ids(revision)
+    required = required_attendee_ids(revision)
+    confirmed = db.session.scalar(
+        sa.select(sa.func.count(Confirmation.id)).where(
+            Confirmation.revision_id == revision.id,
+            Confirmation.objection.is_(None),
+            Confirmation.attendee_id.in_(required),
+        )
     )
+    return confirmed == len(required)
 
 
 def attendee_for(user: User, meeting: Meeting) -> Attendee | None:
@@ -411,16 +421,35 @@ def attendee_for(user: User, meeting: Meeting) -> Attendee | None:
     )
 
 
-def _check_can_answer(revision: Revision, attendee: Attendee) -> tuple[Meeting, int]:
+def _find_answer(revision: Revision, attendee: Attendee) -> Confirmation | None:
+    return db.session.execute(
+        sa.select(Confirmation)
+        .where(Confirmation.revision_id == revision.id, Confirmation.attendee_id == attendee.id)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def _answered_once(existing: Confirmation, method: str, objection: str | None) -> bool:
+    """An objection may be withdrawn by confirming; anything else is answered once."""
+    return existing.objection is None or objection is not None or method == "link"
+
+
+def _check_can_answer(
+    revision: Revision, attendee: Attendee, method: str, objection: str | None
+) -> tuple[Meeting, int]:
     """Lock the meeting row, then check the revision is still the one awaiting answers.
 
     The lock orders concurrent sign-offs (PostgreSQL) or they are serialised anyway (SQLite's
-    one writer): the answer that completes the set sees all the others.
+    one writer): the answer that completes the set sees all the others. Someone who already
+    answered is told so first, even when their answer completed the set a moment ago.
     """
     meeting = db.session.get(Meeting, revision.meeting_id)
     seq = _lock(meeting)
     if attendee.meeting_id != meeting.id:
         raise ConfirmationError(_("This person is not an attendee of this meeting."))
+    existing = _find_answer(revision, attendee)
+    if existing is not None and _answered_once(existing, method, objection):
+        raise AlreadyConfirmed(existing)
     if meeting.status == "confirmed":
         raise ConfirmationError(_("These minutes are already confirmed."))
     if not awaiting(meeting, revision):
@@ -454,7 +483,7 @@ def _answer(
 ) -> Confirmation:
     if method not in METHODS:
         raise ConfirmationError(f"method {method!r}")
-    meeting, seq = _check_can_answer(revision, attendee)
+    meeting, seq = _check_can_answer(revision, attendee, method, objection)
     now = utcnow()
     values = {
         "revision_id": revision.id,
@@ -468,14 +497,10 @@ def _answer(
         "objection": objection,
         "at": now,
     }
+    # The unique constraint is the last word: a concurrent answer makes this insert a no-op.
     if not _insert_answer(values):
-        existing = db.session.execute(
-            sa.select(Confirmation)
-            .where(Confirmation.revision_id == revision.id, Confirmation.attendee_id == attendee.id)
-            .execution_options(populate_existing=True)
-        ).scalar_one()
-        # An objection may be withdrawn by confirming; anything else is answered once.
-        if existing.objection is None or objection is not None or method == "link":
+        existing = _find_answer(revision, attendee)
+        if _answered_once(existing, method, objection):
             raise AlreadyConfirmed(existing)
         changed = db.session.execute(
             sa.update(Confirmation)
@@ -491,11 +516,7 @@ def _answer(
         ).scalar()
         if changed is None:
             raise AlreadyConfirmed(existing)
-    confirmation = db.session.execute(
-        sa.select(Confirmation)
-        .where(Confirmation.revision_id == revision.id, Confirmation.attendee_id == attendee.id)
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    confirmation = _find_answer(revision, attendee)
     answer = {"revision": revision.number, "attendee": attendee.id, "method": method}
     if objection is not None:
         _event(actor, meeting, seq, "objection", {**answer, "objection": objection})

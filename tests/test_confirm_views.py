@@ -118,7 +118,7 @@ def test_an_attendee_confirms_on_their_own_device(client, login, frozen):
     sato = person(meeting, "佐藤 花子")
     login(sato.user)
     page = client.get(f"/meetings/{meeting.id}/confirm").data.decode()
-    assert "第1版を確認しました" in page and revision.fingerprint in page
+    assert "第1版を確認する" in page and revision.fingerprint in page
     response = client.post(f"/meetings/{meeting.id}/confirm", data=answer_form(revision))
     assert response.status_code == 302
     (c,) = db.session.scalars(sa.select(Confirmation)).all()
