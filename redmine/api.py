@@ -286,11 +286,11 @@ def update_issue(issue_id):
     notes = "" if attrs.get("notes") is None else str(attrs["notes"])
     private = inputs.as_bool(attrs.get("private_notes"))
     expected = inputs.as_int(attrs.get("lock_version"))
+    if (changes or attrs.get("uploads")) and not may_edit:
+        forbidden()
     uploads = _uploads(user, attrs, errors)
     if errors:
         unprocessable(errors)
-    if (changes or uploads) and not may_edit:
-        forbidden()
     try:
         if changes or uploads or expected is not None:
             services.update_ticket(
