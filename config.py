@@ -36,6 +36,7 @@ def from_environment() -> dict:
         "SANMAI_WAREKI": _bool("SANMAI_WAREKI"),
         "SANMAI_REMIND_DAYS": _int("SANMAI_REMIND_DAYS", 3),
         "SANMAI_ICAL_ALARM_DAYS": _int("SANMAI_ICAL_ALARM_DAYS", 1),
+        "SANMAI_CONFIRM_LINK_HOURS": _int("SANMAI_CONFIRM_LINK_HOURS", 72),
         "SANMAI_SMTP_HOST": os.environ.get("SANMAI_SMTP_HOST", "localhost"),
         "SANMAI_SMTP_PORT": _int("SANMAI_SMTP_PORT", 25),
         "SANMAI_SMTP_TLS": os.environ.get("SANMAI_SMTP_TLS", "off"),

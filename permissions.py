@@ -125,6 +125,12 @@ def can_run_meeting(user, meeting) -> bool:
     return has_role(user, meeting.unit, "facilitator")
 
 
+def can_confirm_as(user, attendee) -> bool:
+    """Sign off (or object) on one's own device: only as oneself. The facilitator records
+    others in the room (can_run_meeting); guests use their one-time link."""
+    return _is_user(user) and attendee.user_id is not None and attendee.user_id == user.id
+
+
 # --- tickets --------------------------------------------------------------------------------
 
 

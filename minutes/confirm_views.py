@@ -347,7 +347,7 @@ def _done(meeting, ok: bool, message: str, status: int = 200, target=None):
 def confirm(meeting_id):
     meeting = load_meeting(meeting_id)
     attendee = revisions.attendee_for(current_user, meeting)
-    if attendee is None:
+    if attendee is None or not permissions.can_confirm_as(current_user, attendee):
         abort(403)
     form = AnswerForm()
     if not form.validate_on_submit():
@@ -373,7 +373,7 @@ def confirm(meeting_id):
 def object_to(meeting_id):
     meeting = load_meeting(meeting_id)
     attendee = revisions.attendee_for(current_user, meeting)
-    if attendee is None:
+    if attendee is None or not permissions.can_confirm_as(current_user, attendee):
         abort(403)
     form = ObjectionForm()
     if not form.validate_on_submit():

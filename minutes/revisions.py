@@ -531,14 +531,14 @@ def _answer(
 
 def confirm(actor: User, revision: Revision, attendee: Attendee) -> Confirmation:
     """The attendee confirms on their own device (logged in as themselves)."""
-    if attendee.user_id is None or actor is None or attendee.user_id != actor.id:
+    if not permissions.can_confirm_as(actor, attendee):
         raise PermissionError("confirm for someone else")
     return _answer(actor, revision, attendee, "own_device", None)
 
 
 def object_to(actor: User, revision: Revision, attendee: Attendee, comment: str) -> Confirmation:
     """The attendee objects with a comment instead of confirming; the facilitator sees it."""
-    if attendee.user_id is None or actor is None or attendee.user_id != actor.id:
+    if not permissions.can_confirm_as(actor, attendee):
         raise PermissionError("object for someone else")
     return _answer(actor, revision, attendee, "own_device", _objection_text(comment))
 
