@@ -2,8 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms import HiddenField, IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, InputRequired, Length
 from wtforms.widgets import HiddenInput
 
 
@@ -21,4 +21,11 @@ class ObjectionForm(AnswerForm):
             DataRequired(_l("Please say what is wrong, so the facilitator can fix it.")),
             Length(max=4000),
         ],
+    )
+
+
+class SendLinkForm(FlaskForm):
+    email = StringField(
+        _l("E-mail address"),
+        validators=[DataRequired(), Email(_l("Give one valid e-mail address.")), Length(max=200)],
     )

@@ -28,7 +28,7 @@ from accounts.auth import public
 from extensions import db
 from minutes import bp, revisions
 from minutes import services as minutes_services
-from minutes.confirm_forms import AnswerForm, ObjectionForm
+from minutes.confirm_forms import AnswerForm, ObjectionForm, SendLinkForm
 from minutes.models import Attendee, Item
 from minutes.views import load_meeting
 
@@ -426,6 +426,7 @@ def guest_link(meeting_id, attendee_id):
         return redirect(url_for("minutes.show", meeting_id=meeting.id))
     token = revisions.make_link_token(current_user, revision, attendee)
     url = url_for("minutes.guest_confirm", token=token, _external=True)
+    address = attendee.guest_email or (attendee.user.email if attendee.user else "") or ""
     return render_template(
         "minutes/confirm_link.html",
         meeting=meeting,
@@ -433,7 +434,34 @@ def guest_link(meeting_id, attendee_id):
         attendee=attendee,
         url=url,
         hours=revisions.link_max_age() // 3600,
+        send_form=SendLinkForm(email=address),
     )
+
+
+@bp.route("/meetings/<int:meeting_id>/attendees/<int:attendee_id>/link/send", methods=["POST"])
+def send_guest_link(meeting_id, attendee_id):
+    """E-mail a fresh one-time link to the attendee (a guest's address, or one typed in)."""
+    meeting = load_meeting(meeting_id)
+    _check_run(meeting)
+    attendee = _load_attendee(meeting, attendee_id)
+    revision = revisions.latest_revision(meeting)
+    back = redirect(url_for("minutes.show", meeting_id=meeting.id) + "#confirmation")
+    form = SendLinkForm()
+    if not revisions.awaiting(meeting, revision):
+        flash(_("Freeze the minutes first."), "error")
+        return back
+    if not form.validate_on_submit():
+        flash(_("Give one valid e-mail address."), "error")
+        return back
+    token = revisions.make_link_token(current_user, revision, attendee)
+    url = url_for("minutes.guest_confirm", token=token, _external=True)
+    try:
+        revisions.send_link(current_user, revision, attendee, form.email.data, url)
+    except revisions.ConfirmationError as error:
+        flash(str(error), "error")
+    else:
+        flash(_("The link was sent to %(email)s.", email=form.email.data), "success")
+    return back
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])

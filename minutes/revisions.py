@@ -593,6 +593,38 @@ def read_link_token(token: str) -> tuple[Revision, Attendee]:
     return revision, attendee
 
 
+def send_link(actor: User, revision: Revision, attendee: Attendee, address: str, url: str) -> None:
+    """E-mail a one-time link (`url`, made by the caller from make_link_token) to `address`."""
+    from reports.mail import Mailer, MailError, build_message
+
+    meeting = db.session.get(Meeting, revision.meeting_id)
+    if not permissions.can_run_meeting(actor, meeting):
+        raise PermissionError("send confirmation link")
+    address = (address or "").strip()
+    if "@" not in address or any(c in address for c in "\r\n,;<> "):
+        raise ConfirmationError(_("Give one valid e-mail address."))
+    subject = _("Please confirm the minutes: %(title)s", title=meeting.title)
+    body = _(
+        "%(name)s,\n\nplease read the minutes of “%(title)s” (revision %(n)s) and confirm "
+        "them, or say what is wrong, through this link. It works once, without logging in, "
+        "for %(hours)s hours:\n\n%(url)s\n\n%(facilitator)s",
+        name=attendee.name,
+        title=meeting.title,
+        n=revision.number,
+        hours=link_max_age() // 3600,
+        url=url,
+        facilitator=actor.name,
+    )
+    config = current_app.config
+    try:
+        with Mailer(config) as mailer:
+            mailer.send(build_message(config, address, subject, body))
+    except MailError as error:
+        raise ConfirmationError(
+            _("The e-mail could not be sent: %(error)s", error=error)
+        ) from error
+
+
 def answer_by_link(token: str, objection: str | None = None) -> Confirmation:
     """A guest confirms (or objects) through their link; the stored answer is the link's use."""
     revision, attendee = read_link_token(token)

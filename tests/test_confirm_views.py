@@ -245,3 +245,57 @@ def test_a_status_set_back_by_hand_after_an_edit_cannot_be_confirmed(frozen):
     with pytest.raises(revisions.ConfirmationError):
         revisions.confirm(sato.user, revision, sato)
     assert revisions.can_be_frozen(meeting)
+
+
+@pytest.fixture
+def inbox(app, monkeypatch):
+    """A real SMTP server (aiosmtpd) on a loopback port; the messages it received."""
+    import email
+    import email.policy
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+            received.append((envelope.rcpt_tos, message))
+            return "250 OK"
+
+    with socket.socket() as sock:  # Controller(port=0) cannot check its own readiness
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    for key, value in {
+        "SANMAI_SMTP_HOST": "127.0.0.1",
+        "SANMAI_SMTP_PORT": port,
+        "SANMAI_SMTP_TLS": "off",
+        "SANMAI_SMTP_USER": "",
+        "SANMAI_MAIL_FROM": "sanmai@city.example.jp",
+    }.items():
+        monkeypatch.setitem(app.config, key, value)
+    yield received
+    controller.stop()
+
+
+def test_a_guest_link_is_emailed_and_works_once(client, login, frozen, inbox, app):
+    meeting, revision = frozen
+    guest = person(meeting, "佐々木 健")
+    login(meeting.facilitator)
+    page = client.post(f"/meetings/{meeting.id}/attendees/{guest.id}/link").data.decode()
+    assert 'name="email"' in page
+    client.post(
+        f"/meetings/{meeting.id}/attendees/{guest.id}/link/send",
+        data={"email": "sasaki@akagi-data.example.jp"},
+    )
+    ((to, message),) = inbox
+    assert to == ["sasaki@akagi-data.example.jp"] and meeting.title in message["Subject"]
+    body = message.get_body(("plain",)).get_content()
+    path = re.search(r"https?://[^/\s]+(/confirm/\S+)", body).group(1)
+    anonymous = app.test_client()
+    anonymous.post(path, data=answer_form(revision, answer="confirm"))
+    (c,) = db.session.scalars(sa.select(Confirmation)).all()
+    assert (c.name, c.method) == ("佐々木 健", "link")
