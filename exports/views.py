@@ -317,7 +317,8 @@ def _feed_user(token: str):
 @bp.route("/feeds/<token>/homework.ics")
 @public
 def my_homework_ics(token):
-    """Homework assigned to the token's owner, in every project they may see."""
+    """Homework assigned to the token's owner, in every project they may see. Public (calendar
+    apps send no cookies): the secret feed token in the URL names the user."""
     user = _feed_user(token)
     with force_locale(user.language or "ja"):
         rows = icals.open_homework(user, assignee=user)
@@ -328,7 +329,8 @@ def my_homework_ics(token):
 @bp.route("/feeds/<token>/projects/<key>/homework.ics")
 @public
 def project_homework_ics(token, key):
-    """Homework of a project or unit, for a member of it (the token names the member)."""
+    """Homework of a project or unit, for a member of it. Public (calendar apps send no
+    cookies): the secret feed token in the URL names the member, checked on every fetch."""
     user = _feed_user(token)
     project = permissions.load_project(user, key)
     with force_locale(user.language or "ja"):

@@ -467,7 +467,8 @@ def send_guest_link(meeting_id, attendee_id):
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 @public
 def guest_confirm(token):
-    """A guest's one-time link: read the revision, then confirm or object, once."""
+    """A guest's one-time link: read the revision, then confirm or object, once. It is public
+    (no login): the signed, expiring token names the revision and the attendee."""
     try:
         revision, attendee = revisions.read_link_token(token)
     except revisions.LinkInvalid as error:
