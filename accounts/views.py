@@ -25,8 +25,10 @@ def load_user(user_id: str):
 
 @login_manager.request_loader
 def load_user_from_request(req):
-    """JSON clients authenticate with their API token in the X-API-Key header."""
-    return services.user_by_api_token(req.headers.get("X-API-Key"))
+    """JSON clients authenticate with their API token in the X-API-Key header (Redmine
+    clients send X-Redmine-API-Key, e.g. to download an attachment's content_url)."""
+    token = req.headers.get("X-API-Key") or req.headers.get("X-Redmine-API-Key")
+    return services.user_by_api_token(token)
 
 
 def _safe_next(target: str | None) -> str:

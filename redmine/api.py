@@ -316,6 +316,21 @@ def update_issue(issue_id):
     return empty_no_content()
 
 
+@route("/issues/<int:issue_id>.json", methods=["DELETE"])
+def delete_issue(issue_id):
+    user = require_caller()
+    ticket = load_issue(issue_id)
+    try:
+        services.delete_ticket(user, ticket)
+    except PermissionError:
+        db.session.rollback()
+        forbidden()
+    except services.TicketError as error:
+        unprocessable([str(error)])
+    db.session.commit()
+    return empty_no_content()
+
+
 def empty_no_content():
     response = current_app.response_class(status=204)
     response.headers.pop("Content-Type", None)

@@ -358,3 +358,37 @@ def _reopen_status(ticket: Ticket) -> Status:
     )
     status = db.session.get(Status, int(last_open)) if last_open else None
     return status or db.session.get(Status, ticket.tracker.default_status_id)
+
+
+def delete_ticket(actor: User, ticket: Ticket) -> None:
+    """Delete a ticket, never silently: refused while minutes or children depend on it, and
+    recorded on the parent's history (Redmine's child_id detail, with the subject in the note)."""
+    from minutes.models import Item  # minutes builds on tickets, not the other way round
+
+    if not permissions.can_delete_ticket(actor, ticket):
+        raise PermissionError("delete ticket")
+    if db.session.scalar(sa.select(Item.id).where(Item.ticket_id == ticket.id).limit(1)):
+        raise TicketError(
+            _(
+                "Ticket #%(id)s belongs to the minutes of a meeting and cannot be deleted.",
+                id=ticket.id,
+            )
+        )
+    if db.session.scalar(sa.select(Ticket.id).where(Ticket.parent_id == ticket.id).limit(1)):
+        raise TicketError(
+            _("Ticket #%(id)s has child tickets: delete or move them first.", id=ticket.id)
+        )
+    parent = ticket.parent
+    db.session.execute(
+        sa.delete(Attachment).where(
+            Attachment.container_type == "ticket", Attachment.container_id == ticket.id
+        )
+    )
+    db.session.delete(ticket)
+    db.session.flush()
+    if parent is not None:
+        note = _(
+            "Child ticket #%(id)s “%(subject)s” was deleted.", id=ticket.id, subject=ticket.subject
+        )
+        _journal(parent, actor, note, [("attr", "child_id", str(ticket.id), None)])
+        _propagate_to_parent_of(parent, actor=None)
