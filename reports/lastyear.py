@@ -96,6 +96,7 @@ class LastYear:
     project: Project  # this year's
     previous: Project | None  # last year's counterpart
     weeks: list[WeekDigest]
+    homework_tickets: set[int] = field(default_factory=set)  # tickets that are homework
 
     @property
     def is_empty(self) -> bool:
@@ -184,4 +185,16 @@ def last_year(user, project: Project, clock: queries.Clock) -> LastYear:
             by_week[id(weeks[(t.due_date - local_first).days // 7])].append(t)
     for w in weeks:
         w.tickets = by_week[id(w)]
-    return LastYear(project, previous, weeks)
+    shown = [t.id for w in weeks for t in w.tickets]
+    homework_ids = (
+        set(
+            db.session.scalars(
+                sa.select(Item.ticket_id).where(
+                    Item.ticket_id.in_(shown), Item.kind == "homework", Item.deleted_at.is_(None)
+                )
+            )
+        )
+        if shown
+        else set()
+    )
+    return LastYear(project, previous, weeks, homework_ids)
