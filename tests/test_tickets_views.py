@@ -144,6 +144,9 @@ def test_status_choices_follow_the_workflow(client, login, member_unit, make_tic
         f"/issues/{ticket.id}", data=edit_data(ticket, status_id=status_named("対応中").id)
     )
     assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    assert "ワークフローでは「完了」から「対応中」への変更は許可されていません" in html
+    assert '<details class="card edit" id="edit" open>' in html
 
 
 def test_second_writer_gets_a_clear_refusal_and_keeps_their_text(

@@ -302,6 +302,7 @@ def update(ticket_id):
         abort(403)
     form = TicketEditForm()
     _fill_choices(form, ticket.project, ticket)
+    form.status_id.validate_choice = False  # the workflow check below says why, clearly
     if not form.validate_on_submit() or not _uploads_ok(form):
         return _render_show(ticket, form), 422
     if _needs_decision(ticket, form):
@@ -420,6 +421,7 @@ def _render_show(ticket: Ticket, form, conflict=None):
         ticket=ticket,
         form=form,
         conflict=conflict,
+        edit_open=conflict is not None or bool(form and any(f.errors for f in form)),
         journals=journals,
         changes=history.describe(journals),
         children=children,
