@@ -240,7 +240,8 @@ class Builder:
                 pid += 1
                 org_id = self.org_ids[slug]
                 org, org_en = ORGS[org_id - 1][0], ORGS[org_id - 1][1]
-                root = {"id": pid, "slug": slug, "fy": fy, "units": []}
+                root = {"id": pid, "slug": slug, "fy": fy, "units": [],
+                        "name": f"{org} 令和{fy - 2018}年度"}  # fmt: skip
                 self.roots.append(root)
                 created = datetime(fy, 3, 15)
                 rows.append((pid, f"{slug}-{fy}", f"{org} 令和{fy - 2018}年度", f"{org_en} FY{fy}",
@@ -362,6 +363,7 @@ class Builder:
                                  len(people)))  # fmt: skip
             m["attendees"] = attendees
             m["facilitator"] = fac
+            m["place"] = text.place()
 
             seq = 1
             t0 = m["starts"]
@@ -642,19 +644,62 @@ class Builder:
         past.sort(key=lambda m: m["starts"], reverse=True)
         confirmed = []
 
+        homework_spec = {spec["item"]: spec for spec in self.homework_tickets}
+        status_name = {s[0]: s[1] for s in self.statuses}
+
+        def local(value):
+            return (value + timedelta(hours=9)).isoformat() + "+09:00"
+
+        def person(a):
+            user = self.user_by_id.get(a["user"])
+            if user is None:
+                return a["name"], a["org"]
+            return user["name"], self.org_name[self.org_ids[user["org"]]]
+
+        def homework(it):
+            spec = homework_spec[it[0]]
+            who = self.user_by_id[spec["assignee"]]["name"] if spec["assignee"] else spec["guest"]
+            return {"id": it[0], "goal": it[5], "ticket": it[7], "who": who or "",
+                    "what": spec["subject"], "due_date": spec["due"].isoformat(),
+                    "status": status_name[spec["status"]]}  # fmt: skip
+
         def freeze(m, number, at):
+            """A revision in minutes.revisions' canonical format (docs/FINGERPRINT.md)."""
             nonlocal rid
             rid += 1
-            content = json.dumps(
-                {
-                    "meeting": {"id": m["id"], "title": m["title"], "starts_at": m["starts"].isoformat()},
-                    "attendees": [a["id"] for a in m["attendees"]],
-                    "items": [[it[0], it[2], it[4], it[7]] for it in self.items_by_meeting[m["id"]]],
+            items = self.items_by_meeting[m["id"]]
+            unit = m["unit"]
+            content = {
+                "format": "sanmai.minutes/1",
+                "revision": number,
+                "meeting": {
+                    "id": m["id"], "title": m["title"], "project": unit["root"]["name"],
+                    "unit": unit["name"], "starts_at": local(m["starts"]),
+                    "ends_at": local(m["starts"] + timedelta(hours=1)), "place": m["place"],
+                    "facilitator": self.user_by_id[m["facilitator"]]["name"],
                 },
-                ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-            )  # fmt: skip
-            fingerprint = hashlib.sha256(content.encode()).hexdigest()
-            rev_rows.append((rid, m["id"], number, content, fingerprint, at, m["facilitator"]))
+                "attendees": [
+                    {"id": a["id"], "name": person(a)[0], "organisation": person(a)[1],
+                     "present": bool(a["present"]), "guest": a["user"] is None}
+                    for a in m["attendees"]
+                ],
+                "goals": [{"id": it[0], "text": it[4], "ticket": it[7], "not_discussed": it[8]}
+                          for it in items if it[2] == "goal"],
+                "results": [{"id": it[0], "goal": it[5], "text": it[4]}
+                            for it in items if it[2] == "result"],
+                "homework": [homework(it) for it in items if it[2] == "homework"],
+                "breaks": [{"id": it[0], "text": it[4]} for it in items if it[2] == "break"],
+                "previews": [{"id": it[0], "text": it[4]} for it in items if it[2] == "preview"],
+            }  # fmt: skip
+            text = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+            fingerprint = hashlib.sha256(text.encode()).hexdigest()
+            rev_rows.append((rid, m["id"], number, text, fingerprint, at, m["facilitator"]))
+            # The history says when it was frozen (minutes.revisions reads it to know whether
+            # the minutes changed since).
+            m["seq"] += 1
+            self.event_rows.append((len(self.event_rows) + 1, m["id"], None, m["seq"],
+                                    m["facilitator"], "freeze", None,
+                                    {"revision": number, "fingerprint": fingerprint}, at))  # fmt: skip
             return rid, fingerprint
 
         def confirm(m, rev, fingerprint, at, limit):
@@ -719,7 +764,7 @@ class Builder:
         self.confirmations()
         meeting_rows = [
             (m["id"], m["unit"]["id"], m["title"], m["starts"], m["starts"] + timedelta(hours=1),
-             self.text.place(), m["facilitator"], m["status"], None, m["seq"], 1, m["facilitator"],
+             m["place"], m["facilitator"], m["status"], None, m["seq"], 1, m["facilitator"],
              m["starts"] - timedelta(days=3), m["starts"] + timedelta(hours=1))
             for m in self.meetings
         ]  # fmt: skip

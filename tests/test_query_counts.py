@@ -1,7 +1,7 @@
 """No query per row (issue 7, point 4): each page the benchmark measures issues the same
 number of SQL statements whether it shows 10 rows or 100."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from itertools import count
 
 import pytest
@@ -68,3 +68,51 @@ def test_homework_dashboard_over_units_and_people(
             make_homework(unit, who=who, due_date=date(2026, 11, 1) + timedelta(days=i % 60))
 
     assert_constant_queries(lambda: client.get("/dashboard"), grow)
+
+
+def test_ticket_list(client, viewer, make_unit, make_ticket, assert_constant_queries):
+    unit = make_unit(members={viewer: "member"})
+
+    def grow(k):
+        for _ in range(k):
+            make_ticket(unit=unit, assignee=viewer, author_id=viewer.id)
+
+    assert_constant_queries(lambda: client.get("/issues?status_id=*&limit=100"), grow)
+
+
+def test_redmine_issue_list(client, viewer, make_unit, make_ticket, assert_constant_queries):
+    unit = make_unit(members={viewer: "member"})
+
+    def grow(k):
+        for _ in range(k):
+            make_ticket(unit=unit, assignee=viewer)
+
+    assert_constant_queries(lambda: client.get("/issues.json?limit=100"), grow)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 7 finding: the meeting page loads the assignee of each carried-over "
+    "homework one by one (SELECT users WHERE id=? per row); remove this mark when fixed",
+)
+def test_meeting_page_with_items_of_every_sheet(
+    client, viewer, make_user, make_unit, make_meeting, make_item, assert_constant_queries
+):
+    unit = make_unit(members={viewer: "facilitator"})
+    earlier = make_meeting(unit=unit, starts_at=datetime(2026, 10, 1, 1, 0))
+    meeting = make_meeting(unit=unit, attendees=[viewer])
+    kinds = count()
+
+    def grow(k):
+        for _ in range(k):
+            kind = ("goal", "result", "homework", "preview", "break")[next(kinds) % 5]
+            person = make_user()  # each item by, or for, someone else, as in a real meeting
+            projects.set_membership(unit.parent, person, "facilitator")
+            db.session.commit()
+            if kind == "homework":
+                make_item(meeting, "homework", actor=person, who=person)
+            else:
+                make_item(meeting, kind, actor=person)
+            make_item(earlier, "homework", who=person)  # open: listed for carry-over
+
+    assert_constant_queries(lambda: client.get(f"/meetings/{meeting.id}"), grow)

@@ -1,0 +1,799 @@
+"""`make bench`: time the requests people make most, on the city-scale data set.
+
+    .venv/bin/python bench/run.py [--only NAME] [--samples N] [--no-http] [--profile NAME]
+
+Works on a copy of the data `make bench-data` made (bench/data/bench.db; on PostgreSQL with
+DATABASE_URL, a database cloned from `sanmai_bench`), so every run starts from the same data.
+Each measurement is one entry of MEASUREMENTS: its name, a URL builder (given the data set's
+manifest), the target from issue 7 and who asks. It is timed in process through the Flask
+test client and over HTTP against a real gunicorn with 2 workers (started and stopped here,
+on 127.0.0.1 only). A route that does not exist yet is reported as "not available".
+
+Prints a table and writes bench/results/<sqlite|postgresql>.json with the machine's facts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata as pkg_metadata
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+
+DATA = ROOT / "bench" / "data"
+RESULTS = ROOT / "bench" / "results"
+SECRET = "bench-only-secret-key"
+TERM_3 = "納付書"  # a 3-character Japanese search term (trigram index)
+TERM_2 = "住基"  # a 2-character one (no trigram: the slow path)
+
+
+@dataclass
+class Measurement:
+    """One line of the table. `url(d)` builds the path from the manifest `d`; `user` is a
+    manifest key naming the login (None: anonymous); `api` sends the user's API key instead
+    of a session; `kind` is "get", "etag" (asked again with the ETag of a first answer, as a
+    polling viewer does), "pdf_cold" (a fresh render each sample) or "signoff"."""
+
+    name: str
+    url: Callable[[dict], str]
+    target_ms: float | None
+    user: str | None = "manager"
+    api: bool = False
+    kind: str = "get"
+    method: str = "GET"
+    data: Callable[[dict], dict] | None = None
+    note: str = ""
+
+
+def _q(term: str) -> str:
+    return quote(term)
+
+
+MEASUREMENTS = [
+    Measurement("login page", lambda d: "/login", None, user=None),
+    Measurement("project list", lambda d: "/projects", None),
+    Measurement("project page (fiscal year)", lambda d: f"/projects/{d['project']}", None),
+    Measurement("project page (business unit)", lambda d: f"/projects/{d['unit']}", None),
+    Measurement(
+        "ticket list, tracker+status",
+        lambda d: f"/issues?tracker_id={d['tracker_id']}&status_id={d['status_id']}",
+        20,
+    ),
+    Measurement(f"ticket search {TERM_3} (3 chars)", lambda d: f"/issues?q={_q(TERM_3)}", 30),
+    Measurement(f"ticket search {TERM_2} (2 chars)", lambda d: f"/issues?q={_q(TERM_2)}", 150),
+    Measurement(f"search all kinds {TERM_3}", lambda d: f"/search?q={_q(TERM_3)}", 200),
+    Measurement("homework dashboard (all units)", lambda d: "/dashboard", 50),
+    Measurement("decision register", lambda d: "/decisions", 30),
+    Measurement("meeting page, 40 items", lambda d: f"/meetings/{d['meeting_40']}", 20, "member"),
+    Measurement(
+        "live update, nothing changed",
+        lambda d: f"/meetings/{d['meeting_40']}/live",
+        5,
+        "member",
+        kind="etag",
+        note="If-None-Match → 304",
+    ),
+    Measurement("/issues.json?limit=100", lambda d: "/issues.json?limit=100", 40, api=True),
+    Measurement(
+        "PDF 40 items, cold", lambda d: "/meetings/{id}.pdf", 1500, "manager", kind="pdf_cold"
+    ),
+    Measurement("PDF 40 items, cached", lambda d: f"/meetings/{d['meeting_40']}.pdf", 20),
+    Measurement(
+        "50 concurrent sign-offs (all)",
+        lambda d: f"/meetings/{d['signoff_meeting']}/confirm",
+        2000,
+        kind="signoff",
+        method="POST",
+    ),
+]
+
+
+# --- the data copy ---------------------------------------------------------------------------
+
+
+def prepare_copy(pg_server: str | None) -> tuple[str, dict]:
+    """A fresh working copy of the bench data; returns (database URL, manifest)."""
+    if pg_server:
+        name = os.environ.get("BENCH_PG_DB", "sanmai_bench")
+        manifest_path = DATA / f"postgresql-{name}.json"
+        server = sa.engine.make_url(pg_server)
+        admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        run_name = f"{name}_run"
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{run_name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{run_name}" TEMPLATE "{name}"'))
+        admin.dispose()
+        url = server.set(database=run_name).render_as_string(hide_password=False)
+    else:
+        source = Path(os.environ.get("BENCH_DB", DATA / "bench.db"))
+        manifest_path = Path(str(source) + ".json")
+        copy = DATA / "run.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(copy) + suffix).unlink(missing_ok=True)
+        shutil.copyfile(source, copy)
+        url = f"sqlite:///{copy}"
+    if not manifest_path.exists():
+        raise SystemExit(f"{manifest_path} is missing: run `make bench-data` first")
+    return url, json.loads(manifest_path.read_text())
+
+
+def ensure_data(pg_server: str | None) -> None:
+    """Make the data set first when it is not there (as `make bench-data` does)."""
+    if pg_server:
+        name = os.environ.get("BENCH_PG_DB", "sanmai_bench")
+        present = (DATA / f"postgresql-{name}.json").exists()
+    else:
+        source = Path(os.environ.get("BENCH_DB", DATA / "bench.db"))
+        present = source.exists() and Path(str(source) + ".json").exists()
+    if not present:
+        print("no bench data yet: making it (make bench-data) …", flush=True)
+        from bench import generate
+
+        generate.main([] if pg_server else ["--out", str(source)])
+
+
+def app_config(url: str, instance: Path) -> dict:
+    return {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": SECRET,
+        "INSTANCE_DIR": str(instance),
+        "SANMAI_CACHE_DIR": str(instance / "cache"),
+        "SANMAI_UPLOAD_DIR": str(instance / "files"),
+    }
+
+
+# --- timing ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    target_ms: float | None
+    where: str
+    status: str = "ok"  # ok | not available | error <code>
+    samples_ms: list[float] = field(default_factory=list)
+    # CPU time of the request (in process only): robust when other work shares the cores.
+    cpu_ms: list[float] = field(default_factory=list)
+    rps: float | None = None
+    queries: int | None = None
+    note: str = ""
+
+    def p(self, q: float) -> float | None:
+        if not self.samples_ms:
+            return None
+        data = sorted(self.samples_ms)
+        k = min(len(data) - 1, max(0, round(q * (len(data) - 1))))
+        return data[k]
+
+    @property
+    def met(self) -> bool | None:
+        if self.status != "ok" or self.target_ms is None:
+            return None
+        # The signoff target is for the whole batch (its one sample); the rest for p50.
+        return self.p(0.5) <= self.target_ms
+
+    def as_json(self) -> dict:
+        p50, p95 = self.p(0.5), self.p(0.95)
+        return {
+            "name": self.name,
+            "where": self.where,
+            "status": self.status,
+            "p50_ms": None if p50 is None else round(p50, 2),
+            "p95_ms": None if p95 is None else round(p95, 2),
+            "cpu_p50_ms": round(sorted(self.cpu_ms)[len(self.cpu_ms) // 2], 2)
+            if self.cpu_ms
+            else None,
+            "rps": None if self.rps is None else round(self.rps, 1),
+            "samples": len(self.samples_ms),
+            "queries": self.queries,
+            "target_ms": self.target_ms,
+            "met": self.met,
+            "note": self.note,
+        }
+
+
+def route_exists(app, path: str, method: str = "GET") -> bool:
+    from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+    adapter = app.url_map.bind("localhost")
+    try:
+        adapter.match(path.split("?")[0], method=method)
+    except (NotFound, MethodNotAllowed):
+        return False
+    return True
+
+
+class InProcess:
+    """The Flask test client, one app, each request in its own app context."""
+
+    def __init__(self, url: str, instance: Path):
+        from app import create_app
+        from extensions import db
+
+        self.app = create_app({**app_config(url, instance), "WTF_CSRF_ENABLED": False})
+        self.db = db
+        self.statements = 0
+        with self.app.app_context():
+            sa.event.listen(db.engine, "before_cursor_execute", self._count)
+        self.clients: dict = {}
+
+    def _count(self, *args, **kwargs):
+        self.statements += 1
+
+    def client(self, login: str | None, api: bool):
+        key = (login, api)
+        if key not in self.clients:
+            from accounts.models import User
+
+            client = self.app.test_client()
+            headers = {}
+            if login:
+                with self.app.app_context():
+                    user = self.db.session.scalar(sa.select(User).where(User.login == login))
+                    if api:
+                        headers["X-API-Key"] = user.api_token
+                    else:
+                        with client.session_transaction() as session:
+                            session["_user_id"] = str(user.id)
+                            session["_fresh"] = True
+                    self.db.session.remove()
+            self.clients[key] = (client, headers)
+        return self.clients[key]
+
+    def get(self, login, api, path, extra=None) -> tuple[int, float, int]:
+        client, headers = self.client(login, api)
+        before = self.statements
+        cpu = time.process_time()
+        start = time.perf_counter()
+        response = client.get(path, headers={**headers, **(extra or {})})
+        self.last_etag = response.headers.get("ETag")
+        response.get_data()
+        elapsed = (time.perf_counter() - start) * 1000
+        self.last_cpu_ms = (time.process_time() - cpu) * 1000
+        return response.status_code, elapsed, self.statements - before
+
+
+def time_loop(
+    do: Callable[[], tuple[int, float]], samples: int, budget_s: float, warmup: int = 2
+) -> tuple[list[float], str, float]:
+    """`samples` timings (bounded by `budget_s` seconds); returns (ms list, status, wall)."""
+    for _ in range(warmup):
+        code, _ms = do()
+        if code >= 400:
+            return [], f"error {code}", 0.0
+    timings = []
+    started = time.perf_counter()
+    for _ in range(samples):
+        code, ms = do()
+        if code >= 400:
+            return timings, f"error {code}", 0.0
+        timings.append(ms)
+        if time.perf_counter() - started > budget_s:
+            break
+    return timings, "ok", time.perf_counter() - started
+
+
+# --- gunicorn --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    """`gunicorn -w 2` on 127.0.0.1, started and stopped here (by its own pid only)."""
+
+    def __init__(self, url: str, instance: Path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=url,
+            SECRET_KEY=SECRET,
+            SANMAI_INSTANCE_DIR=str(instance),
+            SANMAI_CACHE_DIR=str(instance / "cache"),
+            SANMAI_UPLOAD_DIR=str(instance / "files"),
+        )
+        self.log = open(DATA / "gunicorn.log", "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--bind",
+             f"127.0.0.1:{self.port}", "--timeout", "120", "app:app"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        import requests
+
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                requests.get(self.base + "/login", timeout=10)
+                return
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.stop()
+        raise SystemExit("gunicorn did not start; see bench/data/gunicorn.log")
+
+    def workers(self) -> list[int]:
+        try:
+            text = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        except OSError:
+            return []
+        return [int(p) for p in text.split()]
+
+    def peak_rss_mb(self) -> dict[int, float]:
+        """VmHWM (peak resident set) of each worker."""
+        peaks = {}
+        for pid in self.workers():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peaks[pid] = int(line.split()[1]) / 1024
+            except OSError:
+                pass
+        return peaks
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class Http:
+    def __init__(self, server: Gunicorn, manifest: dict, api_tokens: dict):
+        import requests
+
+        self.requests = requests
+        self.server = server
+        self.manifest = manifest
+        self.tokens = api_tokens
+        self.sessions: dict = {}
+
+    def session(self, login: str | None, api: bool):
+        key = (login, api)
+        if key not in self.sessions:
+            s = self.requests.Session()
+            if login and api:
+                s.headers["X-API-Key"] = self.tokens[login]
+            elif login:
+                self.login(s, login)
+            self.sessions[key] = s
+        return self.sessions[key]
+
+    def login(self, s, login: str) -> None:
+        page = s.get(self.server.base + "/login")
+        token = csrf_token(page.text)
+        r = s.post(
+            self.server.base + "/login",
+            data={"login": login, "password": self.manifest["password"], "csrf_token": token},
+            allow_redirects=False,
+        )
+        if r.status_code not in (302, 303):
+            raise SystemExit(f"login as {login} failed over HTTP: {r.status_code}")
+
+    def get(self, login, api, path, extra=None) -> tuple[int, float]:
+        s = self.session(login, api)
+        start = time.perf_counter()
+        r = s.get(self.server.base + path, headers=extra, allow_redirects=False)
+        self.last_etag = r.headers.get("ETag")
+        return r.status_code, (time.perf_counter() - start) * 1000
+
+    def rps(self, login, api, path, extra=None, threads=4, per_thread=10) -> float:
+        """Requests per second with `threads` clients at once (each its own session)."""
+        import requests
+
+        cookies = self.session(login, api).cookies
+        headers = {**self.session(login, api).headers, **(extra or {})}
+        done = []
+
+        def worker():
+            s = requests.Session()
+            s.cookies.update(cookies)
+            s.headers.update(headers)
+            for _ in range(per_thread):
+                s.get(self.server.base + path, allow_redirects=False)
+                done.append(1)
+
+        pool = [threading.Thread(target=worker) for _ in range(threads)]
+        start = time.perf_counter()
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        return len(done) / (time.perf_counter() - start)
+
+
+def form_fields(html: str, action: str) -> dict:
+    """The hidden fields of the form posting to `action` (CSRF token, revision, fingerprint)."""
+    import re
+
+    start = html.find(f'action="{action}"')
+    form = html[start : html.find("</form>", start)] if start >= 0 else ""
+    fields = {}
+    for tag in re.findall(r"<input[^>]*>", form):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name and 'type="hidden"' in tag:
+            fields[name.group(1)] = value.group(1) if value else ""
+    return fields
+
+
+def csrf_token(html: str) -> str:
+    import re
+
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
+    if not match:
+        match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
+    return match.group(1) if match else ""
+
+
+# --- the measurements ------------------------------------------------------------------------
+
+
+def run_in_process(inproc: InProcess, m: Measurement, d: dict, samples: int) -> Result:
+    result = Result(m.name, m.target_ms, "in process", note=m.note)
+    login = d.get(m.user) if m.user else None
+    if m.kind == "signoff":
+        result.status, result.note = "http only", "measured over HTTP (concurrent)"
+        return result
+    if m.kind == "pdf_cold":
+        ids = d.get("meetings_40") or [d["meeting_40"]]
+        if not route_exists(inproc.app, m.url(d).format(id=ids[0])):
+            result.status = "not available"
+            return result
+        for meeting_id in ids[1 : 1 + min(samples, 5)]:  # a fresh 40-item meeting each time
+            code, ms, n = inproc.get(login, m.api, m.url(d).format(id=meeting_id))
+            if code >= 400:
+                result.status = f"error {code}"
+                return result
+            result.samples_ms.append(ms)
+            result.cpu_ms.append(inproc.last_cpu_ms)
+            result.queries = n
+        return result
+    path = m.url(d)
+    if not route_exists(inproc.app, path, m.method):
+        result.status = "not available"
+        return result
+    last = {}
+    extra = {}
+    if m.kind == "etag":
+        inproc.get(login, m.api, path)
+        extra = {"If-None-Match": inproc.last_etag or ""}
+
+    def do():
+        code, ms, n = inproc.get(login, m.api, path, extra)
+        last["n"] = n
+        result.cpu_ms.append(inproc.last_cpu_ms)
+        return code, ms
+
+    result.samples_ms, result.status, wall = time_loop(do, samples, budget_s=15)
+    result.cpu_ms = result.cpu_ms[-len(result.samples_ms) :] if result.samples_ms else []
+    result.queries = last.get("n")
+    if result.samples_ms and wall:
+        result.rps = len(result.samples_ms) / wall
+    return result
+
+
+def run_over_http(http: Http, app, m: Measurement, d: dict, samples: int) -> Result:
+    result = Result(m.name, m.target_ms, "http (gunicorn -w 2)", note=m.note)
+    login = d.get(m.user) if m.user else None
+    if m.kind == "signoff":
+        return signoff(http, app, m, d, result)
+    if m.kind == "pdf_cold":
+        ids = d.get("meetings_40") or [d["meeting_40"]]
+        if not route_exists(app, m.url(d).format(id=ids[0])):
+            result.status = "not available"
+            return result
+        for meeting_id in ids[6 : 6 + min(samples, 5)]:  # not the ones rendered in process
+            code, ms = http.get(login, m.api, m.url(d).format(id=meeting_id))
+            if code >= 400:
+                result.status = f"error {code}"
+                return result
+            result.samples_ms.append(ms)
+        return result
+    path = m.url(d)
+    if not route_exists(app, path, m.method):
+        result.status = "not available"
+        return result
+    extra = {}
+    if m.kind == "etag":
+        http.get(login, m.api, path)
+        extra = {"If-None-Match": http.last_etag or ""}
+    result.samples_ms, result.status, _wall = time_loop(
+        lambda: http.get(login, m.api, path, extra), samples, budget_s=15
+    )
+    if result.status == "ok" and result.p(0.5) < 250:  # bounded: slow pages skip the burst
+        result.rps = http.rps(login, m.api, path, extra)
+    elif result.status == "ok":
+        result.rps = 1000 / result.p(0.5)
+    return result
+
+
+def signoff(http: Http, app, m: Measurement, d: dict, result: Result) -> Result:
+    """Every signer of the 50-attendee meeting confirms at once, each from its own session;
+    the sample is the time until the last answer, and the database must hold 50."""
+    path = m.url(d)
+    if not route_exists(app, path, "POST"):
+        result.status = "not available"
+        return result
+    import requests
+
+    signers = d["signoff_users"]
+    sessions = []
+    for login in signers:  # each signer reads the confirm page first, as on a phone
+        s = requests.Session()
+        http.login(s, login)
+        page = s.get(http.server.base + path)
+        sessions.append((s, form_fields(page.text, path)))
+    barrier = threading.Barrier(len(sessions))
+    codes = []
+
+    def confirm(s, fields):
+        barrier.wait()
+        r = s.post(http.server.base + path, data=fields, allow_redirects=False)
+        codes.append(r.status_code)
+
+    pool = [threading.Thread(target=confirm, args=pair) for pair in sessions]
+    start = time.perf_counter()
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    result.samples_ms = [(time.perf_counter() - start) * 1000]
+    bad = [c for c in codes if c >= 400]
+    recorded = count_confirmations(app, d["signoff_revision"])
+    result.note = f"{recorded} of {len(signers)} recorded; answers {sorted(set(codes))}"
+    if bad or recorded != len(signers):
+        result.status = "error" if bad else "lost confirmations"
+    return result
+
+
+def count_confirmations(app, revision_id: int) -> int:
+    from extensions import db
+    from minutes.models import Confirmation
+
+    with app.app_context():
+        n = db.session.scalar(
+            sa.select(sa.func.count()).where(Confirmation.revision_id == revision_id)
+        )
+        db.session.remove()
+        return n
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def machine_facts(url: str) -> dict:
+    mem_kb = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kb = int(line.split()[1])
+    cpu = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    versions = {}
+    for pkg in ("flask", "sqlalchemy", "werkzeug", "jinja2", "gunicorn", "weasyprint", "psycopg"):
+        with contextlib.suppress(pkg_metadata.PackageNotFoundError):
+            versions[pkg] = pkg_metadata.version(pkg)
+    facts = {
+        "cores": os.cpu_count(),
+        "memory_mb": mem_kb // 1024,
+        "cpu": cpu,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "packages": versions,
+    }
+    if url.startswith("postgresql"):
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            facts["postgresql"] = conn.execute(sa.text("SHOW server_version")).scalar()
+        engine.dispose()
+    with contextlib.suppress(OSError):
+        facts["commit"] = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+    return facts
+
+
+def pad(text: str, width: int) -> str:
+    """Left-justify for a terminal, counting East Asian wide characters as two columns."""
+    import unicodedata
+
+    cols = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - cols)
+
+
+def fmt(value, width=8, digits=1) -> str:
+    return f"{'—':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
+
+
+def print_table(results: list[Result]) -> None:
+    head = (
+        f"{'measurement':<36} {'where':<8} {'p50 ms':>8} {'p95 ms':>8} {'cpu ms':>8} "
+        f"{'req/s':>7} {'SQL':>4} {'target':>7}  result"
+    )
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        where = "process" if r.where == "in process" else "http"
+        target = "" if r.target_ms is None else f"{r.target_ms:g}"
+        verdict = r.status if r.status != "ok" else {True: "met", False: "MISSED", None: ""}[r.met]
+        queries = "" if r.queries is None else str(r.queries)
+        cpu = sorted(r.cpu_ms)[len(r.cpu_ms) // 2] if r.cpu_ms else None
+        print(
+            f"{pad(r.name, 36)} {where:<8} {fmt(r.p(0.5))} {fmt(r.p(0.95))} {fmt(cpu)} "
+            f"{fmt(r.rps, 7, 0)} {queries:>4} {target:>7}  {verdict}"
+            + (f"  ({r.note})" if r.note and r.status != "not available" else "")
+        )
+
+
+def profile(inproc: InProcess, m: Measurement, d: dict) -> None:
+    from pyinstrument import Profiler
+
+    login = d.get(m.user) if m.user else None
+    path = m.url(d).format(id=d["meeting_40"])
+    inproc.get(login, m.api, path)
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    for _ in range(5):
+        inproc.get(login, m.api, path)
+    profiler.stop()
+    print(profiler.output_text(unicode=True, color=False, show_all=False))
+    out = DATA / f"profile-{''.join(c if c.isalnum() else '-' for c in m.name)}.html"
+    out.write_text(profiler.output_html())
+    print(f"profile written to {out}")
+
+
+def explain(inproc: InProcess, m: Measurement, d: dict) -> None:
+    """The SQL one request issues, slowest first, with SQLite's or PostgreSQL's plan."""
+    from extensions import db
+
+    login = d.get(m.user) if m.user else None
+    path = m.url(d).format(id=d["meeting_40"])
+    timings = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["bench_t0"] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        ms = (time.perf_counter() - conn.info.pop("bench_t0")) * 1000
+        timings.append((ms, statement, parameters))
+
+    inproc.get(login, m.api, path)
+    with inproc.app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+    code, total, n = inproc.get(login, m.api, path)
+    sa.event.remove(engine, "before_cursor_execute", before)
+    sa.event.remove(engine, "after_cursor_execute", after)
+    print(f"{m.name}: {path} → {code} in {total:.1f} ms, {n} statements")
+    raw = engine.raw_connection()
+    for ms, statement, parameters in sorted(timings, key=lambda t: -t[0])[:8]:
+        print(f"\n--- {ms:.1f} ms ---\n{statement}\n{parameters}")
+        cur = raw.cursor()
+        if engine.dialect.name == "sqlite":
+            cur.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+            print("\n".join(f"  {row[3]}" for row in cur.fetchall()))
+        else:
+            cur.execute("EXPLAIN " + statement, parameters)
+            print("\n".join(f"  {row[0]}" for row in cur.fetchall()))
+        cur.close()
+    raw.close()
+
+
+def progress(r: Result) -> None:
+    p50 = r.p(0.5)
+    print(
+        f"  {r.name}: {r.status}" + (f", p50 {p50:.1f} ms" if p50 is not None else ""), flush=True
+    )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Sanmai benchmark (issue 7)")
+    parser.add_argument("--only", help="run only measurements whose name contains this")
+    parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument("--no-http", action="store_true", help="in process only")
+    parser.add_argument("--profile", help="profile one measurement (in process) and stop")
+    parser.add_argument("--explain", help="one measurement's SQL, slowest first, with plans")
+    args = parser.parse_args(argv)
+
+    pg = os.environ.get("DATABASE_URL", "")
+    pg = pg if pg.startswith("postgres") else None
+    ensure_data(pg)
+    url, manifest = prepare_copy(pg)
+    instance = Path(tempfile.mkdtemp(prefix="sanmai-bench-"))
+    d = {**manifest}
+    for role in ("manager", "member", "admin"):
+        d[role] = manifest[role]
+    chosen = [m for m in MEASUREMENTS if not args.only or args.only in m.name]
+
+    inproc = InProcess(url, instance / "inproc")
+    if args.profile or args.explain:
+        m = next(m for m in MEASUREMENTS if (args.profile or args.explain) in m.name)
+        (profile if args.profile else explain)(inproc, m, d)
+        return 0
+    results = []
+    print(
+        f"in process ({'PostgreSQL' if pg else 'SQLite'}; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores) …",
+        flush=True,
+    )
+    for m in chosen:
+        results.append(run_in_process(inproc, m, d, args.samples))
+        progress(results[-1])
+    peaks = {}
+    if not args.no_http:
+        with inproc.app.app_context():
+            from accounts.models import User
+
+            tokens = dict(inproc.db.session.execute(sa.select(User.login, User.api_token)).all())
+            inproc.db.session.remove()
+        print("over HTTP (gunicorn, 2 workers) …", flush=True)
+        server = Gunicorn(url, instance / "http")
+        try:
+            http = Http(server, manifest, tokens)
+            for m in chosen:
+                results.append(run_over_http(http, inproc.app, m, d, args.samples))
+                progress(results[-1])
+            peaks = server.peak_rss_mb()
+        finally:
+            server.stop()
+    results.sort(key=lambda r: ([m.name for m in chosen].index(r.name), r.where != "in process"))
+    print()
+    print_table(results)
+    peak = max(peaks.values()) if peaks else None
+    if peak is not None:
+        print(f"\npeak RSS of a gunicorn worker: {peak:.0f} MB (target ≤ 250 MB)")
+    shutil.rmtree(instance, ignore_errors=True)
+
+    dialect = "postgresql" if pg else "sqlite"
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": dialect,
+        "machine": machine_facts(url),
+        "data": {k: manifest.get(k) for k in ("seed", "anchor", "counts", "seconds", "bytes")},
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "worker_peak_rss_mb": None if peak is None else round(peak, 1),
+        "worker_peak_rss_target_mb": 250,
+        "measurements": [r.as_json() for r in results],
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{dialect}.json" if not args.only else DATA / f"results-{dialect}-partial.json"
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n")
+    print(f"written {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
