@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from extensions import db
 
 # Each part loads its own slice and returns False when it was already there.
-PARTS = ("demo.base", "demo.tickets", "demo.minutes", "demo.reports")
+PARTS = ("demo.base", "demo.tickets", "demo.minutes", "demo.confirmations", "demo.reports")
 
 demo_cli = AppGroup("demo", help="Demo data.")
 
