@@ -9,12 +9,16 @@ PUBLIC_PREFIXES = (
     "accounts.logout",
     "accounts.switch_language",
     "redmine.",  # token-authenticated Redmine API: answers 401 itself
+    "minutes_api.openapi",  # the API's description, no data
+    "minutes.guest_confirm",  # a signed one-time link is the credential
+    "exports.my_homework_ics",  # calendar feeds: the secret token in the URL is the credential
+    "exports.project_homework_ics",
 )
 
 
 def _routes(app):
     for rule in app.url_map.iter_rules():
-        method = next(m for m in ("GET", "POST", "PUT", "DELETE") if m in rule.methods)
+        method = next(m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if m in rule.methods)
         url = re.sub(r"<(?:int:)?(\w+)>", lambda m: "1", rule.rule)
         url = re.sub(r"<\w+:(\w+)>", "x", url)
         yield rule.endpoint, method, url
