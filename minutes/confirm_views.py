@@ -200,38 +200,55 @@ def _diff_rows(old: dict, new: dict) -> list[dict]:
     """Per item (matched by id): added, removed, changed (with a word-level diff) or moved."""
     sections = ("goals", "results", "homework", "breaks", "previews")
 
-    def text(section, entry):
-        if section == "homework":
-            return f"{entry['who']} / {entry['what']} / {entry['due_date'] or ''}"
-        extra = " ✕" if entry.get("not_discussed") else ""
-        return entry["text"] + extra
+    def fields(section, entry) -> tuple[str, ...]:
+        if section == "homework":  # who / what / by when
+            return (entry["who"], entry["what"], entry["due_date"] or "")
+        return (entry["text"] + (" ✕" if entry.get("not_discussed") else ""),)
 
     def index(doc):
-        return {e["id"]: (s, text(s, e)) for s in sections for e in doc[s]}
+        return {e["id"]: (s, fields(s, e)) for s in sections for e in doc[s]}
 
     before, after = index(old), index(new)
     rows = []
     for item_id, (section, value) in after.items():
         if item_id not in before:
-            rows.append({"change": "added", "section": section, "new": value})
+            rows.append({"change": "added", "section": section, "new": " / ".join(value)})
             continue
         old_section, old_value = before[item_id]
-        if old_section != section or old_value != value:
-            rows.append(
-                {
-                    "change": "moved" if old_section != section else "changed",
-                    "section": section,
-                    "old_section": old_section,
-                    "old": old_value,
-                    "new": value,
-                    "ops": _word_diff(old_value, value),
-                }
-            )
+        if old_section == section and old_value == value:
+            continue
+        if len(old_value) == len(value) == 1:
+            ops = _word_diff(old_value[0], value[0])  # text: character by character
+        else:
+            ops = _field_diff(old_value, value)  # homework: field by field
+        rows.append(
+            {
+                "change": "moved" if old_section != section else "changed",
+                "section": section,
+                "old_section": old_section,
+                "old": " / ".join(old_value),
+                "new": " / ".join(value),
+                "ops": ops,
+            }
+        )
     for item_id, (section, value) in before.items():
         if item_id not in after:
-            rows.append({"change": "removed", "section": section, "old": value})
+            rows.append({"change": "removed", "section": section, "old": " / ".join(value)})
     order = {s: n for n, s in enumerate(sections)}
     return sorted(rows, key=lambda r: order[r["section"]])
+
+
+def _field_diff(old: tuple, new: tuple) -> list[tuple[str, str]]:
+    """Unchanged fields as they are, changed ones as old → new (fields differ in number when
+    an item moved between homework and another sheet)."""
+    if len(old) != len(new):
+        return [("delete", " / ".join(old)), ("equal", " → "), ("insert", " / ".join(new))]
+    ops = []
+    for n, (a, b) in enumerate(zip(old, new, strict=True)):
+        if n:
+            ops.append(("equal", " / "))
+        ops.extend([("equal", a)] if a == b else [("delete", a), ("equal", " → "), ("insert", b)])
+    return ops
 
 
 def _word_diff(old: str, new: str) -> list[tuple[str, str]]:

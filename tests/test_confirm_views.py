@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -102,12 +103,15 @@ def test_the_diff_shows_what_changed_between_revisions(client, login, frozen, fr
     result = next(i for i in meeting.items if i.kind == "result")
     minutes.edit_item(actor, result, "窓口とコンビニ交付とオンライン申請で対応する")
     minutes.add_item(actor, meeting, "preview", "電子申請の手数料を検討する")
+    homework = next(i for i in meeting.items if i.kind == "homework")
+    minutes.edit_homework(actor, homework, due_date=date(2026, 12, 25))
     db.session.commit()
     freeze_meeting(meeting)
     login(actor)
     page = client.get(f"/meetings/{meeting.id}/revisions/diff?from=1&to=2").data.decode()
     assert "<ins>電子申請の手数料を検討する</ins>" in page
     assert "<ins>とオンライン申請</ins>" in page or "<ins>とオンライン申請で</ins>" in page
+    assert "<del>2026-12-11</del> → <ins>2026-12-25</ins>" in page
     # Revision 1 stays readable, as it was.
     old = client.get(f"/meetings/{meeting.id}/revisions/1").data.decode()
     assert "窓口とコンビニ交付の両方で対応する" in old and "電子申請" not in old
