@@ -227,3 +227,18 @@ def test_a_40_item_meeting_renders_cold_then_from_the_cache(
         f"40+ items, {len(cold.data)} bytes: cold {cold_seconds:.2f} s, cached {cached_seconds:.3f} s\n"
     )
     assert cached_seconds < 0.5
+
+
+def test_an_english_reader_gets_english_labels_and_a_cache_of_its_own(
+    app, client, login, confirmed, tmp_path
+):
+    meeting, revision = confirmed
+    login(meeting.facilitator)
+    assert client.get(f"/meetings/{meeting.id}.pdf").status_code == 200
+    meeting.facilitator.language = "en"
+    db.session.commit()
+    english = text(write(tmp_path, client.get(f"/meetings/{meeting.id}.pdf").data))
+    assert "Today's goals" in english and "Confirmation record" in english
+    assert "住民票の写しの交付方法を決める" in english  # the minutes themselves as written
+    cached = sorted(p.name for p in (Path(app.config["SANMAI_CACHE_DIR"]) / "pdf").iterdir())
+    assert cached == [f"{revision.fingerprint}-en.pdf", f"{revision.fingerprint}-ja.pdf"]
