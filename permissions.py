@@ -41,6 +41,16 @@ def visible(user, project_column) -> sa.ColumnElement[bool]:
     return project_column.in_(visible_project_ids(user))
 
 
+def visible_to_bound_user(project_column) -> sa.ColumnElement[bool]:
+    """visible(), with the user as the bound parameters `viewer_id` and `viewer_is_admin`:
+    a statement using it is built once and reused (the live-following poll, many per second).
+    """
+    viewer = sa.bindparam("viewer_id", type_=sa.Integer)
+    roots = sa.select(Membership.project_id).where(Membership.user_id == viewer)
+    ids = sa.select(Project.id).where(sa.or_(Project.id.in_(roots), Project.parent_id.in_(roots)))
+    return sa.or_(sa.bindparam("viewer_is_admin", type_=sa.Boolean), project_column.in_(ids))
+
+
 def role_in(user, project: Project) -> str | None:
     """The user's role in the fiscal-year project that `project` belongs to."""
     if not _is_user(user):

@@ -6,7 +6,9 @@ minutes/item_views.py; the JSON API in minutes/api.py.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, datetime, time, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from flask import (
@@ -19,6 +21,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -30,7 +33,7 @@ from accounts.models import User
 from extensions import db
 from minutes import bp, services
 from minutes.forms import AttendeeForm, CopyForm, MeetingForm, StatusForm
-from minutes.models import Attendee, Item, Meeting
+from minutes.models import Attendee, Item, Meeting, Revision
 from projects.models import Project
 from projects.services import members_of
 from tickets.models import Ticket
@@ -66,16 +69,6 @@ def check_edit(meeting: Meeting, user=None) -> None:
 
 def to_utc(day, at: time) -> datetime:
     return datetime.combine(day, at, JST).astimezone(UTC).replace(tzinfo=None)
-
-
-def live_etag(meeting: Meeting) -> str:
-    """Changes to the meeting (change_seq) and to its homework tickets (their versions)."""
-    tickets = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Ticket.version), 0))
-        .join(Item, Item.ticket_id == Ticket.id)
-        .where(Item.meeting_id == meeting.id)
-    )
-    return f"m{meeting.id}-{meeting.change_seq}-{tickets}"
 
 
 # --- lists -----------------------------------------------------------------------------------
@@ -392,17 +385,16 @@ def copy(meeting_id):
 # --- the meeting page, the projector, live following -----------------------------------------
 
 
-def page_context(meeting: Meeting) -> dict:
+def page_context(meeting: Meeting, editable: bool | None = None) -> dict:
     """What the meeting page and its live fragment render."""
-    editable = permissions.can_edit_minutes(current_user, meeting)
-    members = members_of(meeting.unit)
+    if editable is None:
+        editable = permissions.can_edit_minutes(current_user, meeting)
     return {
         "meeting": meeting,
         "sheets": services.sheets(meeting),
         "carry": services.earlier_open_homework(meeting),
         "previews": services.earlier_previews(meeting) if editable else [],
         "editable": editable,
-        "members": members,
         "today": to_local(utcnow()).date(),
         "etag": live_etag(meeting),
     }
@@ -452,39 +444,111 @@ def present(meeting_id):
     )
 
 
-@bp.route("/meetings/<int:meeting_id>/live")
-def live(meeting_id):
-    """Live following: 304 while nothing changed, else the re-rendered live region."""
-    meeting = load_meeting(meeting_id)
-    etag = live_etag(meeting)
-    if request.if_none_match.contains(etag):
-        response = current_app.response_class(status=304)
-        response.set_etag(etag)
-        response.headers["Cache-Control"] = "no-cache"
-        return response
-    view = request.args.get("view", "page")
-    if view == "present":
-        html = render_template(
-            "minutes/_present_sheets.html",
-            meeting=meeting,
-            sheets=services.sheets(meeting),
-            editable=permissions.can_edit_minutes(current_user, meeting),
-            today=to_local(utcnow()).date(),
-        )
-    else:
+def _ticket_stamp(meeting_id):
+    """Sum of the versions of the meeting's tickets: changes when one is edited anywhere."""
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(Ticket.version), 0))
+        .join(Item, Item.ticket_id == Ticket.id)
+        .where(Item.meeting_id == meeting_id)
+    )
+
+
+def live_etag(meeting: Meeting) -> str:
+    """Changes to the meeting (change_seq) and to its homework tickets (their versions)."""
+    return f"m{meeting.id}-{meeting.change_seq}-{db.session.scalar(_ticket_stamp(meeting.id))}"
+
+
+# Rendered live regions, per worker process, keyed by everything they show: the meeting, its
+# ETag (read from the database on every request), language, day and view. The read-only
+# rendering is the same for every viewer, so a worker renders each change once, however many
+# people follow. A cache, not a message bus: an entry can never be served stale, because the
+# key holds the ETag the database just gave.
+_FRAGMENTS: OrderedDict[tuple, str] = OrderedDict()
+FRAGMENT_CACHE_SIZE = 64
+
+
+def live_fragment(meeting: Meeting, etag: str, view: str, frozen: bool = True) -> str:
+    """The live region's HTML: the confirmation panel (per person) and the sheets."""
+    panel = live_panel(meeting, frozen)
+    editable = permissions.can_edit_minutes(current_user, meeting)
+    if view == "page" and editable:  # editors' forms carry their own CSRF token: not shared
         from minutes.item_views import add_forms
 
         context = page_context(meeting)
-        html = render_template("minutes/_live.html", **add_forms(meeting, context), **context)
-    response = jsonify(
-        seq=meeting.change_seq,
-        etag=etag,
-        status=meeting.status,
-        status_label=services.status_label(meeting.status),
-        html=html,
-        # A fresh form token: a meeting can outlast the token's lifetime.
-        csrf_token=generate_csrf(),
+        return panel + render_template(
+            "minutes/_live.html", **add_forms(meeting, context), **context
+        )
+    today = to_local(utcnow()).date()
+    # created_at tells apart a meeting that got a reused id (a database restored or wiped).
+    key = (meeting.id, meeting.created_at, etag, str(get_locale()), today, view)
+    html = _FRAGMENTS.get(key)
+    if html is None:
+        if view == "present":
+            html = render_template(
+                "minutes/_present_sheets.html",
+                meeting=meeting,
+                sheets=services.sheets(meeting),
+                today=today,
+            )
+        else:
+            html = render_template("minutes/_live.html", **page_context(meeting, editable=False))
+        _FRAGMENTS[key] = html
+        while len(_FRAGMENTS) > FRAGMENT_CACHE_SIZE:
+            _FRAGMENTS.popitem(last=False)
+    return panel + html
+
+
+def live_panel(meeting: Meeting, frozen: bool = True) -> str:
+    """The confirmation panel, only where it can show: while a meeting runs and nothing has
+    been frozen, attendees see none, and fifty of them need not compute it on every change."""
+    if (
+        not frozen
+        and meeting.status in ("draft", "in_session")
+        and not permissions.can_run_meeting(current_user, meeting)
+    ):
+        return ""
+    return render_template("minutes/_live_panel.html", meeting=meeting)
+
+
+@cache
+def _live_statement() -> sa.Select:
+    """Built once per process: the poll is the most frequent request of all."""
+    frozen = sa.exists().where(Revision.meeting_id == Meeting.id)
+    return sa.select(Meeting.change_seq, _ticket_stamp(Meeting.id).scalar_subquery(), frozen).where(
+        Meeting.id == sa.bindparam("meeting_id"),
+        permissions.visible_to_bound_user(Meeting.unit_id),
     )
+
+
+@bp.route("/meetings/<int:meeting_id>/live")
+def live(meeting_id):
+    """Live following: 304 while nothing changed, else the re-rendered live region."""
+    row = db.session.execute(
+        _live_statement(),
+        {
+            "meeting_id": meeting_id,
+            "viewer_id": current_user.id,
+            "viewer_is_admin": bool(current_user.is_admin),
+        },
+    ).first()
+    if row is None:
+        abort(404)
+    seq, stamp, frozen = row
+    etag = f"m{meeting_id}-{seq}-{stamp}"
+    if request.if_none_match.contains(etag):
+        response = current_app.response_class(status=304)
+    else:
+        meeting = db.session.get(Meeting, meeting_id, options=[sa.orm.joinedload(Meeting.unit)])
+        view = "present" if request.args.get("view") == "present" else "page"
+        response = jsonify(
+            seq=seq,
+            etag=etag,
+            status=meeting.status,
+            status_label=services.status_label(meeting.status),
+            html=live_fragment(meeting, etag, view, frozen),
+            # A fresh form token: a meeting can outlast the token's lifetime.
+            csrf_token=generate_csrf(),
+        )
     response.set_etag(etag)
     response.headers["Cache-Control"] = "no-cache"
     return response
