@@ -96,7 +96,11 @@ class Item(db.Model):
     """One line of a sheet. Homework's who / what / by-when live on its ticket."""
 
     __tablename__ = "items"
-    __table_args__ = (sa.Index("ix_items_meeting_kind", "meeting_id", "kind", "position"),)
+    __table_args__ = (
+        sa.Index("ix_items_meeting_kind", "meeting_id", "kind", "position"),
+        # "Is this ticket homework?" answered from the index alone (dashboard, reminders).
+        sa.Index("ix_items_ticket_kind", "ticket_id", "kind", "deleted_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id"))
@@ -111,7 +115,7 @@ class Item(db.Model):
     ticket_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
     not_discussed: Mapped[bool] = mapped_column(default=False)  # goal explicitly not discussed
     # Decision register: a later result that supersedes this one (both stay).
-    superseded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("items.id"))
+    superseded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("items.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 import permissions
-from accounts.models import Organisation, User
+from accounts.models import User
 from extensions import db
 from minutes.models import Item
 from projects.models import Project
@@ -41,11 +42,11 @@ class Clock:
     def at(cls, now: datetime | None = None) -> Clock:
         return cls(now or utcnow())
 
-    @property
+    @cached_property
     def today(self) -> date:
         return to_local(self.now).date()
 
-    @property
+    @cached_property
     def week(self) -> tuple[date, date]:
         start = week_start(self.today)
         return start, start + timedelta(days=6)
@@ -82,11 +83,13 @@ def in_scope(column, project: Project | None):
 
 
 def is_homework():
-    """The ticket backs a live homework item (served by ix_items_ticket_id)."""
+    """The ticket backs a live homework item (answered by the index ix_items_ticket_kind
+    alone: the sub-select asks for items.id, which the index holds, not for *)."""
     return (
-        sa.exists()
+        sa.select(Item.id)
         .where(Item.ticket_id == Ticket.id, Item.kind == "homework", Item.deleted_at.is_(None))
         .correlate(Ticket)
+        .exists()
     )
 
 
@@ -117,38 +120,157 @@ def _state_clause(state: str, clock: Clock):
     }[state]
 
 
-def _count(clause):
-    return sa.func.coalesce(sa.func.sum(sa.case((clause, 1), else_=0)), 0)
+class OpenHomework:
+    """The open homework a user may see, read once per page and counted every way at once.
+
+    One indexed query (open statuses, visibility, the covering items index for "is
+    homework") returns a few columns of each open homework ticket; one pass over those rows
+    counts the headline numbers and every breakdown (unit, person, side, organisation), so
+    the tickets are read once instead of once per breakdown.
+    """
+
+    def __init__(self, user, project: Project | None = None, clock: Clock | None = None):
+        self.user, self.project, self.clock = user, project, clock or Clock.at()
+        sides, open_ids = {}, []
+        for status_id, side, closed in db.session.execute(
+            sa.select(Status.id, Status.owner_side, Status.is_closed)
+        ):
+            sides[status_id] = side
+            if not closed:
+                open_ids.append(status_id)
+        today, sunday = self.clock.today, self.clock.week[1]
+        flag = lambda clause: sa.case((clause, 1), else_=0)  # noqa: E731
+        # Plain values only (no date parsing per row): the flags are computed by the database,
+        # created_at only orders the oldest, so its raw (ISO text on SQLite) value will do.
+        rows = (
+            db.session.execute(
+                sa.select(
+                    Ticket.id,
+                    Ticket.project_id,
+                    Ticket.assignee_id,
+                    Ticket.guest_name,
+                    Ticket.status_id,
+                    flag(Ticket.due_date < today).label("late"),
+                    flag(sa.and_(Ticket.due_date >= today, Ticket.due_date <= sunday)).label(
+                        "soon"
+                    ),
+                    sa.type_coerce(Ticket.created_at, sa.String).label("created"),
+                ).where(Ticket.status_id.in_(open_ids), *homework_where(user, project))
+            )
+            .tuples()
+            .all()
+        )  # plain tuples: named access on 10,000 rows costs more than the SQL
+        self.users = {
+            u.id: u
+            for u in db.session.scalars(
+                sa.select(User)
+                .where(User.id.in_({row[2] for row in rows if row[2]}))
+                .options(joinedload(User.organisation))
+            )
+        }
+        org_of = {uid: u.organisation_id for uid, u in self.users.items()}
+        self.counts = {"unit": {}, "person": {}, "side": {}, "org": {}}
+        by_unit, by_person, by_side, by_org = self.counts.values()
+        for _id, unit_id, assignee_id, guest, status_id, late, soon, _created in rows:
+            for table, key in (
+                (by_unit, unit_id),
+                (by_person, (assignee_id, None if assignee_id else guest)),
+                (by_side, sides[status_id]),
+                (by_org, org_of.get(assignee_id)),
+            ):
+                counts = table.get(key) or table.setdefault(key, [0, 0, 0])
+                counts[0] += 1
+                counts[1] += late
+                counts[2] += soon
+        self.total = [
+            len(rows),
+            sum(row[5] for row in rows),
+            sum(row[6] for row in rows),
+        ]
+        self.oldest_ids = [row[0] for row in sorted(rows, key=lambda row: (row[7], row[0]))[:10]]
+
+    def headline(self) -> dict[str, int]:
+        open_, overdue, week = self.total  # due this week: from today to Sunday
+        return {
+            "open": open_,
+            "overdue": overdue,
+            "week": week,
+            "done_month": done_this_month(self.user, self.project, self.clock),
+        }
+
+    def by_unit(self) -> list[Row]:
+        counts = self.counts["unit"]
+        units = {
+            p.id: p
+            for p in db.session.scalars(
+                sa.select(Project)
+                .where(Project.id.in_(list(counts)))
+                .options(joinedload(Project.parent))
+            )
+        }
+        rows = []
+        for unit_id, (open_, overdue, week) in counts.items():
+            unit = units[unit_id]
+            label = f"{unit.parent.name} › {unit.name}" if unit.parent else unit.name
+            rows.append(Row(label, open_, overdue, week, {"project": unit.id}, unit))
+        return _sorted(rows)
+
+    def by_person(self) -> list[Row]:
+        rows = []
+        for (assignee_id, guest), (open_, overdue, week) in self.counts["person"].items():
+            if assignee_id is not None:
+                person = self.users[assignee_id]
+                rows.append(Row(person.name, open_, overdue, week, {"assignee": person.id}, person))
+            elif guest:
+                rows.append(Row(guest, open_, overdue, week, {"guest": guest}))
+            else:
+                rows.append(Row("", open_, overdue, week, {"assignee": "none"}))
+        return _sorted(rows)
+
+    def by_side(self) -> list[Row]:
+        """Who holds the ball, from the status of each open homework ticket."""
+        counts = self.counts["side"]
+        return [
+            Row(side, *counts[side], {"side": side})
+            for side in ("city", "vendor")
+            if side in counts
+        ]
+
+    def by_organisation(self) -> list[Row]:
+        """The assignee's organisation (guests and unassigned homework: one row without a name)."""
+        orgs = {u.organisation_id: u.organisation for u in self.users.values()}
+        rows = []
+        for org_id, (open_, overdue, week) in self.counts["org"].items():
+            org = orgs.get(org_id)
+            filters = {"org": org.id} if org else {"org": "none"}
+            rows.append(Row(org.name if org else "", open_, overdue, week, filters, org))
+        return _sorted(rows)
+
+    def oldest(self) -> list[HomeworkLine]:
+        if not self.oldest_ids:
+            return []
+        tickets = {
+            t.id: t
+            for t in db.session.scalars(
+                sa.select(Ticket).where(Ticket.id.in_(self.oldest_ids)).options(*_ticket_loads())
+            ).unique()
+        }
+        return _with_items([tickets[i] for i in self.oldest_ids])
+
+
+def done_this_month(user, project=None, clock: Clock | None = None) -> int:
+    clock = clock or Clock.at()
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Ticket)
+        .join(Status, Status.id == Ticket.status_id)
+        .where(_state_clause("done_month", clock), *homework_where(user, project))
+    )
 
 
 def headline(user, project: Project | None = None, clock: Clock | None = None) -> dict[str, int]:
-    """{open, overdue, week, done_month} in one aggregate query."""
-    clock = clock or Clock.at()
-    states = ("open", "overdue", "week", "done_month")
-    row = db.session.execute(
-        sa.select(*(_count(_state_clause(s, clock)).label(s) for s in states))
-        .select_from(Ticket)
-        .join(Status, Status.id == Ticket.status_id)
-        .where(*homework_where(user, project))
-    ).one()
-    return {s: int(getattr(row, s)) for s in states}
-
-
-def _grouped(user, project, clock, *keys):
-    """Open / overdue / due-this-week counts of open homework grouped by `keys`."""
-    return db.session.execute(
-        sa.select(
-            *keys,
-            sa.func.count().label("open"),
-            _count(_state_clause("overdue", clock)).label("overdue"),
-            _count(_state_clause("week", clock)).label("week"),
-        )
-        .select_from(Ticket)
-        .join(Status, Status.id == Ticket.status_id)
-        .outerjoin(User, User.id == Ticket.assignee_id)
-        .where(*homework_where(user, project), Status.is_closed.is_(False))
-        .group_by(*keys)
-    ).all()
+    """{open, overdue, week, done_month}."""
+    return OpenHomework(user, project, clock).headline()
 
 
 @dataclass
@@ -168,76 +290,19 @@ def _sorted(rows: list[Row]) -> list[Row]:
 
 
 def by_unit(user, project=None, clock=None) -> list[Row]:
-    clock = clock or Clock.at()
-    rows = _grouped(user, project, clock, Ticket.project_id)
-    units = {
-        p.id: p
-        for p in db.session.scalars(
-            sa.select(Project)
-            .where(Project.id.in_([r.project_id for r in rows]))
-            .options(joinedload(Project.parent))
-        )
-    }
-    out = []
-    for r in rows:
-        unit = units[r.project_id]
-        label = f"{unit.parent.name} › {unit.name}" if unit.parent else unit.name
-        out.append(Row(label, r.open, r.overdue, r.week, {"project": unit.id}, unit))
-    return _sorted(out)
+    return OpenHomework(user, project, clock).by_unit()
 
 
 def by_person(user, project=None, clock=None) -> list[Row]:
-    clock = clock or Clock.at()
-    rows = _grouped(user, project, clock, Ticket.assignee_id, Ticket.guest_name)
-    users = {
-        u.id: u
-        for u in db.session.scalars(
-            sa.select(User)
-            .where(User.id.in_([r.assignee_id for r in rows if r.assignee_id]))
-            .options(joinedload(User.organisation))
-        )
-    }
-    out = []
-    for r in rows:
-        if r.assignee_id is not None:
-            person = users[r.assignee_id]
-            out.append(Row(person.name, r.open, r.overdue, r.week, {"assignee": person.id}, person))
-        elif r.guest_name:
-            out.append(Row(r.guest_name, r.open, r.overdue, r.week, {"guest": r.guest_name}))
-        else:
-            out.append(Row("", r.open, r.overdue, r.week, {"assignee": "none"}))
-    return _sorted(out)
+    return OpenHomework(user, project, clock).by_person()
 
 
 def by_side(user, project=None, clock=None) -> list[Row]:
-    """Who holds the ball, from the status of each open homework ticket."""
-    clock = clock or Clock.at()
-    rows = {r.owner_side: r for r in _grouped(user, project, clock, Status.owner_side)}
-    return [
-        Row(side, rows[side].open, rows[side].overdue, rows[side].week, {"side": side})
-        for side in ("city", "vendor")
-        if side in rows
-    ]
+    return OpenHomework(user, project, clock).by_side()
 
 
 def by_organisation(user, project=None, clock=None) -> list[Row]:
-    """The assignee's organisation (guests and unassigned homework: one row without a name)."""
-    clock = clock or Clock.at()
-    rows = _grouped(user, project, clock, User.organisation_id)
-    orgs = {
-        o.id: o
-        for o in db.session.scalars(
-            sa.select(Organisation).where(
-                Organisation.id.in_([r.organisation_id for r in rows if r.organisation_id])
-            )
-        )
-    }
-    out = []
-    for r in rows:
-        org = orgs.get(r.organisation_id)
-        filters = {"org": org.id} if org else {"org": "none"}
-        out.append(Row(org.name if org else "", r.open, r.overdue, r.week, filters, org))
-    return _sorted(out)
+    return OpenHomework(user, project, clock).by_organisation()
 
 
 # --- lists -----------------------------------------------------------------------------------
@@ -367,18 +432,8 @@ def homework_list(
     return _with_items(tickets), total
 
 
-def oldest_open(user, project=None, limit: int = 10) -> list[HomeworkLine]:
-    tickets = list(
-        db.session.scalars(
-            sa.select(Ticket)
-            .join(Status, Status.id == Ticket.status_id)
-            .where(*homework_where(user, project), Status.is_closed.is_(False))
-            .order_by(Ticket.created_at, Ticket.id)
-            .limit(limit)
-            .options(*_ticket_loads())
-        ).unique()
-    )
-    return _with_items(tickets)
+def oldest_open(user, project=None) -> list[HomeworkLine]:
+    return OpenHomework(user, project).oldest()
 
 
 # --- the weekly trend ------------------------------------------------------------------------
@@ -403,39 +458,61 @@ def fiscal_weeks(year: int, clock: Clock) -> list[date]:
     return weeks
 
 
-def _histogram(column, edges: list[datetime], where: list) -> list[int]:
-    """How many rows have `column` in each interval: bucket 0 is before edges[0], bucket k is
-    [edges[k-1], edges[k]). One GROUP BY over a CASE, the same SQL on SQLite and PostgreSQL."""
-    bucket = sa.case(*((column < edge, i) for i, edge in enumerate(edges)), else_=len(edges))
-    counts = [0] * (len(edges) + 1)
-    rows = db.session.execute(
-        sa.select(bucket.label("bucket"), sa.func.count())
-        .select_from(Ticket)
-        .where(*where, column.is_not(None), column < edges[-1])
-        .group_by(bucket)
-    )
-    for index, n in rows:
-        counts[index] = n
-    return counts[: len(edges)]
+def _week_index(column, fy_start: datetime, monday: datetime):
+    """SQL: -1 before the fiscal year, else the number of whole weeks since `monday` (UTC)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        weeks = sa.func.floor(sa.extract("epoch", column - monday) / (7 * 86400))
+    else:
+        weeks = (sa.func.julianday(column) - sa.func.julianday(monday)) / 7
+    return sa.case((column < fy_start, -1), else_=sa.cast(weeks, sa.Integer))
+
+
+def sees_many_units(user, many: int = 20) -> bool:
+    """More than `many` projects and units visible: then a date index beats a unit index."""
+    visible = sa.select(Project.id).where(permissions.visible(user, Project.id)).limit(many + 1)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(visible.subquery())) > many
 
 
 def weekly_trend(user, project=None, year: int | None = None, clock=None) -> list[Week]:
-    """Open vs. closed homework per week of the fiscal year (Japan-time weeks, from April)."""
+    """Open vs. closed homework per week of the fiscal year (Japan-time weeks, from April).
+
+    Open at the end of week k = raised before its end and not closed by then. Only homework
+    still open at the start of the year or raised during it matters; one GROUP BY over
+    (week raised, week closed) reads those rows from the index (closed_at, created_at).
+    """
     clock = clock or Clock.at()
     year = year or clock.fiscal_year
     weeks = fiscal_weeks(year, clock)
     if not weeks:
         return []
     first, _last = fiscal_year_bounds(year)
-    # edges[0] = the start of the fiscal year; edges[k] = the end of week k-1.
-    starts = [first, *(w + timedelta(days=7) for w in weeks)]
-    edges = [utc_of_local_midnight(d) for d in starts]
+    fy_start = utc_of_local_midnight(first)
+    monday = utc_of_local_midnight(weeks[0])
+    end = utc_of_local_midnight(weeks[-1] + timedelta(days=7))
     where = homework_where(user, project)
-    created = _histogram(Ticket.created_at, edges, where)
-    closed = _histogram(Ticket.closed_at, edges, where)
-    out, raised, done = [], created[0], closed[0]
-    for k, monday in enumerate(weeks, start=1):
-        raised += created[k]
-        done += closed[k]
-        out.append(Week(monday, raised - done, closed[k], created[k]))
+    if project is None and sees_many_units(user):
+        # Across many units the year's rows are fewer than all the units' tickets: read them
+        # by date (index on closed_at, created_at), not unit by unit ("+ 0": no unit index).
+        where[0] = permissions.visible(user, Ticket.project_id + 0)
+    raised = _week_index(Ticket.created_at, fy_start, monday).label("raised")
+    closed = _week_index(Ticket.closed_at, fy_start, monday).label("closed")
+    rows = db.session.execute(
+        sa.select(raised, closed, sa.func.count())
+        .where(
+            sa.or_(Ticket.closed_at.is_(None), Ticket.closed_at >= fy_start),
+            Ticket.created_at < end,
+            *where,
+        )
+        .group_by(raised, closed)
+    )
+    n = len(weeks)
+    new, done = [0] * (n + 1), [0] * (n + 1)  # index 0: before the year; k + 1: week k
+    for raised_week, closed_week, count in rows:
+        new[max(raised_week, -1) + 1] += count
+        if closed_week is not None and closed_week < n:
+            done[max(closed_week, -1) + 1] += count
+    out, open_now = [], new[0] - done[0]
+    for k, week in enumerate(weeks, start=1):
+        open_now += new[k] - done[k]
+        out.append(Week(week, open_now, done[k], new[k]))
     return out

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, render_template, url_for
+from flask import current_app, g, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
@@ -123,6 +123,7 @@ def render_digest(digest: Digest, clock: queries.Clock):
         current_app.test_request_context("/", base_url=base_url + "/"),
         force_locale(language),
     ):
+        g.pop("reports_language", None)  # the `named` filter's cache is per language
         context = {
             "digest": digest,
             "clock": clock,

@@ -4,6 +4,10 @@ The words are matched by `textsearch` (the same rules as the ticket search: Japa
 substrings of any length, English case-insensitive; every word must occur). Every kind is
 restricted by `permissions.visible` on its project column, the chosen project or unit, and
 the date (the meeting's day for minutes, the day a ticket was raised), Japan time.
+
+Each text is searched once: one query finds the matching items of every kind, one the
+matching tickets (homework or not), one the meetings — each returning only ids and an order
+key; the counts per kind come from those, and only the hits shown are then loaded.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ KINDS = {
     "sheet3": _l("Break and preview"),
     "ticket": _l("Tickets"),
 }
-ITEM_KINDS = {"result": ("result",), "goal": ("goal",), "sheet3": ("break", "preview")}
+GROUP_OF_ITEM = {"result": "result", "goal": "goal", "break": "sheet3", "preview": "sheet3"}
 GROUP_SIZE = 10
 PAGE_SIZE = 50
 
@@ -85,109 +89,117 @@ class Group:
         return str(KINDS[self.kind])
 
 
-def _meetings(user, f: SearchFilters) -> tuple:
-    stmt = sa.select(Meeting).where(
-        permissions.visible(user, Meeting.unit_id),
-        queries.in_scope(Meeting.unit_id, f.project),
-        *f.day_range(Meeting.starts_at),
-        textsearch.matches_all(f.q, Meeting.id, MEETING_SOURCES),
-    )
-    order = [Meeting.starts_at.desc(), Meeting.id.desc()]
-    return stmt, order, (joinedload(Meeting.unit).joinedload(Project.parent),)
+def _newest_first(rows) -> list[int]:
+    """Ids of (id, order key) rows, newest first; the key is compared raw (ISO text on
+    SQLite), so no date is parsed per row."""
+    return [row[0] for row in sorted(rows, key=lambda row: (row[1], row[0]), reverse=True)]
 
 
-def _items(user, f: SearchFilters, kinds) -> tuple:
-    stmt = (
-        sa.select(Item)
+def _item_ids(user, f: SearchFilters) -> dict[str, list[int]]:
+    """Matching goals, results, break and preview items by group, newest meeting first."""
+    rows = db.session.execute(
+        sa.select(Item.id, sa.type_coerce(Meeting.starts_at, sa.String), Item.kind)
         .join(Meeting, Meeting.id == Item.meeting_id)
         .where(
-            Item.kind.in_(kinds),
+            Item.kind.in_(list(GROUP_OF_ITEM)),
             Item.deleted_at.is_(None),
             permissions.visible(user, Meeting.unit_id),
             queries.in_scope(Meeting.unit_id, f.project),
             *f.day_range(Meeting.starts_at),
             textsearch.matches_all(f.q, Item.id, ITEM_SOURCES),
         )
-    )
-    order = [Meeting.starts_at.desc(), Item.position, Item.id]
-    loads = (
-        joinedload(Item.meeting).joinedload(Meeting.unit).joinedload(Project.parent),
-        joinedload(Item.parent_item),
-        joinedload(Item.superseded_by),
-    )
-    return stmt, order, loads
+    ).all()
+    out = {"result": [], "goal": [], "sheet3": []}
+    for group in out:
+        out[group] = _newest_first(r for r in rows if GROUP_OF_ITEM[r[2]] == group)
+    return out
 
 
-def _homework(user, f: SearchFilters) -> tuple:
-    """Homework's who/what/by-when live on its ticket: the ticket's words find the item."""
-    stmt = (
-        sa.select(Item)
-        .join(Meeting, Meeting.id == Item.meeting_id)
-        .join(Ticket, Ticket.id == Item.ticket_id)
-        .where(
-            Item.kind == "homework",
-            Item.deleted_at.is_(None),
-            permissions.visible(user, Meeting.unit_id),
+def _ticket_ids(user, f: SearchFilters) -> tuple[list[int], list[int]]:
+    """Matching tickets, newest change first: (homework tickets, other tickets)."""
+    rows = db.session.execute(
+        sa.select(
+            Ticket.id,
+            sa.type_coerce(Ticket.updated_at, sa.String),
+            queries.is_homework().label("homework"),
+        ).where(
             permissions.visible(user, Ticket.project_id),
-            queries.in_scope(Meeting.unit_id, f.project),
-            *f.day_range(Meeting.starts_at),
+            queries.in_scope(Ticket.project_id, f.project),
+            *f.day_range(Ticket.created_at),
             ticket_queries.keyword_clause(f.q),
         )
+    ).all()
+    return (
+        _newest_first(r for r in rows if r[2]),
+        _newest_first(r for r in rows if not r[2]),
     )
-    order = [Meeting.starts_at.desc(), Item.position, Item.id]
-    loads = (
-        joinedload(Item.meeting).joinedload(Meeting.unit).joinedload(Project.parent),
-        joinedload(Item.ticket).joinedload(Ticket.status),
-        joinedload(Item.ticket).joinedload(Ticket.assignee),
-    )
-    return stmt, order, loads
 
 
-def _tickets(user, f: SearchFilters) -> tuple:
-    """Tickets other than homework (homework is its own group, with its meeting)."""
-    stmt = sa.select(Ticket).where(
-        permissions.visible(user, Ticket.project_id),
-        queries.in_scope(Ticket.project_id, f.project),
-        *f.day_range(Ticket.created_at),
-        ticket_queries.keyword_clause(f.q),
-        ~queries.is_homework(),
-    )
-    order = [Ticket.updated_at.desc(), Ticket.id.desc()]
-    loads = (
-        joinedload(Ticket.project).joinedload(Project.parent),
-        joinedload(Ticket.status),
-        joinedload(Ticket.tracker),
-        joinedload(Ticket.assignee),
-    )
-    return stmt, order, loads
+def _meeting_ids(user, f: SearchFilters) -> list[int]:
+    rows = db.session.execute(
+        sa.select(Meeting.id, sa.type_coerce(Meeting.starts_at, sa.String)).where(
+            permissions.visible(user, Meeting.unit_id),
+            queries.in_scope(Meeting.unit_id, f.project),
+            *f.day_range(Meeting.starts_at),
+            textsearch.matches_all(f.q, Meeting.id, MEETING_SOURCES),
+        )
+    ).all()
+    return _newest_first(rows)
 
 
-def _query(user, kind: str, f: SearchFilters):
+def _load(kind: str, ids: list[int]) -> list:
+    """The hits to show, in the order of `ids`, with what their lines show loaded."""
+    if not ids:
+        return []
     if kind == "meeting":
-        return _meetings(user, f)
-    if kind == "homework":
-        return _homework(user, f)
-    if kind == "ticket":
-        return _tickets(user, f)
-    return _items(user, f, ITEM_KINDS[kind])
+        stmt = sa.select(Meeting).where(Meeting.id.in_(ids))
+        loads = (joinedload(Meeting.unit).joinedload(Project.parent),)
+    elif kind == "ticket":
+        stmt = sa.select(Ticket).where(Ticket.id.in_(ids))
+        loads = (
+            joinedload(Ticket.project).joinedload(Project.parent),
+            joinedload(Ticket.status),
+            joinedload(Ticket.tracker),
+            joinedload(Ticket.assignee),
+        )
+    elif kind == "homework":  # ids are ticket ids: show each ticket's homework item
+        rows = db.session.scalars(
+            sa.select(Item)
+            .where(Item.ticket_id.in_(ids), Item.kind == "homework", Item.deleted_at.is_(None))
+            .order_by(Item.id)
+            .options(
+                joinedload(Item.meeting).joinedload(Meeting.unit).joinedload(Project.parent),
+                joinedload(Item.ticket).joinedload(Ticket.status),
+                joinedload(Item.ticket).joinedload(Ticket.assignee),
+            )
+        ).unique()
+        by_ticket = {}
+        for item in rows:
+            by_ticket.setdefault(item.ticket_id, item)
+        return [by_ticket[i] for i in ids if i in by_ticket]
+    else:
+        stmt = sa.select(Item).where(Item.id.in_(ids))
+        loads = (
+            joinedload(Item.meeting).joinedload(Meeting.unit).joinedload(Project.parent),
+            joinedload(Item.parent_item),
+        )
+    found = {obj.id: obj for obj in db.session.scalars(stmt.options(*loads)).unique()}
+    return [found[i] for i in ids if i in found]
 
 
 def search(user, f: SearchFilters, kind: str | None = None, page: int = 1) -> list[Group]:
     """The groups of hits: every kind (the first GROUP_SIZE of each), or one kind, paged."""
     if not textsearch.words(f.q):
         return []
-    groups = []
-    for name in [kind] if kind in KINDS else list(KINDS):
-        stmt, order, loads = _query(user, name, f)
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
-        group = Group(name, total)
-        if total:
-            size = PAGE_SIZE if kind else GROUP_SIZE
-            offset = (max(page, 1) - 1) * size if kind else 0
-            group.hits = list(
-                db.session.scalars(
-                    stmt.order_by(*order).offset(offset).limit(size).options(*loads)
-                ).unique()
-            )
-        groups.append(group)
-    return groups
+    wanted = [kind] if kind in KINDS else list(KINDS)
+    ids: dict[str, list[int]] = {}
+    if "meeting" in wanted:
+        ids["meeting"] = _meeting_ids(user, f)
+    if {"result", "goal", "sheet3"} & set(wanted):
+        ids.update(_item_ids(user, f))
+    if {"homework", "ticket"} & set(wanted):
+        ids["homework"], ids["ticket"] = _ticket_ids(user, f)
+    if kind in KINDS:
+        start = (max(page, 1) - 1) * PAGE_SIZE
+        return [Group(kind, len(ids[kind]), _load(kind, ids[kind][start : start + PAGE_SIZE]))]
+    return [Group(name, len(ids[name]), _load(name, ids[name][:GROUP_SIZE])) for name in KINDS]

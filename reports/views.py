@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,6 +21,17 @@ from reports.highlight import highlight, highlight_html, snippet
 from reports.links import object_url
 
 bp.add_app_template_global(object_url, "object_url")
+
+
+@bp.app_template_filter("named")
+def named(obj) -> str:
+    """A project's, status's or organisation's name; the English one in the English UI."""
+    language = g.get("reports_language")
+    if language is None:
+        language = g.reports_language = _language()
+    return obj.name_en if language == "en" and obj.name_en else obj.name
+
+
 bp.add_app_template_filter(highlight, "highlight")
 bp.add_app_template_filter(highlight_html, "highlight_html")
 bp.add_app_template_filter(snippet, "snippet")
@@ -68,6 +79,7 @@ def dashboard():
         locale=_language(),
     )
     roots = visible_roots()
+    homework = queries.OpenHomework(current_user, project, clock)
     return render_template(
         "reports/dashboard.html",
         project=project,
@@ -75,12 +87,12 @@ def dashboard():
         clock=clock,
         year=year,
         years=sorted({p.fiscal_year for p in roots if p.fiscal_year} | {year}, reverse=True),
-        counts=queries.headline(current_user, project, clock),
-        by_unit=queries.by_unit(current_user, project, clock),
-        by_person=queries.by_person(current_user, project, clock),
-        by_side=queries.by_side(current_user, project, clock),
-        by_org=queries.by_organisation(current_user, project, clock),
-        oldest=queries.oldest_open(current_user, project),
+        counts=homework.headline(),
+        by_unit=homework.by_unit(),
+        by_person=homework.by_person(),
+        by_side=homework.by_side(),
+        by_org=homework.by_organisation(),
+        oldest=homework.oldest(),
         weeks=weeks,
         chart=chart,
     )
@@ -161,7 +173,7 @@ def decisions_index():
         item_id=_int_arg("id"),
     )
     page = _int_arg("page") or 1
-    rows, total = decisions.decisions(current_user, filters, page)
+    rows, has_next = decisions.decisions(current_user, filters, page)
     return render_template(
         "reports/decisions.html",
         form=form,
@@ -169,9 +181,8 @@ def decisions_index():
         roots=visible_roots(),
         filters=filters,
         rows=rows,
-        total=total,
+        has_next=has_next,
         page=page,
-        pages=max(1, -(-total // decisions.PAGE_SIZE)),
         terms=textsearch.words(filters.q),
         undo_form=UndoSupersedeForm(),
     )

@@ -65,6 +65,8 @@ class Ticket(db.Model):
     __table_args__ = (
         sa.Index("ix_tickets_project_status", "project_id", "status_id"),
         sa.Index("ix_tickets_assignee_due", "assignee_id", "due_date"),
+        # Reports: done this month, and the weekly trend (open at a time = created, not closed).
+        sa.Index("ix_tickets_closed_created", "closed_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
