@@ -7,6 +7,7 @@ once and kept under SANMAI_CACHE_DIR by fingerprint, and later downloads are tha
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -62,9 +63,18 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def cache_path(revision: Revision) -> Path:
-    """Where a confirmed revision's PDF is kept: by fingerprint (and language, date style)."""
+    """Where a confirmed revision's PDF is kept: by fingerprint, then a digest of its (final)
+    confirmation record, the language and the date style.
+
+    The record is printed but is not part of the fingerprint; its digest keeps a database
+    rebuilt with the same ids (same fingerprints) from being served an older file.
+    """
+    record = hashlib.sha256()
+    for c in sorted(revision.confirmations, key=lambda c: c.attendee_id):
+        fields = (c.attendee_id, c.name, c.organisation, c.method, c.at.isoformat(), c.objection)
+        record.update(json.dumps(fields, ensure_ascii=False).encode("utf-8"))
     wareki = "-wareki" if current_app.config.get("SANMAI_WAREKI") else ""
-    name = f"{revision.fingerprint}-{_lang()}{wareki}.pdf"
+    name = f"{revision.fingerprint}-{record.hexdigest()[:12]}-{_lang()}{wareki}.pdf"
     return Path(current_app.config["SANMAI_CACHE_DIR"]) / "pdf" / name
 
 
