@@ -108,3 +108,13 @@ def test_last_year_of_a_foreign_unit_is_not_found(client, login, make_user, make
 
 def test_29_february_maps_to_28_february():
     assert lastyear.one_year_before(date(2028, 2, 29)) == date(2027, 2, 28)
+
+
+def test_the_unit_page_links_to_last_year(client, login, years):
+    newcomer, _old, new = years
+    login(newcomer)
+    unit = new.units[0]
+
+    html = client.get(f"/projects/{unit.identifier}").get_data(as_text=True)
+
+    assert f'href="/projects/{unit.id}/last-year"' in html and "昨年の今頃" in html
