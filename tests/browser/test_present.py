@@ -183,3 +183,17 @@ def test_text_typed_when_the_login_expired_is_saved_after_logging_in_again(
     assert [g.text for g, _ in services.sheets(meeting)["goals"]] == [
         "ログイン切れでも消えない目標"
     ]
+
+
+def test_a_second_projector_view_follows_without_reload(
+    page, live_server, browser_login, people, meeting, follower, make_item
+):
+    follower.goto(f"{live_server}/meetings/{meeting.id}/present")  # another user's projector
+    follower.keyboard.press("3")
+    open_projector(page, live_server, browser_login, people["suzuki"], meeting)
+    page.keyboard.press("Alt+3")
+    enter(page, "第二画面にも出るさきどり", shift=True)
+    expect(follower.locator("#psheet-3 .ppreview")).to_contain_text(
+        "第二画面にも出るさきどり", timeout=3000
+    )
+    assert follower.locator("#entry").count() == 0  # a member follows; only editors type
