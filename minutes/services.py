@@ -653,7 +653,30 @@ def delete_item(actor: User | None, item: Item, expected_version: int | None = N
     for child in db.session.scalars(sa.select(Item).where(Item.parent_item_id == item.id)):
         if child.meeting_id == meeting.id:
             child.parent_item_id = None
+    if item.kind == "homework" and item.ticket is not None and not item.ticket.is_closed:
+        _reject_ticket(actor, item.ticket, meeting)
     return _finish(actor, item, seq, "delete", before)
+
+
+def _reject_ticket(actor, ticket: Ticket, meeting: Meeting) -> None:
+    """Homework struck from the minutes: its ticket says so and stops counting as open."""
+    rejected = db.session.scalar(
+        sa.select(Status)
+        .where(Status.is_closed.is_(True))
+        .order_by(Status.position.desc())
+        .limit(1)
+    )
+    note = _(
+        "Struck from the minutes of the meeting “%(title)s” (#%(id)s).",
+        title=meeting.title,
+        id=meeting.id,
+    )
+    try:
+        tickets.update_ticket(
+            _ticket_actor(actor, ticket), ticket, {"status_id": rejected.id}, notes=note
+        )
+    except tickets.TicketError:  # the actor's workflow does not allow it: the minutes decide
+        tickets.update_ticket(None, ticket, {"status_id": rejected.id}, notes=note)
 
 
 def restore_item(actor: User | None, item: Item) -> Item:

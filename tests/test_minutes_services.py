@@ -231,6 +231,14 @@ def test_delete_marks_and_is_recorded(meeting, facilitator, make_item):
     assert actions(meeting)[-1] == "delete"
 
 
+def test_deleting_homework_closes_its_ticket_with_a_note(meeting, facilitator, make_item):
+    item = make_item(meeting, "homework", actor=facilitator)
+    services.delete_item(facilitator, item)
+    db.session.commit()
+    assert item.ticket.status.name == "却下"
+    assert "議事録から削除しました" in item.ticket.journals[-1].notes
+
+
 def test_confirmed_minutes_refuse_every_edit(make_meeting, make_item, facilitator, unit):
     meeting = make_meeting(unit=unit, actor=facilitator)
     item = make_item(meeting, "goal", "目標", actor=facilitator)
