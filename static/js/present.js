@@ -599,7 +599,10 @@
     var now = new Date();
     clock.textContent = pad(now.getHours()) + ":" + pad(now.getMinutes()) + ":" + pad(now.getSeconds());
     var d = now.getTime() - starts;
-    elapsed.textContent = d >= 0 ? T.elapsed + " " + hms(d) : T.until_start + " " + hms(d);
+    // Only around the meeting itself: a past meeting's "elapsed 349:27" says nothing.
+    if (d >= 0 && d < 12 * 3600e3) elapsed.textContent = T.elapsed + " " + hms(d);
+    else if (d < 0 && d > -24 * 3600e3) elapsed.textContent = T.until_start + " " + hms(d);
+    else elapsed.textContent = "";
   }
   tick();
   setInterval(tick, 1000);
