@@ -24,7 +24,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 import permissions
 from accounts.models import User
@@ -92,6 +92,7 @@ def _list(key: str | None):
         total=total,
         pages=(total + query.limit - 1) // query.limit,
         choices=_filter_choices(),
+        options=_options,
         today=_today(),
     )
 
@@ -103,14 +104,16 @@ def _today():
 
 
 def _filter_choices() -> dict:
-    projects = db.session.scalars(
-        sa.select(Project)
+    """The filter form's options as (value, label) pairs of strings, from only the columns
+    shown: hundreds of projects and users as ORM objects cost more than the list itself."""
+    projects = db.session.execute(
+        sa.select(Project.identifier, Project.name, Project.parent_id)
         .where(permissions.visible(current_user, Project.id), Project.is_archived.is_(False))
         .order_by(sa.func.coalesce(Project.parent_id, Project.id), Project.parent_id.is_not(None))
         .order_by(Project.position, Project.id)
-    ).all()
-    users = db.session.scalars(
-        sa.select(User)
+    )
+    users = db.session.execute(
+        sa.select(User.id, User.name)
         .where(
             User.id.in_(
                 sa.select(Membership.user_id).where(
@@ -119,13 +122,26 @@ def _filter_choices() -> dict:
             )
         )
         .order_by(User.name)
-    ).all()
+    )
     return {
-        "projects": projects,
-        "trackers": _trackers(),
-        "statuses": _statuses(),
-        "users": users,
+        # A unit is indented under its fiscal year.
+        "projects": [(key, f"\u3000{name}" if parent else name) for key, name, parent in projects],
+        "trackers": [(str(t.id), t.name) for t in _trackers()],
+        "statuses": [(str(s.id), s.name) for s in _statuses()],
+        "users": [(str(user_id), name) for user_id, name in users],
     }
+
+
+def _options(pairs: list[tuple[str, str]], selected: str | None) -> Markup:
+    """<option>s of a filter select (the template's loop would escape ~1,000 labels one call
+    at a time: a third of the page's time at city scale)."""
+    return Markup(
+        "".join(
+            f'<option value="{escape(value)}"{" selected" if value == selected else ""}>'
+            f"{escape(label)}</option>"
+            for value, label in pairs
+        )
+    )
 
 
 def _trackers() -> list[Tracker]:
@@ -529,11 +545,7 @@ def max_attachment_bytes() -> int:
     return files.max_bytes()
 
 
-@bp.app_context_processor
-def _ticket_helpers():
-    return {"ticket_side_label": _side_label}
-
-
+@bp.app_template_global("ticket_side_label")
 def _side_label(side: str) -> str:
     return _("City") if side == "city" else _("Vendor")
 
