@@ -67,6 +67,8 @@ class Ticket(db.Model):
         sa.Index("ix_tickets_assignee_due", "assignee_id", "due_date"),
         # Reports: done this month, and the weekly trend (open at a time = created, not closed).
         sa.Index("ix_tickets_closed_created", "closed_at", "created_at"),
+        # The list filtered by tracker and status, counted without reading the rows.
+        sa.Index("ix_tickets_tracker_status", "tracker_id", "status_id", "project_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
