@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -92,6 +94,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(db.engine, "checkin", _sqlite_optimize)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -100,7 +103,20 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Bounds the ANALYZE that PRAGMA optimize may run (below) to ~10,000 rows per index.
+    cursor.execute("PRAGMA analysis_limit=10000")
     cursor.close()
+
+
+def _sqlite_optimize(dbapi_connection, _record) -> None:
+    """Without table statistics SQLite guesses its plans and, at city scale, walks the wrong
+    index (the ticket list: 6× slower). `PRAGMA optimize` (SQLite's advice for long-lived
+    connections) runs ANALYZE only on the tables this connection has queried that were never
+    analysed or have grown 25-fold since; otherwise it costs microseconds."""
+    if dbapi_connection is None:  # invalidated
+        return
+    with contextlib.suppress(sqlite3.Error):  # busy or read-only: the next check-in tries
+        dbapi_connection.execute("PRAGMA optimize")
 
 
 def translation_directories() -> list[str]:

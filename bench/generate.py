@@ -902,6 +902,9 @@ def finish(sink: Sink, restore: list[str], metadata: sa.MetaData) -> None:
     if sink.sqlite:
         sink.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
         sink.execute("VACUUM")
+        # Statistics for the query planner: without them SQLite walks the wrong indexes.
+        sink.execute("ANALYZE")
+        sink.commit()
     else:
         sink.raw.driver_connection.autocommit = True
         sink.execute("VACUUM ANALYZE")
