@@ -86,3 +86,13 @@ def test_next_meetings_start_from_today_in_japan(make_user, make_unit, make_meet
 
     assert clock.today == date(2026, 11, 26)
     assert mypage.next_meetings(me, clock) == []
+
+
+def test_my_page_links_to_the_confirmation_page(client, login, ready_meeting, freeze_meeting):
+    meeting = ready_meeting()
+    freeze_meeting(meeting)
+    login(meeting.attendees[1].user)
+
+    html = client.get("/my/page").get_data(as_text=True)
+
+    assert "私の確認待ち" in html and f'href="/meetings/{meeting.id}/confirm"' in html
