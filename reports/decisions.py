@@ -69,7 +69,12 @@ class Decision:
     item: Item
     moved_from: str | None = None  # the kind it was before it was moved to the results
     revision: Revision | None = None  # the latest confirmed revision that holds it
-    supersedes: list[Item] = field(default_factory=list)
+    supersedes: list[Item] = field(default_factory=list)  # earlier ones the user may see
+    successor: Item | None = None  # what superseded it, when the user may see that
+
+    @property
+    def is_superseded(self) -> bool:
+        return self.item.superseded_by_id is not None
 
     @property
     def meeting(self) -> Meeting:
@@ -109,7 +114,7 @@ def decisions(
             .options(*decision_loads())
         ).unique()
     )
-    return with_provenance(items[:PAGE_SIZE]), len(items) > PAGE_SIZE
+    return with_provenance(user, items[:PAGE_SIZE]), len(items) > PAGE_SIZE
 
 
 def decision_loads():
@@ -122,8 +127,9 @@ def decision_loads():
     )
 
 
-def with_provenance(items: list[Item]) -> list[Decision]:
-    """Moves, revisions and superseded decisions for a page: three queries, not per row."""
+def with_provenance(user, items: list[Item]) -> list[Decision]:
+    """Moves, revisions and superseding for a page: a few queries, not per row. A decision
+    in a project the user may not see is never shown, even as the one that superseded."""
     if not items:
         return []
     ids = [i.id for i in items]
@@ -139,10 +145,27 @@ def with_provenance(items: list[Item]) -> list[Decision]:
     supersedes = defaultdict(list)
     for old in db.session.scalars(
         sa.select(Item)
-        .where(Item.superseded_by_id.in_(ids), Item.deleted_at.is_(None))
+        .join(Meeting, Meeting.id == Item.meeting_id)
+        .where(
+            Item.superseded_by_id.in_(ids),
+            Item.deleted_at.is_(None),
+            permissions.visible(user, Meeting.unit_id),
+        )
         .options(joinedload(Item.meeting))
     ):
         supersedes[old.superseded_by_id].append(old)
+    successors = {i.superseded_by_id for i in items if i.superseded_by_id}
+    visible_successors = (
+        set(
+            db.session.scalars(
+                sa.select(Item.id)
+                .join(Meeting, Meeting.id == Item.meeting_id)
+                .where(Item.id.in_(successors), permissions.visible(user, Meeting.unit_id))
+            )
+        )
+        if successors
+        else set()
+    )
     confirmed = confirmed_revisions({i.meeting_id for i in items})
     out = []
     for item in items:
@@ -154,7 +177,8 @@ def with_provenance(items: list[Item]) -> list[Decision]:
             ),
             None,
         )
-        out.append(Decision(item, moved.get(item.id), revision, supersedes[item.id]))
+        successor = item.superseded_by if item.superseded_by_id in visible_successors else None
+        out.append(Decision(item, moved.get(item.id), revision, supersedes[item.id], successor))
     return out
 
 

@@ -271,3 +271,23 @@ def test_supersede_page_access(client, login, decide, make_user, unit, role, exp
     login(user)
 
     assert client.get(f"/decisions/{a.id}/supersede").status_code == expected
+
+
+def test_a_later_decision_in_a_project_i_cannot_see_stays_hidden(
+    client, login, decide, make_unit, make_user, facilitator, unit
+):
+    from projects.services import set_membership
+
+    reader = make_user()
+    set_membership(unit.root, reader, "viewer")
+    next_year = make_unit(members={facilitator: "facilitator"}, fiscal_year=2027)
+    old = decide("手数料は300円", on=datetime(2026, 5, 1, 1, 0))
+    new = decide("来年度から手数料は無料", on=datetime(2027, 5, 1, 1, 0), where=next_year)
+    services.mark_superseded(facilitator, old, new)
+    db.session.commit()
+    login(reader)
+
+    html = client.get("/decisions").get_data(as_text=True)
+
+    assert "手数料は300円" in html and "置き換え済み" in html
+    assert "来年度から手数料は無料" not in html
