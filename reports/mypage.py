@@ -30,10 +30,10 @@ def my_open_tickets(user, limit: int = 200) -> list[queries.HomeworkLine]:
             )
             .order_by(Ticket.due_date.is_(None), Ticket.due_date, Ticket.id)
             .limit(limit)
-            .options(*queries._ticket_loads())
+            .options(*queries.ticket_loads())
         ).unique()
     )
-    return queries._with_items(tickets)
+    return queries.with_items(user, tickets)
 
 
 def next_meetings(user, clock: queries.Clock, limit: int = 10) -> list[Meeting]:

@@ -13,12 +13,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 import permissions
 from accounts.models import User
 from extensions import db
-from minutes.models import Item
+from minutes.models import Item, Meeting
 from projects.models import Project
 from tickets.models import Status, Ticket
 from timeutil import JST, fiscal_year_bounds, fiscal_year_of, to_local, utcnow, week_start
@@ -252,10 +252,10 @@ class OpenHomework:
         tickets = {
             t.id: t
             for t in db.session.scalars(
-                sa.select(Ticket).where(Ticket.id.in_(self.oldest_ids)).options(*_ticket_loads())
+                sa.select(Ticket).where(Ticket.id.in_(self.oldest_ids)).options(*ticket_loads())
             ).unique()
         }
-        return _with_items([tickets[i] for i in self.oldest_ids])
+        return with_items(self.user, [tickets[i] for i in self.oldest_ids])
 
 
 def done_this_month(user, project=None, clock: Clock | None = None) -> int:
@@ -374,25 +374,28 @@ class HomeworkLine:
     item: Item | None  # the first homework item that points at the ticket (its meeting)
 
 
-def _with_items(tickets: list[Ticket]) -> list[HomeworkLine]:
-    """Attach each ticket's first homework item and meeting: one query for the whole page."""
+def with_items(user, tickets: list[Ticket]) -> list[HomeworkLine]:
+    """Attach each ticket's first homework item and its meeting (one query for the page);
+    a meeting the user may not see (a ticket moved to another unit) is left out."""
     items = {}
     if tickets:
         for item in db.session.scalars(
             sa.select(Item)
+            .join(Meeting, Meeting.id == Item.meeting_id)
             .where(
                 Item.ticket_id.in_([t.id for t in tickets]),
                 Item.kind == "homework",
                 Item.deleted_at.is_(None),
+                permissions.visible(user, Meeting.unit_id),
             )
-            .order_by(Item.id.desc())
-            .options(joinedload(Item.meeting))
+            .order_by(Item.id)
+            .options(contains_eager(Item.meeting))
         ):
-            items[item.ticket_id] = item  # ordered newest first: the first one wins
+            items.setdefault(item.ticket_id, item)
     return [HomeworkLine(t, items.get(t.id)) for t in tickets]
 
 
-def _ticket_loads():
+def ticket_loads():
     return (
         joinedload(Ticket.status),
         joinedload(Ticket.assignee).joinedload(User.organisation),
@@ -426,10 +429,10 @@ def homework_list(
             .order_by(*order)
             .offset((max(page, 1) - 1) * PAGE_SIZE)
             .limit(PAGE_SIZE)
-            .options(*_ticket_loads())
+            .options(*ticket_loads())
         ).unique()
     )
-    return _with_items(tickets), total
+    return with_items(user, tickets), total
 
 
 def oldest_open(user, project=None) -> list[HomeworkLine]:

@@ -86,10 +86,10 @@ def digest_for(user: User, clock: queries.Clock, days: int) -> Digest:
                 *_due_clauses(clock, days),
             )
             .order_by(Ticket.due_date, Ticket.id)
-            .options(*queries._ticket_loads())
+            .options(*queries.ticket_loads())
         ).unique()
     )
-    lines = queries._with_items(tickets)
+    lines = queries.with_items(user, tickets)
     return Digest(
         user,
         [line for line in lines if line.ticket.due_date < clock.today],

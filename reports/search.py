@@ -147,7 +147,7 @@ def _meeting_ids(user, f: SearchFilters) -> list[int]:
     return _newest_first(rows)
 
 
-def _load(kind: str, ids: list[int]) -> list:
+def _load(user, kind: str, ids: list[int]) -> list:
     """The hits to show, in the order of `ids`, with what their lines show loaded."""
     if not ids:
         return []
@@ -165,7 +165,13 @@ def _load(kind: str, ids: list[int]) -> list:
     elif kind == "homework":  # ids are ticket ids: show each ticket's homework item
         rows = db.session.scalars(
             sa.select(Item)
-            .where(Item.ticket_id.in_(ids), Item.kind == "homework", Item.deleted_at.is_(None))
+            .join(Meeting, Meeting.id == Item.meeting_id)
+            .where(
+                Item.ticket_id.in_(ids),
+                Item.kind == "homework",
+                Item.deleted_at.is_(None),
+                permissions.visible(user, Meeting.unit_id),
+            )
             .order_by(Item.id)
             .options(
                 joinedload(Item.meeting).joinedload(Meeting.unit).joinedload(Project.parent),
@@ -201,5 +207,9 @@ def search(user, f: SearchFilters, kind: str | None = None, page: int = 1) -> li
         ids["homework"], ids["ticket"] = _ticket_ids(user, f)
     if kind in KINDS:
         start = (max(page, 1) - 1) * PAGE_SIZE
-        return [Group(kind, len(ids[kind]), _load(kind, ids[kind][start : start + PAGE_SIZE]))]
-    return [Group(name, len(ids[name]), _load(name, ids[name][:GROUP_SIZE])) for name in KINDS]
+        return [
+            Group(kind, len(ids[kind]), _load(user, kind, ids[kind][start : start + PAGE_SIZE]))
+        ]
+    return [
+        Group(name, len(ids[name]), _load(user, name, ids[name][:GROUP_SIZE])) for name in KINDS
+    ]
