@@ -898,6 +898,8 @@ def finish(sink: Sink, restore: list[str], metadata: sa.MetaData) -> None:
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                     f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"
                 )
+    if not sink.sqlite:
+        sink.execute("SET session_replication_role = DEFAULT")
     sink.commit()
     if sink.sqlite:
         sink.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
@@ -943,6 +945,8 @@ def main(argv=None) -> int:
         sink.execute("PRAGMA journal_mode=OFF")
         sink.execute("PRAGMA synchronous=OFF")
         sink.execute("PRAGMA foreign_keys=OFF")
+    else:  # as foreign_keys=OFF: rows may point at rows of a later batch (superseded_by_id)
+        sink.execute("SET session_replication_role = replica")
     restore = drop_search_and_indexes(sink)
     builder = Builder(sink, args.seed)
     builder.run(log)
