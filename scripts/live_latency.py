@@ -200,6 +200,7 @@ def measure(label: str, url: str, tmp: Path, viewers: int, changes: int, port: i
     )
     base = f"http://127.0.0.1:{port}"
     stop = threading.Event()
+    group: list[Viewer] = []
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -208,7 +209,7 @@ def measure(label: str, url: str, tmp: Path, viewers: int, changes: int, port: i
                 break
             except requests.RequestException:
                 time.sleep(0.2)
-        group = [Viewer(port, meeting_id, login, stop) for login in logins]
+        group += [Viewer(port, meeting_id, login, stop) for login in logins]
         for viewer in group:
             viewer.start()
         time.sleep(3)  # every viewer has loaded the page and is polling with its ETag
@@ -234,6 +235,8 @@ def measure(label: str, url: str, tmp: Path, viewers: int, changes: int, port: i
         load = (load_start + os.getloadavg()[0]) / 2
     finally:
         stop.set()
+        for viewer in group:  # let the polls in flight finish before the server stops
+            viewer.join(timeout=15)
         gunicorn.terminate()
         try:
             gunicorn.wait(timeout=10)
