@@ -6,7 +6,7 @@ stay apart in black-and-white print as well as in colour.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
@@ -64,13 +64,14 @@ def weekly_chart(
         )
     last_month = None
     for i, w in enumerate(weeks):  # month labels under the first week of each month
-        if w.start.month != last_month:
-            last_month = w.start.month
+        month = (w.start + timedelta(days=3)).month  # a week belongs to its Thursday's month
+        if month != last_month:
+            last_month = month
             out.append(
                 f'<line x1="{x(i) - slot / 2:.1f}" x2="{x(i) - slot / 2:.1f}" y1="{TOP + plot_h}" '
                 f'y2="{TOP + plot_h + 6}" stroke="#555"/>'
                 f'<text x="{x(i) - slot / 2 + 2:.1f}" y="{TOP + plot_h + 20}" fill="#333">'
-                f"{escape(month_label(w.start, locale))}</text>"
+                f"{escape(month_label(w.start + timedelta(days=3), locale))}</text>"
             )
     bar_w = max(slot * 0.6, 1)
     for i, w in enumerate(weeks):

@@ -1,7 +1,7 @@
 """The homework dashboard: counts (Japan time, the April fiscal-year boundary), breakdowns,
 the weekly trend, and access rules."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -211,3 +211,17 @@ def test_breakdowns_and_lists_take_a_fixed_number_of_queries(
     # The manager reloaded after the commit; by_person: statuses, the open homework, the
     # people (with organisations); the list: count, page, items — whatever the rows.
     assert len(statements) <= 7, statements
+
+
+def test_the_chart_is_svg_with_japanese_month_labels_from_april():
+    from reports.charts import weekly_chart
+    from reports.queries import Week
+
+    weeks = [Week(date(2026, 3, 30) + timedelta(days=7 * k), k, k % 2, 1) for k in range(10)]
+
+    svg = str(weekly_chart(weeks, title="宿題 <週>", open_label="未完了", closed_label="完了"))
+
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert ">4月<" in svg and ">5月<" in svg and ">3月<" not in svg
+    assert "宿題 &lt;週&gt;" in svg  # text is escaped
+    assert svg.count('class="closed"') == 5 and 'class="open"' in svg
