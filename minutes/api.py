@@ -357,8 +357,10 @@ def create_item(meeting_id):
     return jsonify(item=item_json(item), seq=meeting.change_seq), 201
 
 
-def _parse_line(meeting: Meeting, line: str):
+def _parse_line(meeting: Meeting, line: str, also: str | None = None):
+    """`@who what by-when`; `also` is a guest name the item already has (not an attendee)."""
     guests = [a.guest_name for a in meeting.attendees if a.user_id is None and a.guest_name]
+    guests += [also] if also and also not in guests else []
     try:
         return parse_homework(line, members_of(meeting.unit), guests, local_today())
     except EntryError as error:
@@ -383,7 +385,9 @@ def update_item(item_id):
     _editable(item.meeting)
     data = _body()
     if item.kind == "homework" and data.get("line"):
-        hw = _parse_line(item.meeting, data["line"])
+        hw = _parse_line(
+            item.meeting, data["line"], item.ticket.guest_name if item.ticket else None
+        )
         services.edit_homework(
             current_user, item, hw.who, hw.what, hw.due_date, expected_version=_version(data)
         )

@@ -173,6 +173,20 @@ def test_edit_homework_through_the_api_changes_the_ticket(client, meeting, make_
     assert (hw.ticket.subject, hw.ticket.due_date) == ("新", date(2026, 12, 10))
 
 
+def test_edit_a_guests_homework_in_one_line(client, meeting, make_item, facilitator):
+    hw = make_item(meeting, "homework", who="山本（上州）", what="見積", due_date=date(2026, 12, 5))
+    response = client.patch(
+        f"/api/v1/items/{hw.id}",
+        json={"line": "@山本（上州） 見積を再提出 2026-12-20", "version": 1},
+        headers=key(facilitator),
+    )
+    assert response.status_code == 200
+    assert (response.json["item"]["who"], response.json["item"]["what"]) == (
+        "山本（上州）",
+        "見積を再提出",
+    )
+
+
 def test_delete_and_locked_minutes(client, meeting, make_item, facilitator):
     item = make_item(meeting, "break", "消す")
     headers = key(facilitator)
