@@ -158,14 +158,15 @@ def test_room_size_type_and_no_sideways_scrolling(
     page.screenshot(path=str(artifacts / "present-1920x1080.png"))
     page.set_viewport_size({"width": 1280, "height": 720})
     for sheet in ("1", "2", "3"):
-        page.keyboard.press("Escape")
-        page.keyboard.press(sheet)
+        page.keyboard.press(f"Alt+{sheet}")  # from the entry line
+        expect(page.locator(f"#psheet-{sheet}")).to_be_visible()
         width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert width[0] <= width[1], (sheet, width)
-    page.keyboard.press("1")
+    page.keyboard.press("Alt+1")
     page.screenshot(path=str(artifacts / "present-1280x720.png"))
-    page.keyboard.press("2")
+    page.keyboard.press("Alt+2")
     page.screenshot(path=str(artifacts / "present-1280x720-sheet2.png"))
+    expect(page.locator("#entry")).to_have_value("")
 
 
 def test_text_typed_when_the_login_expired_is_saved_after_logging_in_again(
