@@ -84,6 +84,13 @@ def can_view_project(user, project: Project) -> bool:
     return role_in(user, project) is not None
 
 
+def can_read_previous_year(user, project: Project) -> bool:
+    """This time last year (昨年の今頃): someone just transferred learns what is coming from the
+    same project or unit one fiscal year earlier, on that page only, without a membership of
+    last year's project."""
+    return can_view_project(user, project)
+
+
 def can_manage_project(user, project: Project) -> bool:
     return has_role(user, project, "manager")
 

@@ -33,18 +33,24 @@ def one_year_before(day: date) -> date:
 
 
 def counterpart(user, project: Project) -> Project | None:
-    """The same project or unit one fiscal year earlier, if the user may see it."""
+    """The same project or unit one fiscal year earlier (same owner), if the user may read it:
+    a member of this year's project may (permissions.can_read_previous_year)."""
     root = project.root
     if root.fiscal_year is None:
         return None
     previous_year = root.fiscal_year - 1
+    may_read = (
+        sa.true()
+        if permissions.can_read_previous_year(user, project)
+        else permissions.visible(user, Project.id)
+    )
     roots = list(
         db.session.scalars(
             sa.select(Project)
             .where(
                 Project.parent_id.is_(None),
                 Project.fiscal_year == previous_year,
-                permissions.visible(user, Project.id),
+                may_read,
             )
             .options(selectinload(Project.units))
             .order_by(Project.id)
@@ -127,8 +133,7 @@ def last_year(user, project: Project, clock: queries.Clock) -> LastYear:
         db.session.scalars(
             sa.select(Meeting)
             .where(
-                queries.in_scope(Meeting.unit_id, previous),
-                permissions.visible(user, Meeting.unit_id),
+                queries.in_scope(Meeting.unit_id, previous),  # counterpart() checked access
                 Meeting.starts_at >= start,
                 Meeting.starts_at < end,
             )
@@ -166,7 +171,6 @@ def last_year(user, project: Project, clock: queries.Clock) -> LastYear:
         sa.select(Ticket)
         .where(
             queries.in_scope(Ticket.project_id, previous),
-            permissions.visible(user, Ticket.project_id),
             sa.or_(
                 sa.and_(Ticket.created_at >= start, Ticket.created_at < end),
                 sa.and_(Ticket.due_date >= local_first, Ticket.due_date < local_end),

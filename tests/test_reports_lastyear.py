@@ -65,21 +65,39 @@ def test_same_weeks_last_year_show_meetings_results_homework_and_tickets(
     assert "遠い会議" not in titles
 
 
-def test_a_newcomer_without_access_to_last_year_sees_an_explanation(
+def test_a_transferred_newcomer_reads_last_years_unit_on_this_page_only(
     client, login, make_user, make_org, make_project, make_meeting
 ):
     newcomer = make_user()
     city = make_org(name="高崎市")
     old = make_project(fiscal_year=2025, owner=city, members={make_user(): "manager"})
-    make_meeting(unit=old.units[0], title="秘密の会議", starts_at=datetime(2025, 5, 21, 1, 0))
+    today = local_today()
+    noon = datetime.combine(lastyear.one_year_before(today), time(3, 0))
+    make_meeting(unit=old.units[0], title="昨年度の定例会", starts_at=noon)
     new = make_project(fiscal_year=2026, owner=city, members={newcomer: "member"})
     login(newcomer)
 
     page = client.get(f"/projects/{new.units[0].id}/last-year")
 
-    html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "秘密の会議" not in html and "前年度" in html
+    assert "昨年度の定例会" in page.get_data(as_text=True)
+    assert client.get(f"/projects/{old.units[0].identifier}").status_code == 404
+
+
+def test_another_owners_last_year_stays_hidden(
+    client, login, make_user, make_org, make_project, make_meeting
+):
+    newcomer = make_user()
+    old = make_project(fiscal_year=2025, owner=make_org(name="伊勢崎市"))
+    make_meeting(unit=old.units[0], title="よその会議", starts_at=datetime(2025, 5, 21, 1, 0))
+    new = make_project(
+        fiscal_year=2026, owner=make_org(name="高崎市"), members={newcomer: "member"}
+    )
+    login(newcomer)
+
+    html = client.get(f"/projects/{new.units[0].id}/last-year").get_data(as_text=True)
+
+    assert "よその会議" not in html and "前年度" in html
 
 
 def test_the_page_shows_last_years_meeting_of_this_week(
