@@ -691,7 +691,15 @@ def restore_item(actor: User | None, item: Item) -> Item:
 
 
 def earlier_open_homework(meeting: Meeting) -> list[Item]:
-    """Open homework of earlier meetings of the same business unit (前回までの宿題)."""
+    """Open homework of earlier meetings of the same business unit (前回までの宿題), and
+    homework whose ticket was closed with a decision not yet recorded as a result (いずれは成果へ):
+    that decision is offered as a result of this meeting."""
+    recorded = sa.select(Item.origin_item_id).where(
+        Item.origin_item_id.is_not(None), Item.kind == "result", Item.deleted_at.is_(None)
+    )
+    decided_elsewhere = sa.and_(
+        Ticket.decision.is_not(None), Ticket.decision != "", Item.id.not_in(recorded)
+    )
     return list(
         db.session.scalars(
             sa.select(Item)
@@ -703,7 +711,7 @@ def earlier_open_homework(meeting: Meeting) -> list[Item]:
                 Meeting.starts_at < meeting.starts_at,
                 Item.kind == "homework",
                 Item.deleted_at.is_(None),
-                Status.is_closed.is_(False),
+                sa.or_(Status.is_closed.is_(False), decided_elsewhere),
             )
             .order_by(Ticket.due_date, Item.id)
             .options(sa.orm.contains_eager(Item.meeting), sa.orm.contains_eager(Item.ticket))
@@ -744,9 +752,11 @@ def carry_over(
         return move_item(actor, homework, "result", what=decision, parent=goal)
     if homework.meeting.unit_id != meeting.unit_id:
         raise MinutesError(_("Only homework of this business unit can be carried over."), "unit")
-    text = _check_text(decision or homework.ticket.subject, "result")
+    ticket = homework.ticket
+    text = _check_text(decision or ticket.decision or ticket.subject, "result")
     result = add_item(actor, meeting, "result", text, parent=goal, origin=homework)
-    _close_with_decision(actor, homework.ticket, text, meeting)
+    if not ticket.status.is_closed:  # closed on the ticket page: its decision is what we record
+        _close_with_decision(actor, ticket, text, meeting)
     db.session.flush()
     return result
 

@@ -279,6 +279,27 @@ def test_earlier_open_homework_is_listed_and_carried_over(
     assert [e.action for e in services.history(result)] == ["add", "add"]
 
 
+def test_a_decision_recorded_on_the_ticket_is_offered_at_the_next_meeting(
+    make_meeting, make_item, facilitator, unit, status_named
+):
+    from tickets import services as tickets
+
+    first = make_meeting(unit=unit, actor=facilitator, starts_at=datetime(2026, 11, 1, 1))
+    hw = make_item(first, "homework", actor=facilitator, what="帳票の様式を決める")
+    tickets.update_ticket(
+        facilitator, hw.ticket, {"status": status_named("完了"), "decision": "様式Bで確定"}
+    )
+    second = make_meeting(unit=unit, actor=facilitator, starts_at=datetime(2026, 11, 8, 1))
+    db.session.commit()
+    assert services.earlier_open_homework(second) == [hw]
+
+    result = services.carry_over(facilitator, second, hw)
+    db.session.commit()
+    assert result.text == "様式Bで確定" and result.origin_item_id == hw.id
+    assert hw.ticket.status == status_named("完了")
+    assert services.earlier_open_homework(second) == []
+
+
 def test_keep_open_with_a_new_date(make_meeting, make_item, facilitator, unit):
     first = make_meeting(unit=unit, actor=facilitator, starts_at=datetime(2026, 11, 1, 1))
     hw = make_item(first, "homework", actor=facilitator)
