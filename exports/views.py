@@ -111,7 +111,7 @@ def _issues_csv(params: dict):
         _("Parent task"),
         _("Created"),
         _("Updated"),
-        _("Closed"),
+        _("Closed on"),
         _("Description"),
     ]
 
