@@ -714,7 +714,11 @@ def earlier_open_homework(meeting: Meeting) -> list[Item]:
                 sa.or_(Status.is_closed.is_(False), decided_elsewhere),
             )
             .order_by(Ticket.due_date, Item.id)
-            .options(sa.orm.contains_eager(Item.meeting), sa.orm.contains_eager(Item.ticket))
+            .options(
+                sa.orm.contains_eager(Item.meeting),
+                sa.orm.contains_eager(Item.ticket).contains_eager(Ticket.status),
+                sa.orm.contains_eager(Item.ticket).selectinload(Ticket.assignee),
+            )
         ).unique()
     )
 

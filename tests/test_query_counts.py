@@ -90,11 +90,6 @@ def test_redmine_issue_list(client, viewer, make_unit, make_ticket, assert_const
     assert_constant_queries(lambda: client.get("/issues.json?limit=100"), grow)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 7 finding: the meeting page loads the assignee of each carried-over "
-    "homework one by one (SELECT users WHERE id=? per row); remove this mark when fixed",
-)
 def test_meeting_page_with_items_of_every_sheet(
     client, viewer, make_user, make_unit, make_meeting, make_item, assert_constant_queries
 ):
