@@ -127,7 +127,8 @@ def prepare_copy(pg_server: str | None) -> tuple[str, dict]:
     else:
         source = Path(os.environ.get("BENCH_DB", DATA / "bench.db"))
         manifest_path = Path(str(source) + ".json")
-        copy = DATA / "run.db"
+        # One working copy per source, so runs on different data sets do not clobber each other.
+        copy = source.with_name(f"run-{source.stem}.db")
         for suffix in ("", "-wal", "-shm"):
             Path(str(copy) + suffix).unlink(missing_ok=True)
         shutil.copyfile(source, copy)
