@@ -103,6 +103,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA cache_size=-32768")
     # Bounds the ANALYZE that PRAGMA optimize may run (below) to ~10,000 rows per index.
     cursor.execute("PRAGMA analysis_limit=10000")
     cursor.close()

@@ -225,3 +225,30 @@ def test_the_chart_is_svg_with_japanese_month_labels_from_april():
     assert ">4月<" in svg and ">5月<" in svg and ">3月<" not in svg
     assert "宿題 &lt;週&gt;" in svg  # text is escaped
     assert svg.count('class="closed"') == 5 and 'class="open"' in svg
+
+
+def test_scope_chooser_lists_my_years_newest_first_with_their_live_units(
+    client, login, make_project, make_user, manager
+):
+    old = make_project(fiscal_year=2025, units=("住民記録", "税務"), members={manager: "manager"})
+    new = make_project(fiscal_year=2026, units=("住民記録", "福祉"), members={manager: "manager"})
+    old.units[1].is_archived = True
+    new.name_en = "Test City FY2026"
+    foreign = make_project(fiscal_year=2026, units=("秘密",), members={make_user(): "manager"})
+    db.session.commit()
+    login(manager)
+
+    html = client.get(f"/decisions?project={new.units[1].id}").get_data(as_text=True)
+    chooser = html[
+        html.index('<select name="project"') : html.index(
+            "</select>", html.index('<select name="project"')
+        )
+    ]
+
+    assert chooser.index(new.name) < chooser.index(old.name)  # the newest year first
+    assert f'<option value="{new.units[1].id}" selected>福祉</option>' in chooser
+    assert "税務" not in chooser  # archived
+    assert foreign.name not in chooser and "秘密" not in chooser
+    client.post("/lang", data={"lang": "en"})
+    english = client.get("/decisions").get_data(as_text=True)
+    assert "Test City FY2026 — all units" in english
