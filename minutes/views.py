@@ -6,15 +6,19 @@ minutes/item_views.py; the JSON API in minutes/api.py.
 
 from __future__ import annotations
 
+import secrets
 from collections import OrderedDict
+from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
+from time import monotonic
 
 import sqlalchemy as sa
 from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -26,6 +30,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 from werkzeug.routing import BuildError
 
 import permissions
@@ -34,7 +39,7 @@ from extensions import db
 from minutes import bp, services
 from minutes.forms import AttendeeForm, CopyForm, MeetingForm, StatusForm
 from minutes.models import Attendee, Item, Meeting, Revision
-from projects.models import Project
+from projects.models import Membership, Project
 from projects.services import members_of
 from tickets.models import Ticket
 from timeutil import JST, to_local, utcnow
@@ -396,21 +401,21 @@ def page_context(meeting: Meeting, editable: bool | None = None) -> dict:
         "previews": services.earlier_previews(meeting) if editable else [],
         "editable": editable,
         "today": to_local(utcnow()).date(),
-        "etag": live_etag(meeting),
     }
 
 
 @bp.route("/meetings/<int:meeting_id>")
 def show(meeting_id):
     meeting = load_meeting(meeting_id)
-    from minutes.item_views import add_forms
-
-    context = page_context(meeting)
+    etag = live_etag(meeting)
+    editable = permissions.can_edit_minutes(current_user, meeting)
     return render_template(
         "minutes/show.html",
         status_form=StatusForm(status=meeting.status),
-        **add_forms(meeting, context),
-        **context,
+        meeting=meeting,
+        editable=editable,
+        etag=etag,
+        live_html=Markup(live_region(meeting, etag, editable)),
     )
 
 
@@ -458,43 +463,154 @@ def live_etag(meeting: Meeting) -> str:
     return f"m{meeting.id}-{meeting.change_seq}-{db.session.scalar(_ticket_stamp(meeting.id))}"
 
 
-# Rendered live regions, per worker process, keyed by everything they show: the meeting, its
-# ETag (read from the database on every request), language, day and view. The read-only
-# rendering is the same for every viewer, so a worker renders each change once, however many
-# people follow. A cache, not a message bus: an entry can never be served stale, because the
-# key holds the ETag the database just gave.
-_FRAGMENTS: OrderedDict[tuple, str] = OrderedDict()
+# Rendered live regions, per worker process, keyed by everything they show (see docs/LIVE.md):
+# the meeting (its id and created_at, which tells apart a meeting that got a reused id after a
+# database was restored or wiped), its ETag and the stamp of what the page shows from outside the
+# meeting (read from the database on every request), language, day, view and whether the viewer
+# may edit. Editors' forms are rendered with a placeholder for the CSRF token, which is replaced
+# by the viewer's own on the way out, so one rendering serves every editor. A cache, not a message
+# bus: an entry is never served for another state of the data, because the key holds what the
+# database just gave. Names of people, organisations and statuses changed elsewhere are not in the
+# stamp: an entry lives at most FRAGMENT_MAX_AGE seconds.
+_FRAGMENTS: OrderedDict[tuple, tuple[float, str]] = OrderedDict()
 FRAGMENT_CACHE_SIZE = 64
+FRAGMENT_MAX_AGE = 60.0
+_CSRF_PLACEHOLDER = f"csrf-placeholder-{secrets.token_hex(16)}"
+
+
+def _cached(key: tuple, render) -> str:
+    now = monotonic()
+    entry = _FRAGMENTS.get(key)
+    if entry is not None and now - entry[0] < FRAGMENT_MAX_AGE:
+        return entry[1]
+    html = render()
+    _FRAGMENTS[key] = (now, html)
+    _FRAGMENTS.move_to_end(key)
+    while len(_FRAGMENTS) > FRAGMENT_CACHE_SIZE:
+        _FRAGMENTS.popitem(last=False)
+    return html
+
+
+@contextmanager
+def _placeholder_csrf():
+    """Every CSRF token rendered inside is the placeholder (Flask-WTF keeps the request's token
+    in `g` under the field name; forms built inside take it from there too)."""
+    name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    saved = g.get(name)
+    setattr(g, name, _CSRF_PLACEHOLDER)
+    try:
+        yield
+    finally:
+        if saved is None:
+            g.pop(name, None)
+        else:
+            setattr(g, name, saved)
+
+
+def _with_own_csrf(html: str) -> str:
+    if _CSRF_PLACEHOLDER not in html:
+        return html
+    return html.replace(_CSRF_PLACEHOLDER, str(escape(generate_csrf())))
+
+
+@cache
+def _page_stamp_statement(with_previews: bool) -> sa.CompoundSelect:
+    """Built once per process. One row per part, each (part, count, sum, sum) of counters that
+    only grow: what the meeting page shows from outside the meeting itself."""
+    meeting_id, unit_id = sa.bindparam("meeting_id"), sa.bindparam("unit_id")
+    starts_at, root_id = sa.bindparam("starts_at"), sa.bindparam("root_id")
+    count, total = sa.func.count, lambda c: sa.func.coalesce(sa.func.sum(c), 0)
+    origin, other = sa.orm.aliased(Item), sa.orm.aliased(Meeting)
+    parts = [
+        # Every write to a meeting of the unit bumps its change_seq (items, attendees, carry-over
+        # results, previews taken up), an edit of its title or time its version.
+        sa.select(sa.literal(1), count(), total(Meeting.change_seq), total(Meeting.version)).where(
+            Meeting.unit_id == unit_id
+        ),
+        # The tickets of earlier homework (the carry-over list): status, decision, due date, who.
+        sa.select(sa.literal(2), count(), total(Ticket.version), total(Ticket.id))
+        .select_from(Meeting)
+        .join(Item, sa.and_(Item.meeting_id == Meeting.id, Item.kind == "homework"))
+        .join(Ticket, Ticket.id == Item.ticket_id)
+        .where(Meeting.unit_id == unit_id, Meeting.starts_at < starts_at),
+        # Where this meeting's items came from (another unit's preview taken up: its meeting).
+        sa.select(sa.literal(3), count(), total(other.change_seq), total(other.version))
+        .select_from(Item)
+        .join(origin, origin.id == Item.origin_item_id)
+        .join(other, other.id == origin.meeting_id)
+        .where(Item.meeting_id == meeting_id),
+        # The members offered as who in the homework form.
+        sa.select(sa.literal(4), count(), total(Membership.id), total(Membership.user_id))
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.project_id == root_id, User.is_active_account.is_(True)),
+    ]
+    if with_previews:
+        # Earlier previews taken up as a goal in a meeting of another unit.
+        parts.append(
+            sa.select(sa.literal(5), count(), total(Item.version), total(Item.id))
+            .select_from(Meeting)
+            .join(origin, origin.meeting_id == Meeting.id)
+            .join(Item, Item.origin_item_id == origin.id)
+            .where(Meeting.unit_id == unit_id, origin.kind.in_(("preview", "break")))
+        )
+    return sa.union_all(*parts)
+
+
+def page_stamp(meeting: Meeting, editable: bool) -> tuple:
+    rows = db.session.execute(
+        _page_stamp_statement(editable),
+        {
+            "meeting_id": meeting.id,
+            "unit_id": meeting.unit_id,
+            "starts_at": meeting.starts_at,
+            "root_id": meeting.unit.parent_id or meeting.unit_id,
+        },
+    )
+    return tuple(sorted(tuple(row) for row in rows))
+
+
+def live_region(meeting: Meeting, etag: str, editable: bool) -> str:
+    """The meeting page's live region (attendees, carry-over, the sheets, editors' forms),
+    rendered once per state of what it shows; the CSRF tokens in it are the viewer's own."""
+    today = to_local(utcnow()).date()
+    key = (
+        "page",
+        meeting.id,
+        meeting.created_at,
+        etag,
+        page_stamp(meeting, editable),
+        str(get_locale()),
+        today,
+        editable,
+    )
+
+    def render() -> str:
+        from minutes.item_views import add_forms
+
+        with _placeholder_csrf():
+            context = {**page_context(meeting, editable=editable), "today": today}
+            return render_template("minutes/_live.html", **add_forms(meeting, context), **context)
+
+    return _with_own_csrf(_cached(key, render))
 
 
 def live_fragment(meeting: Meeting, etag: str, view: str, frozen: bool = True) -> str:
     """The live region's HTML: the confirmation panel (per person) and the sheets."""
     panel = live_panel(meeting, frozen)
-    editable = permissions.can_edit_minutes(current_user, meeting)
-    if view == "page" and editable:  # editors' forms carry their own CSRF token: not shared
-        from minutes.item_views import add_forms
-
-        context = page_context(meeting)
-        return panel + render_template(
-            "minutes/_live.html", **add_forms(meeting, context), **context
-        )
+    if view == "page":
+        editable = permissions.can_edit_minutes(current_user, meeting)
+        return panel + live_region(meeting, etag, editable)
     today = to_local(utcnow()).date()
-    # created_at tells apart a meeting that got a reused id (a database restored or wiped).
-    key = (meeting.id, meeting.created_at, etag, str(get_locale()), today, view)
-    html = _FRAGMENTS.get(key)
-    if html is None:
-        if view == "present":
-            html = render_template(
-                "minutes/_present_sheets.html",
-                meeting=meeting,
-                sheets=services.sheets(meeting),
-                today=today,
-            )
-        else:
-            html = render_template("minutes/_live.html", **page_context(meeting, editable=False))
-        _FRAGMENTS[key] = html
-        while len(_FRAGMENTS) > FRAGMENT_CACHE_SIZE:
-            _FRAGMENTS.popitem(last=False)
+    key = ("present", meeting.id, meeting.created_at, etag, str(get_locale()), today)
+    html = _cached(
+        key,
+        lambda: render_template(
+            "minutes/_present_sheets.html",
+            meeting=meeting,
+            sheets=services.sheets(meeting),
+            today=today,
+        ),
+    )
     return panel + html
 
 
