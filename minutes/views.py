@@ -415,7 +415,7 @@ def show(meeting_id):
         meeting=meeting,
         editable=editable,
         etag=etag,
-        live_html=Markup(live_region(meeting, etag, editable)),
+        live_html=Markup(live_panel(meeting, etag=etag) + live_region(meeting, etag, editable)),
     )
 
 
@@ -475,19 +475,23 @@ def live_etag(meeting: Meeting) -> str:
 _FRAGMENTS: OrderedDict[tuple, tuple[float, str]] = OrderedDict()
 FRAGMENT_CACHE_SIZE = 64
 FRAGMENT_MAX_AGE = 60.0
+# The confirmation panel is per person (their own answer, whether they run the meeting): one
+# entry per viewer and state, in a store of its own so that followers do not evict the regions.
+_PANELS: OrderedDict[tuple, tuple[float, str]] = OrderedDict()
+PANEL_CACHE_SIZE = 256
 _CSRF_PLACEHOLDER = f"csrf-placeholder-{secrets.token_hex(16)}"
 
 
-def _cached(key: tuple, render) -> str:
+def _cached(key: tuple, render, store=_FRAGMENTS, size=FRAGMENT_CACHE_SIZE) -> str:
     now = monotonic()
-    entry = _FRAGMENTS.get(key)
+    entry = store.get(key)
     if entry is not None and now - entry[0] < FRAGMENT_MAX_AGE:
         return entry[1]
     html = render()
-    _FRAGMENTS[key] = (now, html)
-    _FRAGMENTS.move_to_end(key)
-    while len(_FRAGMENTS) > FRAGMENT_CACHE_SIZE:
-        _FRAGMENTS.popitem(last=False)
+    store[key] = (now, html)
+    store.move_to_end(key)
+    while len(store) > size:
+        store.popitem(last=False)
     return html
 
 
@@ -596,7 +600,7 @@ def live_region(meeting: Meeting, etag: str, editable: bool) -> str:
 
 def live_fragment(meeting: Meeting, etag: str, view: str, frozen: bool = True) -> str:
     """The live region's HTML: the confirmation panel (per person) and the sheets."""
-    panel = live_panel(meeting, frozen)
+    panel = live_panel(meeting, frozen, etag)
     if view == "page":
         editable = permissions.can_edit_minutes(current_user, meeting)
         return panel + live_region(meeting, etag, editable)
@@ -614,16 +618,34 @@ def live_fragment(meeting: Meeting, etag: str, view: str, frozen: bool = True) -
     return panel + html
 
 
-def live_panel(meeting: Meeting, frozen: bool = True) -> str:
+def live_panel(meeting: Meeting, frozen: bool = True, etag: str | None = None) -> str:
     """The confirmation panel, only where it can show: while a meeting runs and nothing has
-    been frozen, attendees see none, and fifty of them need not compute it on every change."""
-    if (
-        not frozen
-        and meeting.status in ("draft", "in_session")
-        and not permissions.can_run_meeting(current_user, meeting)
-    ):
+    been frozen, attendees see none, and fifty of them need not compute it on every change.
+    With the meeting's ETag (every freeze, answer and re-opening bumps its change_seq), the
+    rendering is kept per viewer and state."""
+    runs = permissions.can_run_meeting(current_user, meeting)
+    if not frozen and meeting.status in ("draft", "in_session") and not runs:
         return ""
-    return render_template("minutes/_live_panel.html", meeting=meeting)
+    if etag is None:
+        return render_template("minutes/_live_panel.html", meeting=meeting)
+    projector = request.endpoint == "minutes.present" or request.args.get("view") == "present"
+    key = (
+        "panel",
+        meeting.id,
+        meeting.created_at,
+        etag,
+        current_user.id,
+        runs,
+        str(get_locale()),
+        projector,
+        request.host_url,
+    )
+
+    def render() -> str:
+        with _placeholder_csrf():
+            return render_template("minutes/_live_panel.html", meeting=meeting)
+
+    return _with_own_csrf(_cached(key, render, _PANELS, PANEL_CACHE_SIZE))
 
 
 @cache
