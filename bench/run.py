@@ -224,6 +224,22 @@ def route_exists(app, path: str, method: str = "GET") -> bool:
     return True
 
 
+def upgrade_copy(db) -> None:
+    """Data made before a later migration: bring the working copy's schema up to date (the
+    data set itself stays as it was made; `make bench-data` makes it anew)."""
+    from flask_migrate import upgrade
+
+    with db.engine.connect() as conn:
+        current = conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory(str(ROOT / "migrations")).get_heads()
+    if current not in heads:
+        print(f"the data is at revision {current}: upgrading the working copy …", flush=True)
+        upgrade()
+        db.session.remove()
+
+
 class InProcess:
     """The Flask test client, one app, each request in its own app context."""
 
@@ -233,6 +249,8 @@ class InProcess:
 
         self.app = create_app({**app_config(url, instance), "WTF_CSRF_ENABLED": False})
         self.db = db
+        with self.app.app_context():
+            upgrade_copy(db)
         self.statements = 0
         with self.app.app_context():
             sa.event.listen(db.engine, "before_cursor_execute", self._count)
@@ -303,6 +321,41 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def vm_hwm_mb(pid: int) -> float | None:
+    """Peak resident set of a process, MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def is_renderer(pid: int) -> bool:
+    try:
+        return "render_child.py" in Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return False
+
+
+def inproc_renderer_peak_mb() -> float | None:
+    """The bench process's own PDF renderer (the in-process measurements), if it has one."""
+    try:
+        from exports import renderer
+    except ImportError:
+        return None
+    pid = renderer.get().pid
+    return vm_hwm_mb(pid) if pid is not None else None
+
+
 class Gunicorn:
     """`gunicorn -w 2` on 127.0.0.1, started and stopped here (by its own pid only)."""
 
@@ -343,15 +396,23 @@ class Gunicorn:
         return [int(p) for p in text.split()]
 
     def peak_rss_mb(self) -> dict[int, float]:
-        """VmHWM (peak resident set) of each worker."""
+        """VmHWM (peak resident set) of each worker (the master's children: the workers only;
+        their PDF renderer processes are their children, reported by renderer_peak_rss_mb)."""
         peaks = {}
         for pid in self.workers():
-            try:
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        peaks[pid] = int(line.split()[1]) / 1024
-            except OSError:
-                pass
+            peak = vm_hwm_mb(pid)
+            if peak is not None:
+                peaks[pid] = peak
+        return peaks
+
+    def renderer_peak_rss_mb(self) -> dict[int, float]:
+        """VmHWM of each worker's PDF renderer process (exports/renderer.py), alive now."""
+        peaks = {}
+        for worker in self.workers():
+            for pid in children(worker):
+                peak = vm_hwm_mb(pid) if is_renderer(pid) else None
+                if peak is not None:
+                    peaks[pid] = peak
         return peaks
 
     def stop(self) -> None:
@@ -757,7 +818,8 @@ def main(argv=None) -> int:
     for m in chosen:
         results.append(run_in_process(inproc, m, d, args.samples))
         progress(results[-1])
-    peaks = {}
+    peaks, renderer_peaks = {}, {}
+    renderer_inproc = inproc_renderer_peak_mb()
     if not args.no_http:
         with inproc.app.app_context():
             from accounts.models import User
@@ -772,6 +834,7 @@ def main(argv=None) -> int:
                 results.append(run_over_http(http, inproc.app, m, d, args.samples))
                 progress(results[-1])
             peaks = server.peak_rss_mb()
+            renderer_peaks = server.renderer_peak_rss_mb()
         finally:
             server.stop()
     results.sort(key=lambda r: ([m.name for m in chosen].index(r.name), r.where != "in process"))
@@ -780,6 +843,16 @@ def main(argv=None) -> int:
     peak = max(peaks.values()) if peaks else None
     if peak is not None:
         print(f"\npeak RSS of a gunicorn worker: {peak:.0f} MB (target ≤ 250 MB)")
+    renderer_peak = max(renderer_peaks.values()) if renderer_peaks else None
+    if renderer_peak is not None or renderer_inproc is not None:
+        print(
+            "peak RSS of a PDF renderer process (a worker's child, not counted above): "
+            + ", ".join(
+                f"{where} {mb:.0f} MB"
+                for where, mb in (("gunicorn", renderer_peak), ("in process", renderer_inproc))
+                if mb is not None
+            )
+        )
     shutil.rmtree(instance, ignore_errors=True)
 
     dialect = "postgresql" if pg else "sqlite"
@@ -791,6 +864,12 @@ def main(argv=None) -> int:
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "worker_peak_rss_mb": None if peak is None else round(peak, 1),
         "worker_peak_rss_target_mb": 250,
+        # The PDF renderer processes (exports/renderer.py) are the workers' children: their
+        # memory is not the workers', and is reported here on its own.
+        "renderer_peak_rss_mb": {
+            "gunicorn": None if renderer_peak is None else round(renderer_peak, 1),
+            "in_process": None if renderer_inproc is None else round(renderer_inproc, 1),
+        },
         "measurements": [r.as_json() for r in results],
     }
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,8 @@
 The PDF is made from a revision's canonical content (or the working draft's), so what is
 printed is exactly what was fingerprinted. A confirmed revision never changes: its PDF is made
 once and kept under SANMAI_CACHE_DIR by fingerprint, and later downloads are that file.
+The HTML is built here, in the web worker; the HTML → PDF step runs in a renderer process of
+its own (exports/renderer.py), so WeasyPrint is never imported into the worker.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from flask import current_app, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from exports import renderer
 from minutes import revisions
 from minutes.models import Meeting, Revision
 
@@ -57,9 +60,16 @@ def render_html(meeting: Meeting, revision: Revision | None) -> str:
 
 
 def html_to_pdf(html: str) -> bytes:
-    from weasyprint import HTML  # imported on first use: it loads Pango and the fonts
-
-    return HTML(string=html, base_url=current_app.root_path).write_pdf()
+    """The PDF of `html`, made by this process's renderer child (exports/renderer.py): WeasyPrint
+    and the CJK fonts (~200 MB) never load into the web worker. Raises
+    renderer.RendererUnavailable when it cannot be made now (the view answers 503)."""
+    config = current_app.config
+    return renderer.render(
+        html,
+        base_url=current_app.root_path,
+        timeout=float(config["SANMAI_PDF_TIMEOUT"]),
+        max_renders=int(config["SANMAI_PDF_MAX_RENDERS"]),
+    )
 
 
 def cache_path(revision: Revision) -> Path:

@@ -7,6 +7,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -20,7 +21,7 @@ from sqlalchemy.orm import joinedload
 
 import permissions
 from accounts.auth import public
-from exports import bp
+from exports import bp, renderer
 from exports import csv as csvs
 from exports import ical as icals
 from exports import pdf as pdfs
@@ -53,6 +54,18 @@ def _minutes_pdf(meeting, revision):
     response = send_file(path, mimetype="application/pdf", download_name=name, conditional=True)
     response.headers["Content-Disposition"] = f'inline; filename="{name}"'
     response.headers["Cache-Control"] = "private, max-age=86400, immutable"
+    return response
+
+
+@bp.errorhandler(renderer.RendererUnavailable)
+def pdf_unavailable(error):
+    """The renderer process died twice, timed out or is busy: 503, with a page saying so."""
+    current_app.logger.warning("PDF not made: %s", error)
+    message = _(
+        "The PDF could not be made just now. Nothing was lost: please try again in a minute."
+    )
+    response = make_response(render_template("error.html", code=503, message=message), 503)
+    response.headers["Retry-After"] = "30"
     return response
 
 
