@@ -33,6 +33,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 from werkzeug.routing import BuildError
 
+import generations
 import permissions
 from accounts.models import User
 from extensions import db
@@ -465,16 +466,17 @@ def live_etag(meeting: Meeting) -> str:
 
 # Rendered live regions, per worker process, keyed by everything they show (see docs/LIVE.md):
 # the meeting (its id and created_at, which tells apart a meeting that got a reused id after a
-# database was restored or wiped), its ETag and the stamp of what the page shows from outside the
-# meeting (read from the database on every request), language, day, view and whether the viewer
-# may edit. Editors' forms are rendered with a placeholder for the CSRF token, which is replaced
-# by the viewer's own on the way out, so one rendering serves every editor. A cache, not a message
-# bus: an entry is never served for another state of the data, because the key holds what the
-# database just gave. Names of people, organisations and statuses changed elsewhere are not in the
-# stamp: an entry lives at most FRAGMENT_MAX_AGE seconds.
+# database was restored or wiped), its ETag, the stamp of what the page shows from outside the
+# meeting (earlier homework and its tickets, previews, members; read from the database on every
+# request), the "homework" data generation (names of people, organisations, units and statuses),
+# language, day, view and whether the viewer may edit. Editors' forms are rendered with a
+# placeholder for the CSRF token, replaced by the viewer's own on the way out, so one rendering
+# serves every editor. A cache, not a message bus: an entry is never served for another state of
+# the data, because the key holds what the database just gave. FRAGMENT_MAX_AGE only bounds how
+# long an entry is kept (a safety net for changes made outside the application, e.g. in SQL).
 _FRAGMENTS: OrderedDict[tuple, tuple[float, str]] = OrderedDict()
 FRAGMENT_CACHE_SIZE = 64
-FRAGMENT_MAX_AGE = 60.0
+FRAGMENT_MAX_AGE = 600.0
 # The confirmation panel is per person (their own answer, whether they run the meeting): one
 # entry per viewer and state, in a store of its own so that followers do not evict the regions.
 _PANELS: OrderedDict[tuple, tuple[float, str]] = OrderedDict()
@@ -583,6 +585,7 @@ def live_region(meeting: Meeting, etag: str, editable: bool) -> str:
         meeting.created_at,
         etag,
         page_stamp(meeting, editable),
+        generations.token("homework"),
         str(get_locale()),
         today,
         editable,

@@ -240,3 +240,15 @@ def test_the_confirmation_panel_is_each_persons_own(
     revisions.confirm(sato, revision, meeting.attendees[1])
     db.session.commit()
     assert "この版は確認済みです。" in page(other, meeting)
+
+
+def test_a_person_renamed_elsewhere_shows_at_once(
+    client, login, meeting, make_item, facilitator, scribe
+):
+    make_item(meeting, "homework", who=scribe, what="見積を依頼する")
+    login(facilitator)
+    assert "高橋 花子" in region(page(client, meeting))
+    scribe.name = "田中 花子"
+    db.session.commit()
+    html = region(page(client, meeting))
+    assert "田中 花子" in html and "高橋 花子" not in html
