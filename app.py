@@ -8,8 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, has_request_context, jsonify, render_template, request, session
-from flask_babel import get_locale
+from flask import Flask, g, has_request_context, jsonify, render_template, request, session
+from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -33,6 +33,7 @@ MODEL_MODULES = (
     "tickets.models",
     "minutes.models",
     "reports.models",
+    "generations",
 )
 PROJECT_SECTIONS = (
     "minutes/_project_section.html",
@@ -91,10 +92,36 @@ def register_extensions(app: Flask) -> None:
         timezone_selector=lambda: "Asia/Tokyo",
         default_translation_directories=";".join(translation_directories()),
     )
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
             sa.event.listen(db.engine, "checkin", _sqlite_optimize)
+
+
+def _translations():
+    """The context's translations, looked up once per locale. Templates call gettext hundreds
+    of times a page and Flask-Babel finds the translations anew each time (~20 µs); they are
+    kept on Flask-Babel's own context object beside the locale they are for, so a
+    force_locale block (e-mails in the recipient's language) still gets its own."""
+    try:
+        context = g._flask_babel
+        locale, translations = context.sanmai_translations
+        if locale is context.babel_locale:
+            return translations
+    except (AttributeError, RuntimeError):  # nothing kept yet, or no app context
+        pass
+    translations = get_translations()
+    context = g.get("_flask_babel")
+    if context is not None and getattr(context, "babel_locale", None) is not None:
+        context.sanmai_translations = (context.babel_locale, translations)
+    return translations
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -82,6 +82,7 @@ MEASUREMENTS = [
     Measurement(f"ticket search {TERM_3} (3 chars)", lambda d: f"/issues?q={_q(TERM_3)}", 30),
     Measurement(f"ticket search {TERM_2} (2 chars)", lambda d: f"/issues?q={_q(TERM_2)}", 150),
     Measurement(f"search all kinds {TERM_3}", lambda d: f"/search?q={_q(TERM_3)}", 200),
+    Measurement(f"search all kinds {TERM_2}", lambda d: f"/search?q={_q(TERM_2)}", 200),
     Measurement("homework dashboard (all units)", lambda d: "/dashboard", 50),
     Measurement("decision register", lambda d: "/decisions", 30),
     Measurement("meeting page, 40 items", lambda d: f"/meetings/{d['meeting_40']}", 20, "member"),
@@ -756,7 +757,8 @@ def profile(inproc: InProcess, m: Measurement, d: dict) -> None:
     for _ in range(5):
         inproc.get(login, m.api, path)
     profiler.stop()
-    print(profiler.output_text(unicode=True, color=False, show_all=False))
+    show_all = bool(os.environ.get("BENCH_PROFILE_ALL"))  # library frames too
+    print(profiler.output_text(unicode=True, color=False, show_all=show_all))
     out = DATA / f"profile-{''.join(c if c.isalnum() else '-' for c in m.name)}.html"
     out.write_text(profiler.output_html())
     print(f"profile written to {out}")

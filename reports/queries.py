@@ -15,13 +15,18 @@ from functools import cached_property
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload
 
+import generations
 import permissions
-from accounts.models import User
+from accounts.models import Organisation, User
 from extensions import db
 from minutes.models import Item, Meeting
 from projects.models import Project
 from tickets.models import Status, Ticket
 from timeutil import JST, fiscal_year_bounds, fiscal_year_of, to_local, utcnow, week_start
+
+# The dashboard's numbers per (user, scope, day, …), until the homework data changes. The
+# user's id is enough: who sees which project is homework data (memberships) as well.
+_CACHE = generations.Cache(size=64)
 
 STATES = ("open", "overdue", "week", "done_month", "all")
 PAGE_SIZE = 50
@@ -120,17 +125,30 @@ def _state_clause(state: str, clock: Clock):
     }[state]
 
 
+@dataclass(frozen=True)
+class Named:
+    """A unit, person or organisation in the rows of a breakdown: plain values, so that the
+    numbers can be cached across requests (no ORM object outlives its session)."""
+
+    id: int
+    name: str
+    name_en: str | None = None
+    parent: Named | None = None
+    organisation: Named | None = None
+
+
 class OpenHomework:
-    """The open homework a user may see, read once per page and counted every way at once.
+    """The open homework a user may see, read once and counted every way at once.
 
     One indexed query (open statuses, visibility, the covering items index for "is
     homework") returns a few columns of each open homework ticket; one pass over those rows
     counts the headline numbers and every breakdown (unit, person, side, organisation), so
-    the tickets are read once instead of once per breakdown.
+    the tickets are read once instead of once per breakdown. The result holds plain values
+    only: `cached()` keeps it per (user, scope, day) until the homework data changes.
     """
 
     def __init__(self, user, project: Project | None = None, clock: Clock | None = None):
-        self.user, self.project, self.clock = user, project, clock or Clock.at()
+        clock = clock or Clock.at()
         sides, open_ids = {}, []
         for status_id, side, closed in db.session.execute(
             sa.select(Status.id, Status.owner_side, Status.is_closed)
@@ -138,7 +156,7 @@ class OpenHomework:
             sides[status_id] = side
             if not closed:
                 open_ids.append(status_id)
-        today, sunday = self.clock.today, self.clock.week[1]
+        today, sunday = clock.today, clock.week[1]
         flag = lambda clause: sa.case((clause, 1), else_=0)  # noqa: E731
         # Plain values only (no date parsing per row): the flags are computed by the database,
         # created_at only orders the oldest, so its raw (ISO text on SQLite) value will do.
@@ -160,93 +178,64 @@ class OpenHomework:
             .tuples()
             .all()
         )  # plain tuples: named access on 10,000 rows costs more than the SQL
-        self.users = {
-            u.id: u
-            for u in db.session.scalars(
-                sa.select(User)
-                .where(User.id.in_({row[2] for row in rows if row[2]}))
-                .options(joinedload(User.organisation))
-            )
-        }
-        org_of = {uid: u.organisation_id for uid, u in self.users.items()}
-        self.counts = {"unit": {}, "person": {}, "side": {}, "org": {}}
-        by_unit, by_person, by_side, by_org = self.counts.values()
+        counts = {"unit": {}, "person": {}, "side": {}, "org": {}}
+        people = _people({row[2] for row in rows if row[2]})
+        by_unit, by_person, by_side, by_org = counts.values()
         for _id, unit_id, assignee_id, guest, status_id, late, soon, _created in rows:
+            person = people.get(assignee_id)
             for table, key in (
                 (by_unit, unit_id),
                 (by_person, (assignee_id, None if assignee_id else guest)),
                 (by_side, sides[status_id]),
-                (by_org, org_of.get(assignee_id)),
+                (by_org, person.organisation.id if person and person.organisation else None),
             ):
-                counts = table.get(key) or table.setdefault(key, [0, 0, 0])
-                counts[0] += 1
-                counts[1] += late
-                counts[2] += soon
-        self.total = [
-            len(rows),
-            sum(row[5] for row in rows),
-            sum(row[6] for row in rows),
-        ]
+                tally = table.get(key) or table.setdefault(key, [0, 0, 0])
+                tally[0] += 1
+                tally[1] += late
+                tally[2] += soon
+        self.counts = {
+            "open": len(rows),
+            "overdue": sum(row[5] for row in rows),
+            "week": sum(row[6] for row in rows),  # due this week: from today to Sunday
+            "done_month": done_this_month(user, project, clock),
+        }
         self.oldest_ids = [row[0] for row in sorted(rows, key=lambda row: (row[7], row[0]))[:10]]
+        self.rows = {
+            "unit": _unit_rows(by_unit),
+            "person": _person_rows(by_person, people),
+            "side": [
+                Row(side, *by_side[side], {"side": side})
+                for side in ("city", "vendor")
+                if side in by_side
+            ],
+            "org": _org_rows(by_org, people),
+        }
+
+    @classmethod
+    def cached(cls, user, project: Project | None = None, clock: Clock | None = None):
+        """The same, reused until the homework data changes (or the day does)."""
+        clock = clock or Clock.at()
+        key = ("open", user.id, project.id if project else None, clock.today)
+        return _CACHE.get_or_compute("homework", key, lambda: cls(user, project, clock))
 
     def headline(self) -> dict[str, int]:
-        open_, overdue, week = self.total  # due this week: from today to Sunday
-        return {
-            "open": open_,
-            "overdue": overdue,
-            "week": week,
-            "done_month": done_this_month(self.user, self.project, self.clock),
-        }
+        return dict(self.counts)
 
     def by_unit(self) -> list[Row]:
-        counts = self.counts["unit"]
-        units = {
-            p.id: p
-            for p in db.session.scalars(
-                sa.select(Project)
-                .where(Project.id.in_(list(counts)))
-                .options(joinedload(Project.parent))
-            )
-        }
-        rows = []
-        for unit_id, (open_, overdue, week) in counts.items():
-            unit = units[unit_id]
-            label = f"{unit.parent.name} › {unit.name}" if unit.parent else unit.name
-            rows.append(Row(label, open_, overdue, week, {"project": unit.id}, unit))
-        return _sorted(rows)
+        return self.rows["unit"]
 
     def by_person(self) -> list[Row]:
-        rows = []
-        for (assignee_id, guest), (open_, overdue, week) in self.counts["person"].items():
-            if assignee_id is not None:
-                person = self.users[assignee_id]
-                rows.append(Row(person.name, open_, overdue, week, {"assignee": person.id}, person))
-            elif guest:
-                rows.append(Row(guest, open_, overdue, week, {"guest": guest}))
-            else:
-                rows.append(Row("", open_, overdue, week, {"assignee": "none"}))
-        return _sorted(rows)
+        return self.rows["person"]
 
     def by_side(self) -> list[Row]:
         """Who holds the ball, from the status of each open homework ticket."""
-        counts = self.counts["side"]
-        return [
-            Row(side, *counts[side], {"side": side})
-            for side in ("city", "vendor")
-            if side in counts
-        ]
+        return self.rows["side"]
 
     def by_organisation(self) -> list[Row]:
         """The assignee's organisation (guests and unassigned homework: one row without a name)."""
-        orgs = {u.organisation_id: u.organisation for u in self.users.values()}
-        rows = []
-        for org_id, (open_, overdue, week) in self.counts["org"].items():
-            org = orgs.get(org_id)
-            filters = {"org": org.id} if org else {"org": "none"}
-            rows.append(Row(org.name if org else "", open_, overdue, week, filters, org))
-        return _sorted(rows)
+        return self.rows["org"]
 
-    def oldest(self) -> list[HomeworkLine]:
+    def oldest(self, user) -> list[HomeworkLine]:
         if not self.oldest_ids:
             return []
         tickets = {
@@ -255,7 +244,65 @@ class OpenHomework:
                 sa.select(Ticket).where(Ticket.id.in_(self.oldest_ids)).options(*ticket_loads())
             ).unique()
         }
-        return with_items(self.user, [tickets[i] for i in self.oldest_ids])
+        return with_items(user, [tickets[i] for i in self.oldest_ids if i in tickets])
+
+
+def _people(ids: set[int]) -> dict[int, Named]:
+    """The assignees with their organisations, as plain values (one query)."""
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(User.id, User.name, Organisation.id, Organisation.name, Organisation.name_en)
+        .outerjoin(Organisation, Organisation.id == User.organisation_id)
+        .where(User.id.in_(ids))
+    )
+    return {
+        uid: Named(uid, name, organisation=Named(oid, oname, oname_en) if oid else None)
+        for uid, name, oid, oname, oname_en in rows
+    }
+
+
+def _unit_rows(counts: dict) -> list[Row]:
+    parent = sa.orm.aliased(Project)
+    units = {
+        uid: Named(uid, name, name_en, Named(pid, pname, pname_en) if pid else None)
+        for uid, name, name_en, pid, pname, pname_en in db.session.execute(
+            sa.select(
+                Project.id, Project.name, Project.name_en, parent.id, parent.name, parent.name_en
+            )
+            .outerjoin(parent, parent.id == Project.parent_id)
+            .where(Project.id.in_(list(counts)))
+        )
+    }
+    rows = []
+    for unit_id, (open_, overdue, week) in counts.items():
+        unit = units[unit_id]
+        label = f"{unit.parent.name} › {unit.name}" if unit.parent else unit.name
+        rows.append(Row(label, open_, overdue, week, {"project": unit.id}, unit))
+    return _sorted(rows)
+
+
+def _person_rows(counts: dict, people: dict[int, Named]) -> list[Row]:
+    rows = []
+    for (assignee_id, guest), (open_, overdue, week) in counts.items():
+        if assignee_id is not None:
+            person = people[assignee_id]
+            rows.append(Row(person.name, open_, overdue, week, {"assignee": person.id}, person))
+        elif guest:
+            rows.append(Row(guest, open_, overdue, week, {"guest": guest}))
+        else:
+            rows.append(Row("", open_, overdue, week, {"assignee": "none"}))
+    return _sorted(rows)
+
+
+def _org_rows(counts: dict, people: dict[int, Named]) -> list[Row]:
+    orgs = {p.organisation.id: p.organisation for p in people.values() if p.organisation}
+    rows = []
+    for org_id, (open_, overdue, week) in counts.items():
+        org = orgs.get(org_id)
+        filters = {"org": org.id} if org else {"org": "none"}
+        rows.append(Row(org.name if org else "", open_, overdue, week, filters, org))
+    return _sorted(rows)
 
 
 def done_this_month(user, project=None, clock: Clock | None = None) -> int:
@@ -436,7 +483,7 @@ def homework_list(
 
 
 def oldest_open(user, project=None) -> list[HomeworkLine]:
-    return OpenHomework(user, project).oldest()
+    return OpenHomework(user, project).oldest(user)
 
 
 # --- the weekly trend ------------------------------------------------------------------------
@@ -519,3 +566,11 @@ def weekly_trend(user, project=None, year: int | None = None, clock=None) -> lis
         open_now += new[k] - done[k]
         out.append(Week(week, open_now, done[k], new[k]))
     return out
+
+
+def cached_weekly_trend(user, project=None, year: int | None = None, clock=None) -> list[Week]:
+    """weekly_trend, reused until the homework data changes (or the day does)."""
+    clock = clock or Clock.at()
+    year = year or clock.fiscal_year
+    key = ("trend", user.id, project.id if project else None, year, clock.today)
+    return _CACHE.get_or_compute("homework", key, lambda: weekly_trend(user, project, year, clock))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import abort, flash, g, redirect, render_template, request, url_for
@@ -115,6 +116,21 @@ def scope_options(roots: list[Scope], selected) -> Markup:
     return Markup("".join(out))
 
 
+@bp.app_template_global()
+def homework_href(state: str, scope: dict, filters: dict) -> str:
+    """url_for("reports.homework", state=…, **scope, **filters), for the dozens of links of
+    the dashboard's breakdowns: the route is built once per request, the rest is a query
+    string (encoded as url_for would)."""
+    base = g.get("homework_base")
+    if base is None:
+        base = g.homework_base = url_for("reports.homework")
+    query = urlencode({"state": state, **scope, **filters}, safe=_URL_SAFE)
+    return f"{base}?{query}"
+
+
+_URL_SAFE = "!$'()*,/:;?@"  # what Werkzeug leaves unquoted in a query string
+
+
 def _language() -> str:
     locale = get_locale()
     return locale.language if locale else "ja"
@@ -125,7 +141,7 @@ def dashboard():
     project = _scope()
     clock = queries.Clock.at()
     year = _int_arg("fy") or (project.year if project and project.year else clock.fiscal_year)
-    weeks = queries.weekly_trend(current_user, project, year, clock)
+    weeks = queries.cached_weekly_trend(current_user, project, year, clock)
     chart = charts.weekly_chart(
         weeks,
         title=_("Open and closed homework per week"),
@@ -134,7 +150,7 @@ def dashboard():
         locale=_language(),
     )
     roots = visible_roots()
-    homework = queries.OpenHomework(current_user, project, clock)
+    homework = queries.OpenHomework.cached(current_user, project, clock)
     return render_template(
         "reports/dashboard.html",
         project=project,
@@ -147,7 +163,7 @@ def dashboard():
         by_person=homework.by_person(),
         by_side=homework.by_side(),
         by_org=homework.by_organisation(),
-        oldest=homework.oldest(),
+        oldest=homework.oldest(current_user),
         weeks=weeks,
         chart=chart,
     )

@@ -49,3 +49,14 @@ def test_error_pages_in_both_languages(client, login, make_user):
     client.post("/lang", data={"lang": "en"})
     en = client.get("/projects/none-such").get_data(as_text=True)
     assert "does not exist" in en
+
+
+def test_templates_translate_in_a_forced_locale_and_back(app):
+    from flask import render_template_string
+
+    template = "{{ _('Decision register') }}"
+    with app.test_request_context(headers={"Accept-Language": "ja"}):
+        assert render_template_string(template) == "決定事項台帳"
+        with force_locale("en"):  # an e-mail in the recipient's language, mid-request
+            assert render_template_string(template) == "Decision register"
+        assert render_template_string(template) == "決定事項台帳"

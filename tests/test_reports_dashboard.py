@@ -208,9 +208,10 @@ def test_breakdowns_and_lists_take_a_fixed_number_of_queries(
         sa.event.remove(db.engine, "before_cursor_execute", record)
 
     assert len(lines) == 6
-    # The manager reloaded after the commit; by_person: statuses, the open homework, the
-    # people (with organisations); the list: count, page, items — whatever the rows.
-    assert len(statements) <= 7, statements
+    # The manager reloaded after the commit; the breakdowns (all at once): statuses, the open
+    # homework, the people (with organisations), the units, done this month; the list:
+    # count, page, items — whatever the rows.
+    assert len(statements) <= 9, statements
 
 
 def test_the_chart_is_svg_with_japanese_month_labels_from_april():
@@ -252,3 +253,17 @@ def test_scope_chooser_lists_my_years_newest_first_with_their_live_units(
     client.post("/lang", data={"lang": "en"})
     english = client.get("/decisions").get_data(as_text=True)
     assert "Test City FY2026 — all units" in english
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{"guest": "山本 太郎 (上州)/a+b&c"}, {"assignee": 12}, {"org": "none"}, {"side": "city"}],
+)
+def test_breakdown_links_are_the_urls_url_for_builds(app, filters):
+    from flask import url_for
+
+    from reports.views import homework_href
+
+    with app.test_request_context():
+        expected = url_for("reports.homework", state="week", project=3, **filters)
+        assert homework_href("week", {"project": 3}, filters) == expected

@@ -1,0 +1,175 @@
+"""Data generations: caches keyed by the version of the data they were computed from.
+
+A generation is a random token per kind of data, replaced in the same transaction as any
+change that could alter what is computed from that data. A cache entry is keyed by the
+token the database gives now, so it can never be served after such a change, whichever
+process made it (gunicorn workers each keep their own cache; the token is shared). A random
+token rather than a counter: a database restored from a backup, or wiped by the tests, never
+brings back a token an older cache entry was keyed by.
+
+Kinds:
+- "homework": what the homework dashboard counts (tickets, homework items, who sees which
+  project, names of people, units and organisations, statuses).
+
+The watch list names, per model, the attributes that matter; an edit to anything else (the
+text of a goal typed in the projector, a user's last login) leaves the caches alone.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from itertools import chain
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from extensions import db
+
+T = TypeVar("T")
+
+
+class DataGeneration(db.Model):
+    __tablename__ = "data_generations"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(32))
+
+
+def _watch_list() -> dict[type, tuple[frozenset[str] | None, Callable | None]]:
+    """{model: (attributes whose change matters (None: any), which new/deleted rows matter)}."""
+    from accounts.models import Organisation, User
+    from minutes.models import Item
+    from projects.models import Membership, Project
+    from tickets.models import Status, Ticket
+
+    return {
+        Ticket: (
+            frozenset(
+                [
+                    "status",
+                    "status_id",
+                    "assignee",
+                    "assignee_id",
+                    "guest_name",
+                    "due_date",
+                    "project",
+                    "project_id",
+                    "created_at",
+                    "closed_at",
+                ]
+            ),
+            None,
+        ),
+        Item: (
+            frozenset(["kind", "ticket", "ticket_id", "deleted_at", "meeting", "meeting_id"]),
+            lambda item: item.kind == "homework",
+        ),
+        User: (frozenset(["name", "organisation", "organisation_id", "is_admin"]), None),
+        Organisation: (frozenset(["name", "name_en"]), None),
+        Membership: (None, None),
+        Project: (
+            frozenset(["name", "name_en", "parent", "parent_id", "fiscal_year", "is_archived"]),
+            None,
+        ),
+        Status: (frozenset(["name", "name_en", "is_closed", "owner_side"]), None),
+    }
+
+
+_WATCH: dict | None = None
+
+
+def _matters(obj, watch) -> bool:
+    spec = watch.get(type(obj))
+    if spec is None:
+        return False
+    attributes, _rows = spec
+    if attributes is None:
+        return True
+    state = sa.inspect(obj)
+    return any(state.attrs[key].history.has_changes() for key in attributes)
+
+
+def _row_matters(obj, watch) -> bool:
+    spec = watch.get(type(obj))
+    if spec is None:
+        return False
+    _attributes, rows = spec
+    return rows is None or rows(obj)
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context, _instances) -> None:
+    global _WATCH
+    if session.info.get("generation_bumped"):
+        return  # once per transaction is enough: the token is read after the commit
+    watch = _WATCH = _WATCH or _watch_list()
+    if any(_row_matters(obj, watch) for obj in chain(session.new, session.deleted)) or any(
+        _matters(obj, watch) for obj in session.dirty
+    ):
+        bump(session, "homework")
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _bulk_statement(state) -> None:
+    """UPDATE/DELETE statements on watched tables bypass the flush: they bump as well."""
+    if not (state.is_update or state.is_delete) or state.session.info.get("generation_bumped"):
+        return
+    table = getattr(state.statement, "table", None)
+    global _WATCH
+    watch = _WATCH = _WATCH or _watch_list()
+    # The ORM annotates the table (a copy): compare names.
+    if table is not None and any(table.name == model.__tablename__ for model in watch):
+        bump(state.session, "homework")
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: Session, _transaction) -> None:
+    # Also after a savepoint: a rolled-back savepoint may have undone the bump.
+    session.info.pop("generation_bumped", None)
+
+
+def bump(session: Session, name: str) -> None:
+    """Give `name` a new token, in the session's transaction (an upsert: the row may not
+    exist yet)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = DataGeneration.__table__
+    token = secrets.token_hex(8)
+    stmt = insert(table).values(name=name, token=token)
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.name], set_={"token": token})
+    session.info["generation_bumped"] = True
+    session.connection().execute(stmt)  # not session.execute: no autoflush inside a flush
+
+
+def token(name: str) -> str | None:
+    return db.session.scalar(sa.select(DataGeneration.token).where(DataGeneration.name == name))
+
+
+class Cache:
+    """A small least-recently-used map in this process, safe across threads."""
+
+    def __init__(self, size: int = 64):
+        self.size, self.entries, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get_or_compute(self, name: str, key: tuple, compute: Callable[[], T]) -> T:
+        """The value for `key` under the current token of generation `name`."""
+        full = (name, token(name) or "", *key)
+        with self.lock:
+            if full in self.entries:
+                self.entries.move_to_end(full)
+                return self.entries[full]
+        value = compute()
+        with self.lock:
+            self.entries[full] = value
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()

@@ -1,0 +1,139 @@
+"""Caches keyed by data generations (generations.py): the dashboard's numbers are reused
+while nothing they count changes, and never served after something did."""
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+import generations
+from extensions import db
+from minutes import services as minutes
+from projects import services as projects
+from reports.queries import Clock, OpenHomework, cached_weekly_trend
+from tickets import services as tickets
+from tickets.models import Ticket
+
+NOON_25_NOV = Clock.at(__import__("datetime").datetime(2026, 11, 25, 3, 0))
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user(login="kacho", password="pw-for-tests")
+
+
+@pytest.fixture
+def unit(make_unit, manager):
+    return make_unit(members={manager: "manager"})
+
+
+def open_count(user) -> int:
+    return OpenHomework.cached(user, clock=NOON_25_NOV).headline()["open"]
+
+
+class Statements:
+    def __init__(self):
+        self.seen = []
+
+    def __enter__(self):
+        sa.event.listen(db.engine, "before_cursor_execute", self.record)
+        return self.seen
+
+    def __exit__(self, *exc):
+        sa.event.remove(db.engine, "before_cursor_execute", self.record)
+
+    def record(self, conn, cursor, statement, *args):
+        self.seen.append(statement)
+
+
+def test_unchanged_data_is_answered_from_the_cache_with_one_query(make_homework, unit, manager):
+    make_homework(unit)
+    assert open_count(manager) == 1
+    # An edit the dashboard does not count: a goal's text typed in the projector.
+    goal = minutes.add_item(manager, make_homework(unit).meeting, "goal", "帳票の確認")
+    db.session.commit()
+    first = open_count(manager)
+    minutes.edit_item(manager, goal, "帳票レイアウトの確認")
+    db.session.commit()
+    manager.id  # noqa: B018 (reloaded after the commit, outside the count)
+
+    with Statements() as seen:
+        again = open_count(manager)
+
+    assert first == again == 2
+    assert len(seen) == 1 and "data_generations" in seen[0]
+
+
+def test_a_closed_ticket_changes_the_numbers_at_once(make_homework, unit, manager, status_named):
+    item = make_homework(unit)
+    make_homework(unit)
+    assert open_count(manager) == 2
+
+    tickets.update_ticket(manager, item.ticket, {"status_id": status_named("完了").id})
+    db.session.commit()
+
+    assert open_count(manager) == 1
+
+
+def test_a_bulk_update_statement_changes_the_numbers_too(make_homework, unit, manager):
+    item = make_homework(unit, due_date=date(2026, 12, 20))
+    assert OpenHomework.cached(manager, clock=NOON_25_NOV).headline()["overdue"] == 0
+
+    db.session.execute(
+        sa.update(Ticket).where(Ticket.id == item.ticket_id).values(due_date=date(2026, 11, 1))
+    )
+    db.session.commit()
+
+    assert OpenHomework.cached(manager, clock=NOON_25_NOV).headline()["overdue"] == 1
+
+
+def test_a_removed_member_no_longer_sees_the_numbers(make_homework, unit, make_user):
+    clerk = make_user()
+    membership = projects.set_membership(unit.parent, clerk, "member")
+    db.session.commit()
+    make_homework(unit)
+    assert open_count(clerk) == 1
+
+    projects.remove_membership(membership)
+    db.session.commit()
+
+    assert open_count(clerk) == 0
+
+
+def test_a_rolled_back_change_keeps_the_token_and_the_numbers(make_homework, unit, manager):
+    item = make_homework(unit)
+    assert open_count(manager) == 1
+    before = generations.token("homework")
+
+    item.ticket.due_date = date(2026, 1, 1)
+    db.session.flush()  # bumps inside the transaction …
+    db.session.rollback()  # … and the rollback undoes it
+
+    assert generations.token("homework") == before
+    assert open_count(manager) == 1
+
+
+def test_the_trend_is_cached_per_year_and_follows_new_homework(make_homework, unit, manager):
+    assert cached_weekly_trend(manager, year=2026, clock=NOON_25_NOV)[-1].open == 0
+
+    make_homework(unit)
+
+    assert cached_weekly_trend(manager, year=2026, clock=NOON_25_NOV)[-1].open == 1
+    assert cached_weekly_trend(manager, year=2025, clock=NOON_25_NOV) != (
+        cached_weekly_trend(manager, year=2026, clock=NOON_25_NOV)
+    )
+
+
+def test_the_dashboard_page_shows_a_change_made_after_it_was_cached(
+    client, login, make_homework, unit, manager, status_named
+):
+    items = [make_homework(unit, what=f"宿題{n}") for n in range(3)]
+    login(manager)
+    assert 'data-state="open"' in client.get("/dashboard").get_data(as_text=True)
+
+    tickets.update_ticket(manager, items[0].ticket, {"status_id": status_named("完了").id})
+    db.session.commit()
+    html = client.get("/dashboard").get_data(as_text=True)
+
+    number = html[html.index('data-state="open"') :]
+    assert '<span class="value">2</span>' in number[: number.index("</a>")]
