@@ -7,14 +7,22 @@ A query is split into words (half- or full-width spaces); every word must match.
   so 1–2 character words (宿題, 住基, 課) use LIKE on the base table's columns — never on the
   FTS table, whose LIKE is broken on SQLite 3.40.
 - PostgreSQL: ILIKE on the base columns, served by pg_trgm GIN indexes for 3+ characters.
+- 1–2 character words (both databases, for sources with `bigrams=True`): a bigram side index
+  finds the candidate rows, and the word's LIKE/instr/ILIKE condition is still checked on
+  them, so the rows are exactly those of the plain scan. SQLite: an FTS5 table
+  `fts_<table>_bigrams` (tokenizer `ascii`, `detail=none`, external content: the view
+  `fts_<table>_bigram_text`, which spells each text as its space-separated bigrams; triggers
+  keep it in step). A 2-character word is one token, a 1-character word a prefix query.
+  PostgreSQL: GIN indexes `bigram_<table>_<column>` over `search_grams(column)`, the array
+  of the lower-cased text's distinct characters and bigrams (an immutable SQL function).
 
 Both are case-insensitive for English. A domain describes where to look with `Source`s and
 asks `matches_all(q, key, sources)` for a WHERE clause; its migration creates the indexes
 with `create_index_sql` / `drop_index_sql`.
 
-The index objects are named `fts_<table>…` (SQLite tables and triggers) and
-`trgm_<table>_<column>` (PostgreSQL indexes); `include_name` hides them from Alembic's
-model comparison, since they are not part of the models' metadata.
+The index objects are named `fts_<table>…` (SQLite tables, views and triggers) and
+`trgm_<table>_<column>` / `bigram_<table>_<column>` (PostgreSQL indexes); `include_name` hides
+them from Alembic's model comparison, since they are not part of the models' metadata.
 """
 
 from __future__ import annotations
@@ -23,10 +31,16 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from extensions import db
 
 MIN_TRIGRAM = 3
+MAX_BIGRAM = 2
+# SQLite's bigram index uses FTS5's `ascii` tokenizer: ASCII letters and digits and every
+# non-ASCII character are token characters, other ASCII characters separate tokens. A word
+# with such a character cannot be one token, so it is scanned instead (rare: "%", "a-").
+_ASCII_SEPARATOR = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]")
 _SPACES = re.compile(r"[\s\u3000]+")
 
 
@@ -44,6 +58,11 @@ class Source:
     fts_table: str | None = None
     rowid: sa.ColumnElement | None = None
     where: sa.ColumnElement | None = None  # only rows meeting this count (e.g. not private)
+    # The bigram side index (migration 0007) for 1–2 character words. SQLite: the FTS5 table
+    # whose rowids are this source's `key` values and whose documents hold its `columns`
+    # (with `where` applied); sources sharing one are looked up once. PostgreSQL: the GIN
+    # indexes over search_grams() of the columns exist.
+    bigram_table: str | None = None
 
 
 def words(q: str | None) -> list[str]:
@@ -83,17 +102,48 @@ def contains(column: sa.ColumnElement, term: str, dialect: str | None = None):
     return column.like(pattern, escape="\\")  # SQLite LIKE ignores ASCII case
 
 
+def _fts_rowids(table: str, query: str) -> sa.Select:
+    return (
+        sa.select(sa.literal_column("rowid"))
+        .select_from(sa.table(table))
+        .where(sa.literal_column(table).op("MATCH")(query))
+    )
+
+
+def bigram_query(term: str) -> str | None:
+    """The FTS5 query of a 1–2 character word in SQLite's bigram index, or None when the
+    index cannot answer it (longer, or an ASCII separator in it)."""
+    if not 1 <= len(term) <= MAX_BIGRAM or _ASCII_SEPARATOR.search(term):
+        return None
+    return fts_phrase(term) + (" *" if len(term) == 1 else "")
+
+
+def _pg_bigram_candidates(source: Source, term: str):
+    """PostgreSQL: rows whose columns' search_grams() hold the lower-cased word (a superset:
+    the caller still checks the word's LIKE/ILIKE condition)."""
+    wanted = postgresql.array([sa.func.lower(sa.literal(term, sa.Text))])
+    return sa.or_(*(sa.func.search_grams(c).op("@>")(wanted) for c in source.columns))
+
+
 def source_matches(source: Source, term: str, dialect: str | None = None):
     """A SELECT of `source.key` values whose text contains `term`."""
     dialect = dialect or _dialect()
     if dialect == "sqlite" and source.fts_table and len(term) >= MIN_TRIGRAM:
-        fts = sa.table(source.fts_table)
-        hits = (
-            sa.select(sa.literal_column("rowid"))
-            .select_from(fts)
-            .where(sa.literal_column(source.fts_table).op("MATCH")(fts_phrase(term)))
-        )
+        hits = _fts_rowids(source.fts_table, fts_phrase(term))
+        if source.key is source.rowid and source.where is None:
+            return hits  # the FTS rowids are the keys: no need to read the rows
         stmt = sa.select(source.key).where(source.rowid.in_(hits))
+    elif dialect == "sqlite" and source.bigram_table and bigram_query(term):
+        # Exact, no check on the text needed: a 2-character word is one token of the ascii
+        # tokenizer, equal to a text's bigram up to ASCII case (as SQLite's LIKE; a caseless
+        # word has no ASCII letter, so it is equal as instr() wants); a 1-character word
+        # prefixes exactly the tokens starting with it (the last character stands alone).
+        return _fts_rowids(source.bigram_table, bigram_query(term))
+    elif dialect == "postgresql" and source.bigram_table and len(term) <= MAX_BIGRAM:
+        stmt = sa.select(source.key).where(
+            _pg_bigram_candidates(source, term),
+            sa.or_(*(contains(c, term, dialect) for c in source.columns)),
+        )
     else:
         stmt = sa.select(source.key).where(
             sa.or_(*(contains(c, term, dialect) for c in source.columns))
@@ -110,9 +160,18 @@ def matches_all(q: str | None, key: sa.ColumnElement, sources: list[Source]):
     if not terms:
         return None
     dialect = _dialect()
-    return sa.and_(
-        *(sa.or_(*(key.in_(source_matches(s, term, dialect)) for s in sources)) for term in terms)
-    )
+
+    def one_word(term: str):
+        parts, seen = [], set()
+        for source in sources:
+            if dialect == "sqlite" and source.bigram_table and bigram_query(term):
+                if source.bigram_table in seen:
+                    continue  # one document holds all the sources of this table
+                seen.add(source.bigram_table)
+            parts.append(key.in_(source_matches(source, term, dialect)))
+        return sa.or_(*parts)
+
+    return sa.and_(*(one_word(term) for term in terms))
 
 
 # --- schema (used by migrations) -------------------------------------------------------------
@@ -157,7 +216,163 @@ def drop_index_sql(dialect: str, table: str, columns: list[str]) -> list[str]:
     ]
 
 
+# The bigram side index (migration 0007). SQLite spells a text as its bigrams in SQL: the
+# characters at positions 1 + a*10^6 + b*10^3 + c (a, b, c from the table fts_digits, 0–999,
+# each walked as a range), so any text SQLite can hold is covered; the last character stands
+# alone, so a 1-character prefix query finds it too.
+DIGITS = "fts_digits"
+GRAMS_FUNCTION = "search_grams"  # PostgreSQL
+
+
+@dataclass(frozen=True)
+class Children:
+    """Rows of another table whose text belongs to the parent's bigram document (a ticket's
+    journal notes): `table`.`column` where `fk` = the parent's key and `where` holds."""
+
+    table: str
+    fk: str
+    column: str
+    where: str = "1"  # SQL over the child row, its columns written {row}name
+    watch: tuple[str, ...] = ()  # the other columns `where` reads
+
+
+def bigram_text_sql(expr: str) -> str:
+    """SQLite: `expr`'s bigrams joined by spaces (NULL for NULL or empty text)."""
+    n = f"length({expr}) - 1"
+    return (
+        f"(SELECT group_concat(substr({expr}, 1 + a.n * 1000000 + b.n * 1000 + c.n, 2), ' ') "
+        f"FROM {DIGITS} a CROSS JOIN {DIGITS} b CROSS JOIN {DIGITS} c "
+        f"WHERE a.n <= ({n}) / 1000000 AND b.n <= min(999, ({n}) / 1000 - a.n * 1000) "
+        f"AND c.n <= min(999, {n} - a.n * 1000000 - b.n * 1000))"
+    )
+
+
+def _grams_function_sql() -> str:
+    return (
+        f"CREATE OR REPLACE FUNCTION {GRAMS_FUNCTION}(t text) RETURNS text[] "
+        "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ "
+        "SELECT coalesce(array_agg(DISTINCT g), '{}'::text[]) "
+        "FROM (SELECT lower(t) AS l) s, generate_series(1, length(s.l)) AS i, "
+        "LATERAL (VALUES (substr(s.l, i, 1)), (substr(s.l, i, 2))) AS v(g) $$"
+    )
+
+
+def create_bigram_sql(
+    dialect: str,
+    table: str,
+    columns: list[str],
+    pk: str = "id",
+    children: Children | None = None,
+) -> list[str]:
+    """DDL for the bigram side index of `table`'s text `columns` (and its `children`'s).
+
+    SQLite: one FTS5 document per row of `table` (rowid = `pk`), external content = the view
+    spelling the texts as bigrams. The triggers keep "document = the view's row now": a write
+    that changes a document deletes it BEFORE (the view still shows what was indexed) and
+    inserts it AFTER. PostgreSQL: a GIN index per column (the children's on their table).
+    """
+    if dialect == "postgresql":
+        indexed = [(table, c) for c in columns]
+        if children:
+            indexed.append((children.table, children.column))
+        return [_grams_function_sql()] + [
+            f"CREATE INDEX IF NOT EXISTS bigram_{t}_{c} ON {t} USING gin ({GRAMS_FUNCTION}({c}))"
+            for t, c in indexed
+        ]
+    if dialect != "sqlite":
+        return []
+    fts, view = f"fts_{table}_bigrams", f"fts_{table}_bigram_text"
+    names = list(columns)
+    spelled = [f"{bigram_text_sql(f'{table}.{c}')} AS {c}" for c in columns]
+    if children:
+        ch = children
+        names.append(ch.column)
+        spelled.append(
+            f"(SELECT group_concat({bigram_text_sql(f'{ch.table}.{ch.column}')}, ' ') "
+            f"FROM {ch.table} WHERE {ch.table}.{ch.fk} = {table}.{pk} "
+            f"AND ({ch.where.format(row=ch.table + '.')})) "
+            f"AS {ch.column}"
+        )
+    cols = ", ".join(names)
+
+    def delete(ids: str) -> str:
+        return (
+            f"INSERT INTO {fts}({fts}, rowid, {cols}) SELECT 'delete', {pk}, {cols} "
+            f"FROM {view} WHERE {pk} IN ({ids});"
+        )
+
+    def insert(ids: str) -> str:
+        return f"INSERT INTO {fts}(rowid, {cols}) SELECT {pk}, {cols} FROM {view} WHERE {pk} IN ({ids});"
+
+    own = ", ".join(columns)
+    out = [
+        f"CREATE TABLE IF NOT EXISTS {DIGITS} (n INTEGER PRIMARY KEY)",
+        f"INSERT OR IGNORE INTO {DIGITS}(n) WITH RECURSIVE d(n) AS "
+        "(SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < 999) SELECT n FROM d",
+        f"CREATE VIEW {view} AS SELECT {table}.{pk} AS {pk}, {', '.join(spelled)} FROM {table}",
+        f"CREATE VIRTUAL TABLE {fts} USING fts5({cols}, content='{view}', "
+        f"content_rowid='{pk}', tokenize='ascii', detail=none)",
+        f"CREATE TRIGGER {fts}_ai AFTER INSERT ON {table} BEGIN {insert(f'new.{pk}')} END",
+        f"CREATE TRIGGER {fts}_bu BEFORE UPDATE OF {own} ON {table} "
+        f"BEGIN {delete(f'old.{pk}')} END",
+        f"CREATE TRIGGER {fts}_au AFTER UPDATE OF {own} ON {table} BEGIN {insert(f'new.{pk}')} END",
+        f"CREATE TRIGGER {fts}_bd BEFORE DELETE ON {table} BEGIN {delete(f'old.{pk}')} END",
+    ]
+    if children:
+        ch, c = children, f"{fts}_{children.table}"
+        # A child that adds no text (an empty note, a private one) leaves the document as is.
+        adds = f"coalesce(new.{ch.column}, '') <> '' AND ({ch.where.format(row='new.')})"
+        drops = f"coalesce(old.{ch.column}, '') <> '' AND ({ch.where.format(row='old.')})"
+        both = f"old.{ch.fk}, new.{ch.fk}"
+        watched = ", ".join(dict.fromkeys([ch.column, ch.fk, *ch.watch]))
+        out += [
+            f"CREATE TRIGGER {c}_bi BEFORE INSERT ON {ch.table} WHEN {adds} "
+            f"BEGIN {delete(f'new.{ch.fk}')} END",
+            f"CREATE TRIGGER {c}_ai AFTER INSERT ON {ch.table} WHEN {adds} "
+            f"BEGIN {insert(f'new.{ch.fk}')} END",
+            f"CREATE TRIGGER {c}_bu BEFORE UPDATE OF {watched} ON {ch.table} "
+            f"BEGIN {delete(both)} END",
+            f"CREATE TRIGGER {c}_au AFTER UPDATE OF {watched} ON {ch.table} "
+            f"BEGIN {insert(both)} END",
+            f"CREATE TRIGGER {c}_bd BEFORE DELETE ON {ch.table} WHEN {drops} "
+            f"BEGIN {delete(f'old.{ch.fk}')} END",
+            f"CREATE TRIGGER {c}_ad AFTER DELETE ON {ch.table} WHEN {drops} "
+            f"BEGIN {insert(f'old.{ch.fk}')} END",
+        ]
+    return out + [f"INSERT INTO {fts}({fts}) VALUES ('rebuild')"]
+
+
+def drop_bigram_sql(
+    dialect: str, table: str, columns: list[str], children: Children | None = None
+) -> list[str]:
+    """The reverse of create_bigram_sql, except the shared fts_digits table and PostgreSQL
+    function (drop_bigram_shared_sql, once every index is gone)."""
+    if dialect == "postgresql":
+        indexed = [(table, c) for c in columns]
+        if children:
+            indexed.append((children.table, children.column))
+        return [f"DROP INDEX IF EXISTS bigram_{t}_{c}" for t, c in indexed]
+    if dialect != "sqlite":
+        return []
+    fts = f"fts_{table}_bigrams"
+    triggers = [f"{fts}_{t}" for t in ("ai", "bu", "au", "bd")]
+    if children:
+        triggers += [f"{fts}_{children.table}_{t}" for t in ("bi", "ai", "bu", "au", "bd", "ad")]
+    return [f"DROP TRIGGER IF EXISTS {t}" for t in triggers] + [
+        f"DROP TABLE IF EXISTS {fts}",
+        f"DROP VIEW IF EXISTS fts_{table}_bigram_text",
+    ]
+
+
+def drop_bigram_shared_sql(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [f"DROP FUNCTION IF EXISTS {GRAMS_FUNCTION}(text)"]
+    if dialect == "sqlite":
+        return [f"DROP TABLE IF EXISTS {DIGITS}"]
+    return []
+
+
 def include_name(name, type_, parent_names) -> bool:
     """Alembic filter: the search indexes are not in the models' metadata; ignore them."""
-    prefix = {"table": "fts_", "index": "trgm_"}.get(type_)
-    return not (prefix and name and name.startswith(prefix))
+    prefixes = {"table": ("fts_",), "index": ("trgm_", "bigram_")}.get(type_)
+    return not (prefixes and name and name.startswith(prefixes))

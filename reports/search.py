@@ -25,16 +25,25 @@ from extensions import db
 from minutes.models import Item, Meeting
 from projects.models import Project
 from reports import queries
-from reports.decisions import ITEM_SOURCES
 from tickets import queries as ticket_queries
 from tickets.models import Ticket
 
+ITEM_SOURCES = [
+    textsearch.Source(
+        key=Item.id,
+        columns=(Item.text,),
+        fts_table="fts_items",
+        rowid=Item.id,
+        bigram_table="fts_items_bigrams",
+    )
+]
 MEETING_SOURCES = [
     textsearch.Source(
         key=Meeting.id,
         columns=(Meeting.title, Meeting.place),
         fts_table="fts_meetings",
         rowid=Meeting.id,
+        bigram_table="fts_meetings_bigrams",
     )
 ]
 

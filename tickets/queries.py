@@ -76,6 +76,7 @@ TICKET_SOURCES = [
         columns=(Ticket.subject, Ticket.description),
         fts_table="fts_tickets",
         rowid=Ticket.id,
+        bigram_table="fts_tickets_bigrams",
     ),
     textsearch.Source(
         key=Journal.ticket_id,
@@ -83,6 +84,8 @@ TICKET_SOURCES = [
         fts_table="fts_journals",
         rowid=Journal.id,
         where=Journal.private_notes.is_(False),  # private notes never reveal a ticket
+        # SQLite: the ticket's bigram document holds its notes that are not private.
+        bigram_table="fts_tickets_bigrams",
     ),
 ]
 
