@@ -8,8 +8,9 @@ token rather than a counter: a database restored from a backup, or wiped by the 
 brings back a token an older cache entry was keyed by.
 
 Kinds:
-- "homework": what the homework dashboard counts (tickets, homework items, who sees which
-  project, names of people, units and organisations, statuses).
+- "directory": who sees which project, and the names of projects, units, people,
+  organisations, trackers and statuses (changes rarely: the ticket list's filter choices);
+- "homework": the directory and what the homework dashboard counts (tickets, homework items).
 
 The watch list names, per model, the attributes that matter; an edit to anything else (the
 text of a goal typed in the projector, a user's last login) leaves the caches alone.
@@ -40,14 +41,28 @@ class DataGeneration(db.Model):
     token: Mapped[str] = mapped_column(sa.String(32))
 
 
-def _watch_list() -> dict[type, tuple[frozenset[str] | None, Callable | None]]:
-    """{model: (attributes whose change matters (None: any), which new/deleted rows matter)}."""
+def _watch_lists() -> dict[str, dict[type, tuple[frozenset[str] | None, Callable | None]]]:
+    """{generation: {model: (attributes whose change matters (None: any), which new or
+    deleted rows matter (None: any))}}."""
     from accounts.models import Organisation, User
     from minutes.models import Item
     from projects.models import Membership, Project
-    from tickets.models import Status, Ticket
+    from tickets.models import Status, Ticket, Tracker
 
-    return {
+    names = frozenset(["name", "name_en"])
+    directory = {
+        Project: (
+            names | {"identifier", "parent", "parent_id", "fiscal_year", "is_archived", "position"},
+            None,
+        ),
+        Membership: (None, None),
+        User: (frozenset(["name", "organisation", "organisation_id", "is_admin"]), None),
+        Organisation: (names, None),
+        Tracker: (names | {"position"}, None),
+        Status: (names | {"is_closed", "owner_side", "position"}, None),
+    }
+    homework = {
+        **directory,
         Ticket: (
             frozenset(
                 [
@@ -69,24 +84,21 @@ def _watch_list() -> dict[type, tuple[frozenset[str] | None, Callable | None]]:
             frozenset(["kind", "ticket", "ticket_id", "deleted_at", "meeting", "meeting_id"]),
             lambda item: item.kind == "homework",
         ),
-        User: (frozenset(["name", "organisation", "organisation_id", "is_admin"]), None),
-        Organisation: (frozenset(["name", "name_en"]), None),
-        Membership: (None, None),
-        Project: (
-            frozenset(["name", "name_en", "parent", "parent_id", "fiscal_year", "is_archived"]),
-            None,
-        ),
-        Status: (frozenset(["name", "name_en", "is_closed", "owner_side"]), None),
     }
+    return {"homework": homework, "directory": directory}
 
 
 _WATCH: dict | None = None
 
 
-def _matters(obj, watch) -> bool:
-    spec = watch.get(type(obj))
-    if spec is None:
-        return False
+def _watch() -> dict:
+    global _WATCH
+    if _WATCH is None:
+        _WATCH = _watch_lists()
+    return _WATCH
+
+
+def _changed(obj, spec) -> bool:
     attributes, _rows = spec
     if attributes is None:
         return True
@@ -94,43 +106,48 @@ def _matters(obj, watch) -> bool:
     return any(state.attrs[key].history.has_changes() for key in attributes)
 
 
-def _row_matters(obj, watch) -> bool:
-    spec = watch.get(type(obj))
-    if spec is None:
-        return False
+def _row_matters(obj, spec) -> bool:
     _attributes, rows = spec
     return rows is None or rows(obj)
 
 
+def _bumped(session: Session) -> set:
+    return session.info.setdefault("generations_bumped", set())
+
+
 @sa.event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, _context, _instances) -> None:
-    global _WATCH
-    if session.info.get("generation_bumped"):
-        return  # once per transaction is enough: the token is read after the commit
-    watch = _WATCH = _WATCH or _watch_list()
-    if any(_row_matters(obj, watch) for obj in chain(session.new, session.deleted)) or any(
-        _matters(obj, watch) for obj in session.dirty
-    ):
-        bump(session, "homework")
+    done = _bumped(session)  # once per transaction is enough: tokens are read after commit
+    for name, watch in _watch().items():
+        if name in done:
+            continue
+        rows = (
+            (obj, watch.get(type(obj)), _row_matters) for obj in chain(session.new, session.deleted)
+        )
+        edits = ((obj, watch.get(type(obj)), _changed) for obj in session.dirty)
+        if any(spec is not None and test(obj, spec) for obj, spec, test in chain(rows, edits)):
+            bump(session, name)
 
 
 @sa.event.listens_for(Session, "do_orm_execute")
 def _bulk_statement(state) -> None:
     """UPDATE/DELETE statements on watched tables bypass the flush: they bump as well."""
-    if not (state.is_update or state.is_delete) or state.session.info.get("generation_bumped"):
+    if not (state.is_update or state.is_delete):
         return
     table = getattr(state.statement, "table", None)
-    global _WATCH
-    watch = _WATCH = _WATCH or _watch_list()
-    # The ORM annotates the table (a copy): compare names.
-    if table is not None and any(table.name == model.__tablename__ for model in watch):
-        bump(state.session, "homework")
+    if table is None:
+        return
+    done = _bumped(state.session)
+    for name, watch in _watch().items():
+        # The ORM annotates the table (a copy): compare names.
+        if name not in done and any(table.name == model.__tablename__ for model in watch):
+            bump(state.session, name)
 
 
 @sa.event.listens_for(Session, "after_transaction_end")
 def _transaction_ended(session: Session, _transaction) -> None:
     # Also after a savepoint: a rolled-back savepoint may have undone the bump.
-    session.info.pop("generation_bumped", None)
+    session.info.pop("generations_bumped", None)
 
 
 def bump(session: Session, name: str) -> None:
@@ -142,7 +159,7 @@ def bump(session: Session, name: str) -> None:
     token = secrets.token_hex(8)
     stmt = insert(table).values(name=name, token=token)
     stmt = stmt.on_conflict_do_update(index_elements=[table.c.name], set_={"token": token})
-    session.info["generation_bumped"] = True
+    _bumped(session).add(name)
     session.connection().execute(stmt)  # not session.execute: no autoflush inside a flush
 
 

@@ -244,7 +244,7 @@ def upgrade_copy(db) -> None:
 class InProcess:
     """The Flask test client, one app, each request in its own app context."""
 
-    def __init__(self, url: str, instance: Path):
+    def __init__(self, url: str, instance: Path, warm_pdf: bool = False):
         from app import create_app
         from extensions import db
 
@@ -256,11 +256,12 @@ class InProcess:
         with self.app.app_context():
             sa.event.listen(db.engine, "before_cursor_execute", self._count)
         self.clients: dict = {}
-        if os.environ.get("SANMAI_PDF_WARM", "1") != "0":  # as gunicorn.conf.py does
+        if warm_pdf:  # as gunicorn.conf.py does in each worker
             with contextlib.suppress(ImportError):
                 from exports import renderer
 
                 renderer.warm()
+                wait_until_idle([renderer.get().pid])
 
     def _count(self, *args, **kwargs):
         self.statements += 1
@@ -357,6 +358,30 @@ def is_renderer(pid: int) -> bool:
         return False
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_idle(pids: list[int], limit_s: float = 60.0) -> float:
+    """Waits until these processes use no CPU for half a second (a PDF renderer that has
+    loaded WeasyPrint and the fonts, as in a server that has been up for a while); returns
+    the seconds waited."""
+    started = time.perf_counter()
+    last = {pid: cpu_seconds(pid) for pid in pids}
+    while time.perf_counter() - started < limit_s:
+        time.sleep(0.5)
+        now = {pid: cpu_seconds(pid) for pid in pids}
+        if now == last:
+            break
+        last = now
+    return time.perf_counter() - started
+
+
 def renderer_cpu() -> tuple[int | None, float]:
     """(pid, CPU seconds so far) of this process's PDF renderer child; (None, 0) if none."""
     try:
@@ -364,13 +389,8 @@ def renderer_cpu() -> tuple[int | None, float]:
     except ImportError:
         return None, 0.0
     pid = renderer.get().pid
-    if pid is None:
-        return None, 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None, 0.0
-    return pid, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime+stime
+    cpu = cpu_seconds(pid) if pid is not None else None
+    return (None, 0.0) if cpu is None else (pid, cpu)
 
 
 def inproc_renderer_peak_mb() -> float | None:
@@ -386,7 +406,7 @@ def inproc_renderer_peak_mb() -> float | None:
 class Gunicorn:
     """`gunicorn -w 2` on 127.0.0.1, started and stopped here (by its own pid only)."""
 
-    def __init__(self, url: str, instance: Path):
+    def __init__(self, url: str, instance: Path, warm_pdf: bool = False):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ)
@@ -396,6 +416,7 @@ class Gunicorn:
             SANMAI_INSTANCE_DIR=str(instance),
             SANMAI_CACHE_DIR=str(instance / "cache"),
             SANMAI_UPLOAD_DIR=str(instance / "files"),
+            SANMAI_PDF_WARM="1" if warm_pdf else "0",
         )
         self.log = open(DATA / "gunicorn.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
@@ -409,9 +430,16 @@ class Gunicorn:
         while time.time() < deadline:
             try:
                 requests.get(self.base + "/login", timeout=10)
-                return
             except requests.RequestException:
                 time.sleep(0.1)
+                continue
+            # Each worker's PDF renderer (gunicorn.conf.py) loads WeasyPrint as the worker
+            # starts: measure a server that has been up for a while, not its first seconds.
+            time.sleep(0.5)
+            renderers = [p for w in self.workers() for p in children(w) if is_renderer(p)]
+            if renderers:
+                wait_until_idle(renderers)
+            return
         self.stop()
         raise SystemExit("gunicorn did not start; see bench/data/gunicorn.log")
 
@@ -431,6 +459,13 @@ class Gunicorn:
             if peak is not None:
                 peaks[pid] = peak
         return peaks
+
+    def cpu_seconds(self) -> float:
+        """CPU time so far of the workers and their PDF renderers (one request at a time: the
+        difference around a request is its CPU, both processes, in 10 ms ticks)."""
+        pids = self.workers()
+        pids += [p for w in pids for p in children(w) if is_renderer(p)]
+        return sum(cpu_seconds(p) or 0.0 for p in pids)
 
     def renderer_peak_rss_mb(self) -> dict[int, float]:
         """VmHWM of each worker's PDF renderer process (exports/renderer.py), alive now."""
@@ -487,10 +522,13 @@ class Http:
 
     def get(self, login, api, path, extra=None) -> tuple[int, float]:
         s = self.session(login, api)
+        cpu = self.server.cpu_seconds()
         start = time.perf_counter()
         r = s.get(self.server.base + path, headers=extra, allow_redirects=False)
         self.last_etag = r.headers.get("ETag")
-        return r.status_code, (time.perf_counter() - start) * 1000
+        elapsed = (time.perf_counter() - start) * 1000
+        self.last_cpu_ms = (self.server.cpu_seconds() - cpu) * 1000
+        return r.status_code, elapsed
 
     def rps(self, login, api, path, extra=None, threads=4, per_thread=10) -> float:
         """Requests per second with `threads` clients at once (each its own session)."""
@@ -606,6 +644,7 @@ def run_over_http(http: Http, app, m: Measurement, d: dict, samples: int) -> Res
                 result.status = f"error {code}"
                 return result
             result.samples_ms.append(ms)
+            result.cpu_ms.append(http.last_cpu_ms)
         return result
     path = m.url(d)
     if not route_exists(app, path, m.method):
@@ -832,7 +871,11 @@ def main(argv=None) -> int:
     wanted = [part for part in (args.only or "").split(",") if part]
     chosen = [m for m in MEASUREMENTS if not wanted or any(part in m.name for part in wanted)]
 
-    inproc = InProcess(url, instance / "inproc")
+    # The PDF renderers are warmed (gunicorn.conf.py) only when a PDF is measured, unless
+    # SANMAI_PDF_WARM=0 (then the first PDF of each process starts its renderer).
+    warm_pdf = any(m.name.startswith("PDF") for m in chosen)
+    warm_pdf = warm_pdf and os.environ.get("SANMAI_PDF_WARM", "1") != "0"
+    inproc = InProcess(url, instance / "inproc", warm_pdf)
     if args.profile or args.explain:
         m = next(m for m in MEASUREMENTS if (args.profile or args.explain) in m.name)
         (profile if args.profile else explain)(inproc, m, d)
@@ -855,7 +898,7 @@ def main(argv=None) -> int:
             tokens = dict(inproc.db.session.execute(sa.select(User.login, User.api_token)).all())
             inproc.db.session.remove()
         print("over HTTP (gunicorn, 2 workers) …", flush=True)
-        server = Gunicorn(url, instance / "http")
+        server = Gunicorn(url, instance / "http", warm_pdf)
         try:
             http = Http(server, manifest, tokens)
             for m in chosen:

@@ -137,3 +137,29 @@ def test_the_dashboard_page_shows_a_change_made_after_it_was_cached(
 
     number = html[html.index('data-state="open"') :]
     assert '<span class="value">2</span>' in number[: number.index("</a>")]
+
+
+def test_ticket_filter_choices_follow_new_members_and_renamed_units(
+    client, login, make_homework, unit, manager, make_user
+):
+    login(manager)
+    assert "新しい担当者" not in client.get("/issues").get_data(as_text=True)
+
+    projects.set_membership(unit.parent, make_user(name="新しい担当者"), "member")
+    unit.name = "住民記録（改）"
+    db.session.commit()
+    html = client.get(f"/issues?project_id={unit.identifier}").get_data(as_text=True)
+
+    assert "新しい担当者" in html
+    assert f'<option value="{unit.identifier}" selected>\u3000住民記録（改）</option>' in html
+
+
+def test_a_ticket_edit_leaves_the_directory_token_alone(make_homework, unit, manager):
+    item = make_homework(unit)
+    directory, homework = generations.token("directory"), generations.token("homework")
+
+    tickets.update_ticket(manager, item.ticket, {"due_date": date(2027, 1, 8)})
+    db.session.commit()
+
+    assert generations.token("directory") == directory
+    assert generations.token("homework") != homework

@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+import generations
 import permissions
 from accounts.models import User
 from extensions import db
@@ -103,9 +104,17 @@ def _today():
     return local_today()
 
 
+# The filter choices per user, until a project, membership or name changes (generations.py).
+_CHOICES = generations.Cache(size=128)
+
+
 def _filter_choices() -> dict:
-    """The filter form's options as (value, label) pairs of strings, from only the columns
-    shown: hundreds of projects and users as ORM objects cost more than the list itself."""
+    return _CHOICES.get_or_compute("directory", (current_user.id,), _read_filter_choices)
+
+
+def _read_filter_choices() -> dict[str, str]:
+    """The filter form's options, as HTML with none selected, from only the columns shown:
+    hundreds of projects and users as ORM objects cost more than the list itself."""
     projects = db.session.execute(
         sa.select(Project.identifier, Project.name, Project.parent_id)
         .where(permissions.visible(current_user, Project.id), Project.is_archived.is_(False))
@@ -125,23 +134,27 @@ def _filter_choices() -> dict:
     )
     return {
         # A unit is indented under its fiscal year.
-        "projects": [(key, f"\u3000{name}" if parent else name) for key, name, parent in projects],
-        "trackers": [(str(t.id), t.name) for t in _trackers()],
-        "statuses": [(str(s.id), s.name) for s in _statuses()],
-        "users": [(str(user_id), name) for user_id, name in users],
+        "projects": _html(
+            [(k, f"\u3000{name}" if parent else name) for k, name, parent in projects]
+        ),
+        "trackers": _html([(str(t.id), t.name) for t in _trackers()]),
+        "statuses": _html([(str(s.id), s.name) for s in _statuses()]),
+        "users": _html([(str(user_id), name) for user_id, name in users]),
     }
 
 
-def _options(pairs: list[tuple[str, str]], selected: str | None) -> Markup:
-    """<option>s of a filter select (the template's loop would escape ~1,000 labels one call
-    at a time: a third of the page's time at city scale)."""
-    return Markup(
-        "".join(
-            f'<option value="{escape(value)}"{" selected" if value == selected else ""}>'
-            f"{escape(label)}</option>"
-            for value, label in pairs
-        )
-    )
+def _html(pairs: list[tuple[str, str]]) -> str:
+    """<option>s of a filter select, none selected (as a template loop, escaping ~1,000
+    labels one call at a time was a third of the page's time at city scale)."""
+    return "".join(f'<option value="{escape(v)}">{escape(label)}</option>' for v, label in pairs)
+
+
+def _options(html: str, selected: str | None) -> Markup:
+    """The cached <option>s with `selected` marked."""
+    if selected:
+        option = f'<option value="{escape(selected)}">'
+        html = html.replace(option, f'<option value="{escape(selected)}" selected>', 1)
+    return Markup(html)
 
 
 def _trackers() -> list[Tracker]:
