@@ -31,6 +31,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.routing import BuildError
 
 import generations
@@ -395,6 +396,7 @@ def page_context(meeting: Meeting, editable: bool | None = None) -> dict:
     """What the meeting page and its live fragment render."""
     if editable is None:
         editable = permissions.can_edit_minutes(current_user, meeting)
+    _load_attendees(meeting)
     return {
         "meeting": meeting,
         "sheets": services.sheets(meeting),
@@ -403,6 +405,19 @@ def page_context(meeting: Meeting, editable: bool | None = None) -> dict:
         "editable": editable,
         "today": to_local(utcnow()).date(),
     }
+
+
+def _load_attendees(meeting: Meeting) -> None:
+    """meeting.attendees with their users and organisations, in one statement."""
+    if "attendees" in meeting.__dict__:
+        return
+    attendees = db.session.scalars(
+        sa.select(Attendee)
+        .where(Attendee.meeting_id == meeting.id)
+        .order_by(Attendee.position, Attendee.id)
+        .options(sa.orm.joinedload(Attendee.user).joinedload(User.organisation))
+    ).all()
+    set_committed_value(meeting, "attendees", list(attendees))
 
 
 @bp.route("/meetings/<int:meeting_id>")
