@@ -181,3 +181,25 @@ def test_words_the_index_cannot_hold_are_scanned():
     assert textsearch.bigram_query("%") is None
     assert textsearch.bigram_query("a-") is None
     assert textsearch.bigram_query("納付書") is None  # three: the trigram index
+
+
+def test_the_open_list_and_a_project_list_find_short_words_too(member_unit, make_ticket):
+    """/issues (open tickets by default, or one project's): the words are checked against
+    the tickets the other filters leave (another query plan on SQLite), same rows."""
+    member, unit = member_unit
+    make_ticket(unit, member, subject="住基の照会")
+    closed = make_ticket(unit, member, subject="住基の移行")
+    services.update_ticket(member, closed, {"status_id": services.done_status().id})
+    db.session.commit()
+
+    def subjects(params):
+        rows, total = queries.ticket_query(member, params).page()
+        assert total == len(rows)
+        return {t.subject for t in rows}
+
+    assert subjects({"q": "住基"}) == {"住基の照会"}
+    assert subjects({"q": "住基の", "project_id": unit.identifier, "status_id": "*"}) == {
+        "住基の照会",
+        "住基の移行",
+    }
+    assert subjects({"q": "移", "status_id": "c"}) == {"住基の移行"}

@@ -94,9 +94,18 @@ class QueryError(ValueError):
     """A filter value that cannot be understood; str(error) says which."""
 
 
-def keyword_clause(q: str | None):
-    """Tickets whose subject, description or a journal note contains every word of `q`."""
-    return textsearch.matches_all(q, Ticket.id, TICKET_SOURCES)
+def keyword_clause(q: str | None, *, narrow: bool = False):
+    """Tickets whose subject, description or a journal note contains every word of `q`.
+
+    `narrow`: the other conditions leave a small share of the tickets (the open ones, one
+    project's), readable from an index. SQLite then walks those index entries and checks
+    each id against the words' hits, instead of looking up every hit's row to test the
+    conditions (a common word hits tens of thousands of tickets: 3× slower that way).
+    """
+    key = Ticket.id
+    if narrow and db.session.get_bind().dialect.name == "sqlite":
+        key = Ticket.id + 0  # an expression: SQLite does not drive the query from the ids
+    return textsearch.matches_all(q, key, TICKET_SOURCES)
 
 
 @dataclass
@@ -237,7 +246,8 @@ def ticket_query(user: User, params, *, default_status: str = "open") -> TicketQ
     words = get("q") or get("search") or ""
     if words.strip():
         kept["q"] = words.strip()
-        where.append(keyword_clause(words))
+        narrow = status in ("open", "o") or "overdue" in kept or query.project is not None
+        where.append(keyword_clause(words, narrow=narrow))
 
     sort = (get("sort") or "").strip()
     if sort:
