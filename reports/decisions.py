@@ -4,17 +4,17 @@ the confirmed revision it belongs to — and what superseded it."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
 import permissions
 import textsearch
 from extensions import db
-from minutes import revisions
 from minutes.models import Confirmation, Item, ItemEvent, Meeting, Revision
 from projects.models import Project
 from reports import queries
@@ -195,6 +195,7 @@ def confirmed_revisions(meeting_ids) -> dict[int, list[tuple[Revision, set[int]]
             sa.select(Revision)
             .where(Revision.meeting_id.in_(list(meeting_ids)))
             .order_by(Revision.meeting_id, Revision.number.desc())
+            .options(defer(Revision.content))
         )
     )
     answers = defaultdict(dict)
@@ -205,14 +206,38 @@ def confirmed_revisions(meeting_ids) -> dict[int, list[tuple[Revision, set[int]]
             ).where(Confirmation.revision_id.in_([r.id for r in revs]))
         ):
             answers[revision_id][attendee_id] = objection
+    facts = _revision_facts(revs)
     out = defaultdict(list)
     for rev in revs:
-        content = revisions.content_of(rev)
-        required = [a["id"] for a in content["attendees"] if a["present"]]
+        required, results = facts[rev.id, rev.fingerprint]
         given = answers[rev.id]
         if all(a in given and given[a] is None for a in required):
-            out[rev.meeting_id].append((rev, {r["id"] for r in content.get("results", [])}))
+            out[rev.meeting_id].append((rev, results))
     return out
+
+
+# What a revision's content says (who was present, which results it holds), per revision id
+# and fingerprint: a revision never changes, so its JSON is parsed once per process.
+_FACTS: OrderedDict[tuple[int, str], tuple[tuple[int, ...], frozenset[int]]] = OrderedDict()
+FACTS_SIZE = 20_000
+
+
+def _revision_facts(revs: list[Revision]) -> dict:
+    missing = [r.id for r in revs if (r.id, r.fingerprint) not in _FACTS]
+    if missing:
+        for rev_id, fingerprint, text in db.session.execute(
+            sa.select(Revision.id, Revision.fingerprint, Revision.content).where(
+                Revision.id.in_(missing)
+            )
+        ):
+            content = json.loads(text)
+            _FACTS[rev_id, fingerprint] = (
+                tuple(a["id"] for a in content["attendees"] if a["present"]),
+                frozenset(r["id"] for r in content.get("results", [])),
+            )
+        while len(_FACTS) > FACTS_SIZE:
+            _FACTS.popitem(last=False)
+    return {(r.id, r.fingerprint): _FACTS[r.id, r.fingerprint] for r in revs}
 
 
 def chain(item: Item) -> list[Item]:
