@@ -267,3 +267,20 @@ def test_breakdown_links_are_the_urls_url_for_builds(app, filters):
     with app.test_request_context():
         expected = url_for("reports.homework", state="week", project=3, **filters)
         assert homework_href("week", {"project": 3}, filters) == expected
+
+
+def test_object_links_are_the_urls_url_for_builds(app):
+    from flask import url_for
+
+    from reports.links import object_url
+
+    with app.test_request_context():
+        for object_id in (7, 12345):
+            assert object_url("tickets.show", object_id) == url_for(
+                "tickets.show", ticket_id=object_id
+            )
+            assert object_url("minutes.show", object_id) == url_for(
+                "minutes.show", meeting_id=object_id
+            )
+        assert object_url("minutes.show", 7, external=True).startswith("http")
+        assert object_url("no.such_page", 7) is None
