@@ -4,7 +4,7 @@ stale page, another language's, an editor's forms to a viewer, or another person
 confirmation state."""
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -240,6 +240,37 @@ def test_the_confirmation_panel_is_each_persons_own(
     revisions.confirm(sato, revision, meeting.attendees[1])
     db.session.commit()
     assert "この版は確認済みです。" in page(other, meeting)
+
+
+def test_a_page_rendered_afresh_issues_no_query_per_row(
+    client, login, unit, meeting, make_meeting, make_item, make_user, assert_constant_queries
+):
+    """The cache's miss: what an editor's page costs after every change. Each row from another
+    meeting, person and organisation: previews, carry-over, results taken over, attendees."""
+    editor = login(make_user())
+    projects.set_membership(unit.parent, editor, "facilitator")
+    db.session.commit()
+    days = iter(range(1, 200))
+
+    def grow(k):
+        for _ in range(k):
+            day = next(days)
+            person = make_user()  # a new organisation each (make_user's default)
+            projects.set_membership(unit.parent, person, "member")
+            services.add_attendee(None, meeting, person)
+            db.session.commit()
+            starts = datetime(2025, 1, 1, 1) + timedelta(days=2 * day)
+            make_item(make_meeting(unit=unit, starts_at=starts), "preview")
+            before = make_meeting(unit=unit, starts_at=starts + timedelta(days=1))
+            homework = make_item(before, "homework", who=person)
+            make_item(meeting, "goal", origin=homework)
+
+    def get():
+        views._FRAGMENTS.clear()
+        views._PANELS.clear()
+        return client.get(f"/meetings/{meeting.id}")
+
+    assert_constant_queries(get, grow)
 
 
 def test_a_person_renamed_elsewhere_shows_at_once(
