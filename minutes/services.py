@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.attributes import set_committed_value
 
 import permissions
@@ -889,20 +890,26 @@ def events_since(meeting: Meeting, seq: int) -> list[ItemEvent]:
     )
 
 
+KIND_LABELS = {
+    "goal": _l("Goal"),
+    "result": _l("Result"),
+    "homework": _l("Homework"),
+    "break": _l("Break"),
+    "preview": _l("Preview item"),
+}
+STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "in_session": _l("In session"),
+    "awaiting_confirmation": _l("Awaiting confirmation"),
+    "confirmed": _l("Confirmed"),
+}
+
+
 def kind_label(kind: str) -> str:
-    return {
-        "goal": _("Goal"),
-        "result": _("Result"),
-        "homework": _("Homework"),
-        "break": _("Break"),
-        "preview": _("Preview item"),
-    }.get(kind, kind)
+    label = KIND_LABELS.get(kind)  # one translation looked up, not five
+    return str(label) if label is not None else kind
 
 
 def status_label(status: str) -> str:
-    return {
-        "draft": _("Draft"),
-        "in_session": _("In session"),
-        "awaiting_confirmation": _("Awaiting confirmation"),
-        "confirmed": _("Confirmed"),
-    }.get(status, status)
+    label = STATUS_LABELS.get(status)
+    return str(label) if label is not None else status

@@ -6,6 +6,7 @@ minutes/item_views.py; the JSON API in minutes/api.py.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -141,15 +142,41 @@ def project_meetings(project: Project, limit: int = 8) -> tuple[list, list]:
     return upcoming, past
 
 
+_SLOT = 987654320  # + n: the n-th value of row_url, found again in the built URL
+
+
+def row_url(endpoint: str, **values) -> str:
+    """url_for for the rows of a long list: the first call per request builds the URL once
+    with numbered slots, the others fill in their ids (integers; anything else: url_for)."""
+    if not all(type(v) is int for v in values.values()):
+        return url_for(endpoint, **values)
+    patterns = g.setdefault("_row_url_patterns", {})
+    key = (endpoint, *values)
+    pattern = patterns.get(key)
+    if pattern is None:
+        names = list(values)
+        built = url_for(endpoint, **{name: _SLOT + n for n, name in enumerate(names)})
+        parts = re.split(rf"({_SLOT // 10}\d)", built)
+        pattern = patterns[key] = [
+            names[int(part) - _SLOT] if n % 2 else part for n, part in enumerate(parts)
+        ]
+    return "".join(str(values[part]) if n % 2 else part for n, part in enumerate(pattern))
+
+
+@cache
+def _ticket_endpoint(app) -> str | None:
+    return next((e for e in ("tickets.show", "tickets.ticket") if e in app.view_functions), None)
+
+
 def ticket_url(ticket) -> str | None:
     """The ticket page, once the tickets package has one."""
-    for endpoint in ("tickets.show", "tickets.ticket"):
-        if endpoint in current_app.view_functions:
-            try:
-                return url_for(endpoint, ticket_id=ticket.id)
-            except BuildError:
-                return None
-    return None
+    endpoint = _ticket_endpoint(current_app._get_current_object())
+    if endpoint is None:
+        return None
+    try:
+        return row_url(endpoint, ticket_id=ticket.id)
+    except BuildError:
+        return None
 
 
 EVENT_LABELS = {
@@ -181,6 +208,7 @@ for _name, _func in {
     "kind_label": services.kind_label,
     "meeting_status_label": services.status_label,
     "ticket_url": ticket_url,
+    "row_url": row_url,
     "event_label": lambda action: str(EVENT_LABELS.get(action, action)),
     "describe": describe,
 }.items():
