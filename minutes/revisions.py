@@ -24,6 +24,7 @@ from accounts.models import User
 from extensions import db
 from minutes import services as minutes_services
 from minutes.models import Attendee, Confirmation, Item, ItemEvent, Meeting, Revision
+from tickets.models import Ticket
 from timeutil import to_local, utcnow
 
 FORMAT = "sanmai.minutes/1"
@@ -86,7 +87,23 @@ def _local_iso(value: datetime | None) -> str | None:
 
 
 def _live_items(meeting: Meeting) -> list[Item]:
-    return [i for i in meeting.items if i.deleted_at is None]
+    """The live items with their tickets' assignees and statuses, in a few queries whatever
+    their number (no query per row). The attendees' users and organisations are read into
+    the session at the same time, so that `attendee.user.organisation` needs no query."""
+    db.session.scalars(
+        sa.select(User)
+        .where(User.id.in_(sa.select(Attendee.user_id).where(Attendee.meeting_id == meeting.id)))
+        .options(sa.orm.joinedload(User.organisation))
+    ).all()
+    ticket = sa.orm.selectinload(Item.ticket)
+    return list(
+        db.session.scalars(
+            sa.select(Item)
+            .where(Item.meeting_id == meeting.id, Item.deleted_at.is_(None))
+            .order_by(Item.position, Item.id)
+            .options(ticket.selectinload(Ticket.assignee), ticket.joinedload(Ticket.status))
+        )
+    )
 
 
 def snapshot(meeting: Meeting, number: int | None = None) -> dict:
