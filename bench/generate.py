@@ -889,6 +889,8 @@ def drop_search_and_indexes(sink: Sink) -> list[str]:
 
 
 def finish(sink: Sink, restore: list[str], metadata: sa.MetaData) -> None:
+    if not sink.sqlite:  # the GIN indexes (trigram, bigram) are built in memory
+        sink.execute("SET maintenance_work_mem = '256MB'")
     for sql in restore:
         sink.execute(sql)
     if not sink.sqlite:

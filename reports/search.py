@@ -6,8 +6,9 @@ restricted by `permissions.visible` on its project column, the chosen project or
 the date (the meeting's day for minutes, the day a ticket was raised), Japan time.
 
 Each text is searched once: one query finds the matching items of every kind, one the
-matching tickets (homework or not), one the meetings — each returning only ids and an order
-key; the counts per kind come from those, and only the hits shown are then loaded.
+matching tickets (homework or not), one the meetings — each counting its hits per kind and
+picking the newest of each kind in SQL, so only the ids shown come back; only those hits are
+then loaded.
 """
 
 from __future__ import annotations
@@ -98,16 +99,51 @@ class Group:
         return str(KINDS[self.kind])
 
 
-def _newest_first(rows) -> list[int]:
-    """Ids of (id, order key) rows, newest first; the key is compared raw (ISO text on
-    SQLite), so no date is parsed per row."""
-    return [row[0] for row in sorted(rows, key=lambda row: (row[1], row[0]), reverse=True)]
+def _ranked(
+    stmt: sa.Select, window: tuple[int, int], groups: tuple[str, ...]
+) -> dict[str, tuple[int, list[int]]]:
+    """{group: (total, ids)} from `stmt`'s (id, group, order key) rows: per group, how many
+    and the ids ranked `window` (from, to: 0-based, end excluded) newest first (order key,
+    then id, descending). Counted and ranked in SQL over the matches computed once (a CTE
+    used several times is materialized), so only the shown ids reach Python (a
+    two-character word matches tens of thousands of tickets)."""
+    rows = stmt.cte("matches")
+    key, group, at = rows.c
+    first, last = window
+    parts = [
+        sa.select(
+            sa.cast(sa.null(), key.type), group, sa.func.count(), sa.cast(sa.null(), at.type)
+        ).group_by(group)
+    ]
+    for name in groups:
+        top = (
+            sa.select(key, group, sa.cast(sa.null(), sa.Integer), at)
+            .where(group == name)
+            .order_by(at.desc(), key.desc())
+            .offset(first)
+            .limit(last - first)
+            .subquery()
+        )
+        parts.append(sa.select(*top.c))
+    out = {name: (0, []) for name in groups}
+    shown = []
+    for row_id, name, total, when in db.session.execute(sa.union_all(*parts)).all():
+        if row_id is None:
+            out[name] = (total, out[name][1])
+        else:
+            shown.append((when, row_id, name))
+    for _when, row_id, name in sorted(shown, reverse=True):
+        out[name][1].append(row_id)
+    return out
 
 
-def _item_ids(user, f: SearchFilters) -> dict[str, list[int]]:
+def _item_ids(user, f: SearchFilters, window) -> dict[str, tuple[int, list[int]]]:
     """Matching goals, results, break and preview items by group, newest meeting first."""
-    rows = db.session.execute(
-        sa.select(Item.id, sa.type_coerce(Meeting.starts_at, sa.String), Item.kind)
+    group = sa.case(
+        *((Item.kind == kind, name) for kind, name in GROUP_OF_ITEM.items()), else_=Item.kind
+    )
+    return _ranked(
+        sa.select(Item.id, group, Meeting.starts_at)
         .join(Meeting, Meeting.id == Item.meeting_id)
         .where(
             Item.kind.in_(list(GROUP_OF_ITEM)),
@@ -116,44 +152,38 @@ def _item_ids(user, f: SearchFilters) -> dict[str, list[int]]:
             queries.in_scope(Meeting.unit_id, f.project),
             *f.day_range(Meeting.starts_at),
             textsearch.matches_all(f.q, Item.id, ITEM_SOURCES),
-        )
-    ).all()
-    out = {"result": [], "goal": [], "sheet3": []}
-    for group in out:
-        out[group] = _newest_first(r for r in rows if GROUP_OF_ITEM[r[2]] == group)
-    return out
+        ),
+        window,
+        ("result", "goal", "sheet3"),
+    )
 
 
-def _ticket_ids(user, f: SearchFilters) -> tuple[list[int], list[int]]:
-    """Matching tickets, newest change first: (homework tickets, other tickets)."""
-    rows = db.session.execute(
-        sa.select(
-            Ticket.id,
-            sa.type_coerce(Ticket.updated_at, sa.String),
-            queries.is_homework().label("homework"),
-        ).where(
+def _ticket_ids(user, f: SearchFilters, window) -> dict[str, tuple[int, list[int]]]:
+    """Matching tickets, newest change first: homework tickets and the other tickets."""
+    kind = sa.case((queries.is_homework(), "homework"), else_="ticket")
+    return _ranked(
+        sa.select(Ticket.id, kind, Ticket.updated_at).where(
             permissions.visible(user, Ticket.project_id),
             queries.in_scope(Ticket.project_id, f.project),
             *f.day_range(Ticket.created_at),
             ticket_queries.keyword_clause(f.q),
-        )
-    ).all()
-    return (
-        _newest_first(r for r in rows if r[2]),
-        _newest_first(r for r in rows if not r[2]),
+        ),
+        window,
+        ("homework", "ticket"),
     )
 
 
-def _meeting_ids(user, f: SearchFilters) -> list[int]:
-    rows = db.session.execute(
-        sa.select(Meeting.id, sa.type_coerce(Meeting.starts_at, sa.String)).where(
+def _meeting_ids(user, f: SearchFilters, window) -> dict[str, tuple[int, list[int]]]:
+    return _ranked(
+        sa.select(Meeting.id, sa.literal("meeting"), Meeting.starts_at).where(
             permissions.visible(user, Meeting.unit_id),
             queries.in_scope(Meeting.unit_id, f.project),
             *f.day_range(Meeting.starts_at),
             textsearch.matches_all(f.q, Meeting.id, MEETING_SOURCES),
-        )
-    ).all()
-    return _newest_first(rows)
+        ),
+        window,
+        ("meeting",),
+    )
 
 
 def _load(user, kind: str, ids: list[int]) -> list:
@@ -207,18 +237,20 @@ def search(user, f: SearchFilters, kind: str | None = None, page: int = 1) -> li
     if not textsearch.words(f.q):
         return []
     wanted = [kind] if kind in KINDS else list(KINDS)
-    ids: dict[str, list[int]] = {}
-    if "meeting" in wanted:
-        ids["meeting"] = _meeting_ids(user, f)
-    if {"result", "goal", "sheet3"} & set(wanted):
-        ids.update(_item_ids(user, f))
-    if {"homework", "ticket"} & set(wanted):
-        ids["homework"], ids["ticket"] = _ticket_ids(user, f)
     if kind in KINDS:
         start = (max(page, 1) - 1) * PAGE_SIZE
-        return [
-            Group(kind, len(ids[kind]), _load(user, kind, ids[kind][start : start + PAGE_SIZE]))
-        ]
-    return [
-        Group(name, len(ids[name]), _load(user, name, ids[name][:GROUP_SIZE])) for name in KINDS
-    ]
+        window = (start, start + PAGE_SIZE)
+    else:
+        window = (0, GROUP_SIZE)
+    found: dict[str, tuple[int, list[int]]] = {}
+    if "meeting" in wanted:
+        found.update(_meeting_ids(user, f, window))
+    if {"result", "goal", "sheet3"} & set(wanted):
+        found.update(_item_ids(user, f, window))
+    if {"homework", "ticket"} & set(wanted):
+        found.update(_ticket_ids(user, f, window))
+    groups = []
+    for name in wanted:
+        total, ids = found.get(name, (0, []))
+        groups.append(Group(name, total, _load(user, name, ids)))
+    return groups

@@ -203,3 +203,24 @@ def test_the_open_list_and_a_project_list_find_short_words_too(member_unit, make
         "住基の移行",
     }
     assert subjects({"q": "移", "status_id": "c"}) == {"住基の移行"}
+
+
+def test_one_search_counts_every_hit_and_shows_the_newest_first(
+    member_unit, make_ticket, monkeypatch
+):
+    member, unit = member_unit
+    made = [make_ticket(unit, member, subject=f"住基の件 {n}") for n in range(5)]
+    for n, ticket in enumerate(made):  # updated in an order unlike the ids
+        ticket.updated_at = ticket.updated_at.replace(year=2026, month=1 + (n * 3) % 5)
+    db.session.commit()
+    newest = sorted(made, key=lambda t: (t.updated_at, t.id), reverse=True)
+    monkeypatch.setattr(search, "GROUP_SIZE", 2)
+    monkeypatch.setattr(search, "PAGE_SIZE", 2)
+
+    groups = {g.kind: g for g in search.search(member, SearchFilters(q="住基"))}
+    pages = [search.search(member, SearchFilters(q="住基"), kind="ticket", page=p) for p in (2, 4)]
+
+    assert groups["ticket"].total == 5 and groups["homework"].total == 0
+    assert groups["ticket"].hits == newest[:2]
+    assert pages[0][0].total == 5 and pages[0][0].hits == newest[2:4]
+    assert pages[1][0].total == 5 and pages[1][0].hits == []  # past the end: still counted
