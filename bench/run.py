@@ -848,6 +848,35 @@ def progress(r: Result) -> None:
     )
 
 
+def compare(pg: dict, lite: dict) -> list[dict]:
+    """PostgreSQL's p50 over SQLite's, per measurement and place (issue 7: within twice);
+    printed as a table and kept in postgresql.json."""
+    ours = {(m["name"], m["where"]): m for m in lite["measurements"] if m.get("p50_ms")}
+    rows = []
+    for m in pg["measurements"]:
+        other = ours.get((m["name"], m["where"]))
+        if not m.get("p50_ms") or other is None:
+            continue
+        ratio = m["p50_ms"] / other["p50_ms"]
+        rows.append(
+            {
+                "name": m["name"],
+                "where": m["where"],
+                "sqlite_p50_ms": other["p50_ms"],
+                "postgresql_p50_ms": m["p50_ms"],
+                "ratio": round(ratio, 2),
+                "met": ratio <= 2,
+            }
+        )
+    print("\nPostgreSQL / SQLite, p50 (target ≤ 2; SQLite from bench/results/sqlite.json):")
+    for r in rows:
+        print(
+            f"{r['name'][:36]:<36} {r['where']:<10} {r['sqlite_p50_ms']:>8.1f} "
+            f"{r['postgresql_p50_ms']:>8.1f} {r['ratio']:>6.2f}  {'met' if r['met'] else 'MISSED'}"
+        )
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Sanmai benchmark (issue 7)")
     parser.add_argument(
@@ -943,6 +972,10 @@ def main(argv=None) -> int:
         },
         "measurements": [r.as_json() for r in results],
     }
+    if dialect == "postgresql" and (RESULTS / "sqlite.json").exists():
+        report["ratio_to_sqlite"] = compare(
+            report, json.loads((RESULTS / "sqlite.json").read_text())
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{dialect}.json" if not args.only else DATA / f"results-{dialect}-partial.json"
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n")
