@@ -871,7 +871,7 @@ def compare(pg: dict, lite: dict) -> list[dict]:
     print("\nPostgreSQL / SQLite, p50 (target ≤ 2; SQLite from bench/results/sqlite.json):")
     for r in rows:
         print(
-            f"{r['name'][:36]:<36} {r['where']:<10} {r['sqlite_p50_ms']:>8.1f} "
+            f"{r['name'][:36]:<36} {r['where']:<20} {r['sqlite_p50_ms']:>8.1f} "
             f"{r['postgresql_p50_ms']:>8.1f} {r['ratio']:>6.2f}  {'met' if r['met'] else 'MISSED'}"
         )
     return rows
