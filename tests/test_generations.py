@@ -1,7 +1,7 @@
 """Caches keyed by data generations (generations.py): the dashboard's numbers are reused
 while nothing they count changes, and never served after something did."""
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from reports.queries import Clock, OpenHomework, cached_weekly_trend
 from tickets import services as tickets
 from tickets.models import Ticket
 
-NOON_25_NOV = Clock.at(__import__("datetime").datetime(2026, 11, 25, 3, 0))
+NOON_25_NOV = Clock.at(datetime(2026, 11, 25, 3, 0))
 
 
 @pytest.fixture
@@ -31,22 +31,9 @@ def open_count(user) -> int:
     return OpenHomework.cached(user, clock=NOON_25_NOV).headline()["open"]
 
 
-class Statements:
-    def __init__(self):
-        self.seen = []
-
-    def __enter__(self):
-        sa.event.listen(db.engine, "before_cursor_execute", self.record)
-        return self.seen
-
-    def __exit__(self, *exc):
-        sa.event.remove(db.engine, "before_cursor_execute", self.record)
-
-    def record(self, conn, cursor, statement, *args):
-        self.seen.append(statement)
-
-
-def test_unchanged_data_is_answered_from_the_cache_with_one_query(make_homework, unit, manager):
+def test_unchanged_data_is_answered_from_the_cache_with_one_query(
+    make_homework, unit, manager, count_queries
+):
     make_homework(unit)
     assert open_count(manager) == 1
     # An edit the dashboard does not count: a goal's text typed in the projector.
@@ -57,11 +44,11 @@ def test_unchanged_data_is_answered_from_the_cache_with_one_query(make_homework,
     db.session.commit()
     manager.id  # noqa: B018 (reloaded after the commit, outside the count)
 
-    with Statements() as seen:
+    with count_queries() as counter:
         again = open_count(manager)
 
     assert first == again == 2
-    assert len(seen) == 1 and "data_generations" in seen[0]
+    assert counter.count == 1 and "data_generations" in counter.statements[0]
 
 
 def test_a_closed_ticket_changes_the_numbers_at_once(make_homework, unit, manager, status_named):
