@@ -134,7 +134,8 @@ class Renderer:
                 self.renders += 1
                 if max_renders and self.renders >= max_renders:
                     self._stop(grace=0.5)  # a fresh child, warming up while nobody waits
-                    self._start()
+                    with contextlib.suppress(OSError):  # else the next job starts one
+                        self._start()
                 if status != "ok":
                     raise RenderError(payload)
                 return payload
