@@ -183,6 +183,7 @@ def measure(label: str, url: str, tmp: Path, viewers: int, changes: int, port: i
         "DATABASE_URL": url,
         "SANMAI_INSTANCE_DIR": str(tmp),
         "PYTHONPATH": str(ROOT),
+        "SANMAI_PDF_WARM": "0",  # no PDF here: no renderer warming up during the measurement
     }
     gunicorn = subprocess.Popen(
         [
