@@ -28,12 +28,13 @@ from projects.services import members_of
 from timeutil import local_today
 
 
-def _goal_choices(meeting: Meeting) -> list:
-    goals = db.session.scalars(
-        sa.select(Item)
-        .where(Item.meeting_id == meeting.id, Item.kind == "goal", Item.deleted_at.is_(None))
-        .order_by(Item.position, Item.id)
-    )
+def _goal_choices(meeting: Meeting, goals=None) -> list:
+    if goals is None:
+        goals = db.session.scalars(
+            sa.select(Item)
+            .where(Item.meeting_id == meeting.id, Item.kind == "goal", Item.deleted_at.is_(None))
+            .order_by(Item.position, Item.id)
+        )
     return [(0, "—")] + [(g.id, f"{i}. {_short(g.text)}") for i, g in enumerate(goals, 1)]
 
 
@@ -49,7 +50,8 @@ def _who_choices(meeting: Meeting) -> list:
 def add_forms(meeting: Meeting, context: dict) -> dict:
     if not context.get("editable"):
         return {}
-    goals = _goal_choices(meeting)
+    sheets = context.get("sheets")  # the page's goals, already loaded in the same order
+    goals = _goal_choices(meeting, [g for g, _results in sheets["goals"]] if sheets else None)
     item_form = ItemForm(prefix="item")
     item_form.parent_item_id.choices = goals
     homework_form = HomeworkForm(prefix="hw")
