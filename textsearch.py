@@ -140,9 +140,12 @@ def source_matches(source: Source, term: str, dialect: str | None = None):
         # prefixes exactly the tokens starting with it (the last character stands alone).
         return _fts_rowids(source.bigram_table, bigram_query(term))
     elif dialect == "postgresql" and source.bigram_table and len(term) <= MAX_BIGRAM:
+        # The word's own test on the candidates, on `column || ''` so the planner does not
+        # also ask the pg_trgm index (which reads all of itself for a pattern under three
+        # characters).
         stmt = sa.select(source.key).where(
             _pg_bigram_candidates(source, term),
-            sa.or_(*(contains(c, term, dialect) for c in source.columns)),
+            sa.or_(*(contains(c.concat(""), term, dialect) for c in source.columns)),
         )
     else:
         stmt = sa.select(source.key).where(
