@@ -171,8 +171,12 @@ def matches_all(q: str | None, key: sa.ColumnElement, sources: list[Source]):
                 if source.bigram_table in seen:
                     continue  # one document holds all the sources of this table
                 seen.add(source.bigram_table)
-            parts.append(key.in_(source_matches(source, term, dialect)))
-        return sa.or_(*parts)
+            parts.append(source_matches(source, term, dialect))
+        if dialect == "postgresql" and len(parts) > 1:
+            # One IN over the union: PostgreSQL can join it (semi-join) where an OR of INs
+            # is a filter on every row.
+            return key.in_(sa.union_all(*parts))
+        return sa.or_(*(key.in_(part) for part in parts))
 
     return sa.and_(*(one_word(term) for term in terms))
 
