@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
@@ -527,16 +528,20 @@ PANEL_CACHE_SIZE = 256
 _CSRF_PLACEHOLDER = f"csrf-placeholder-{secrets.token_hex(16)}"
 
 
+_CACHE_LOCK = threading.Lock()  # threaded servers; gunicorn's sync workers have one thread
+
+
 def _cached(key: tuple, render, store=_FRAGMENTS, size=FRAGMENT_CACHE_SIZE) -> str:
     now = monotonic()
     entry = store.get(key)
     if entry is not None and now - entry[0] < FRAGMENT_MAX_AGE:
         return entry[1]
     html = render()
-    store[key] = (now, html)
-    store.move_to_end(key)
-    while len(store) > size:
-        store.popitem(last=False)
+    with _CACHE_LOCK:
+        store[key] = (now, html)
+        store.move_to_end(key)
+        while len(store) > size:
+            store.popitem(last=False)
     return html
 
 
