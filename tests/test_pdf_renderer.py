@@ -154,6 +154,27 @@ def test_pdfs_asked_for_from_several_threads_at_once_share_one_renderer(own_rend
     assert len(pids) == 1
 
 
+def test_a_request_waiting_behind_a_stuck_render_gives_up_at_its_own_timeout(own_renderer):
+    r = own_renderer(command=[sys.executable, "-c", "import time; time.sleep(120)"])
+    first = []
+
+    def hold():
+        try:
+            r.render("a", None, timeout=3)
+        except renderer.RendererUnavailable as error:
+            first.append(str(error))
+
+    stuck = threading.Thread(target=hold)
+    stuck.start()
+    time.sleep(0.3)  # the first request holds the renderer
+    started = time.monotonic()
+    with pytest.raises(renderer.RendererUnavailable, match="busy"):
+        r.render("b", None, timeout=0.5)
+    assert time.monotonic() - started < 2
+    stuck.join(timeout=10)
+    assert first == ["no PDF within 3 s"] and r.pid is None  # the stuck child was killed
+
+
 def test_the_renderer_is_replaced_after_max_renders(own_renderer):
     r = own_renderer()
     r.render(HTML.format(n=1), None, max_renders=2)
