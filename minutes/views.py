@@ -6,7 +6,6 @@ minutes/item_views.py; the JSON API in minutes/api.py.
 
 from __future__ import annotations
 
-import re
 import secrets
 import threading
 from collections import OrderedDict
@@ -47,6 +46,7 @@ from projects.models import Membership, Project
 from projects.services import members_of
 from tickets.models import Ticket
 from timeutil import JST, to_local, utcnow
+from urls import row_url
 
 PER_PAGE = 50
 
@@ -141,27 +141,6 @@ def project_meetings(project: Project, limit: int = 8) -> tuple[list, list]:
         base.where(Meeting.starts_at < since).order_by(Meeting.starts_at.desc()).limit(limit)
     ).all()
     return upcoming, past
-
-
-_SLOT = 987654320  # + n: the n-th value of row_url, found again in the built URL
-
-
-def row_url(endpoint: str, **values) -> str:
-    """url_for for the rows of a long list: the first call per request builds the URL once
-    with numbered slots, the others fill in their ids (integers; anything else: url_for)."""
-    if not all(type(v) is int for v in values.values()):
-        return url_for(endpoint, **values)
-    patterns = g.setdefault("_row_url_patterns", {})
-    key = (endpoint, *values)
-    pattern = patterns.get(key)
-    if pattern is None:
-        names = list(values)
-        built = url_for(endpoint, **{name: _SLOT + n for n, name in enumerate(names)})
-        parts = re.split(rf"({_SLOT // 10}\d)", built)
-        pattern = patterns[key] = [
-            names[int(part) - _SLOT] if n % 2 else part for n, part in enumerate(parts)
-        ]
-    return "".join(str(values[part]) if n % 2 else part for n, part in enumerate(pattern))
 
 
 @cache

@@ -21,10 +21,10 @@ import permissions
 from accounts.models import LANGUAGES, User
 from extensions import db
 from reports import queries
-from reports.links import object_url
 from reports.mail import Mailer, MailError, build_message
 from reports.models import ReminderSend
 from tickets.models import Status, Ticket
+from urls import object_url
 
 
 @dataclass

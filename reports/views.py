@@ -21,7 +21,7 @@ from projects.models import Project
 from reports import bp, charts, decisions, lastyear, mypage, queries, search, services
 from reports.forms import FilterForm, SupersedeForm, UndoSupersedeForm
 from reports.highlight import highlight, highlight_html, snippet
-from reports.links import object_url
+from urls import object_url
 
 bp.add_app_template_global(object_url, "object_url")
 

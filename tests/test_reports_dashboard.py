@@ -272,7 +272,7 @@ def test_breakdown_links_are_the_urls_url_for_builds(app, filters):
 def test_object_links_are_the_urls_url_for_builds(app):
     from flask import url_for
 
-    from reports.links import object_url
+    from urls import object_url
 
     with app.test_request_context():
         for object_id in (7, 12345):
