@@ -520,7 +520,13 @@ def _week_index(column, fy_start: datetime, monday: datetime):
 def sees_many_units(user, many: int = 20) -> bool:
     """More than `many` projects and units visible: then a date index beats a unit index."""
     visible = sa.select(Project.id).where(permissions.visible(user, Project.id)).limit(many + 1)
-    return db.session.scalar(sa.select(sa.func.count()).select_from(visible.subquery())) > many
+    return _CACHE.get_or_compute(
+        "directory",
+        ("many", user.id, many),
+        lambda: (
+            db.session.scalar(sa.select(sa.func.count()).select_from(visible.subquery())) > many
+        ),
+    )
 
 
 def weekly_trend(user, project=None, year: int | None = None, clock=None) -> list[Week]:

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+import generations
 import permissions
 import textsearch
 from extensions import db
@@ -69,8 +70,17 @@ def _scope_of(row) -> Scope:
     return Scope(row.id, row.name, row.name_en, row.fiscal_year, row.is_archived, row.position)
 
 
+# The scope chooser's projects per user, until a project or membership changes.
+_ROOTS = generations.Cache(size=128)
+
+
 def visible_roots() -> list[Scope]:
-    """Fiscal-year projects the user sees, with their units (for the scope choosers)."""
+    """Fiscal-year projects the user sees, with their units (for the scope choosers).
+    Shared between requests: read it, never change it."""
+    return _ROOTS.get_or_compute("directory", (current_user.id,), _read_visible_roots)
+
+
+def _read_visible_roots() -> list[Scope]:
     rows = db.session.execute(
         sa.select(
             Project.id,
