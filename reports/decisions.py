@@ -17,14 +17,12 @@ import textsearch
 from extensions import db
 from minutes.models import Confirmation, Item, ItemEvent, Meeting, Revision
 from projects.models import Project
-from reports import queries
+from reports import queries, search
 from tickets.models import Ticket
 
 PAGE_SIZE = 50
 
-ITEM_SOURCES = [
-    textsearch.Source(key=Item.id, columns=(Item.text,), fts_table="fts_items", rowid=Item.id)
-]
+ITEM_SOURCES = search.ITEM_SOURCES  # the items' trigram and bigram indexes
 
 
 @dataclass
