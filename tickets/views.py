@@ -84,7 +84,7 @@ def _list(key: str | None):
     except queries.QueryError as error:
         flash(str(error), "error")
         query = queries.ticket_query(current_user, {"project_id": key} if key else {})
-    rows, total = query.page()
+    rows, total = query.page(author=False)  # the list has no author column
     return render_template(
         "tickets/index.html",
         query=query,
