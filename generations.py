@@ -175,14 +175,18 @@ class Cache:
 
     def get_or_compute(self, name: str, key: tuple, compute: Callable[[], T]) -> T:
         """The value for `key` under the current token of generation `name`."""
-        full = (name, token(name) or "", *key)
+        return self.get((name, token(name) or "", *key), compute)
+
+    def get(self, key: tuple, compute: Callable[[], T]) -> T:
+        """The value for `key`, computed once while it stays among the recently used: for
+        keys that hold everything the value depends on."""
         with self.lock:
-            if full in self.entries:
-                self.entries.move_to_end(full)
-                return self.entries[full]
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key]
         value = compute()
         with self.lock:
-            self.entries[full] = value
+            self.entries[key] = value
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
         return value

@@ -185,4 +185,9 @@ def can_attach_to_meeting(user, meeting) -> bool:
 
 def can_supersede_decision(user, item) -> bool:
     """Facilitators and managers of the decision's project mark it superseded (or undo that)."""
-    return has_role(user, item.meeting.unit, "facilitator")
+    return can_supersede_in(user, item.meeting.unit)
+
+
+def can_supersede_in(user, unit) -> bool:
+    """can_supersede_decision for the decisions of `unit` (anything with id and parent_id)."""
+    return has_role(user, unit, "facilitator")

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 import permissions
 import textsearch
@@ -62,21 +64,83 @@ class DecisionFilters:
         return out
 
 
-@dataclass
+class MeetingRef(NamedTuple):
+    id: int
+    title: str
+    starts_at: datetime
+
+
+class UnitRef(NamedTuple):
+    id: int
+    parent_id: int | None
+    name: str
+    name_en: str | None
+    parent: UnitRef | None  # the fiscal-year project of a business unit
+
+
+class ItemRef(NamedTuple):
+    """A decision that superseded this one, or one this one superseded."""
+
+    id: int
+    text: str
+    meeting: MeetingRef
+
+
+class Origin(NamedTuple):
+    """The homework or preview of an earlier meeting that this result came from."""
+
+    id: int
+    kind: str
+    text: str
+    meeting: MeetingRef
+    ticket_id: int | None
+    ticket_subject: str | None
+
+
+class RevisionRef(NamedTuple):
+    id: int
+    number: int
+    fingerprint: str
+
+
+@dataclass(slots=True)
 class Decision:
-    item: Item
+    """One row of the register, as plain values: a page of 50 is rendered on every visit,
+    and ORM objects for each row and its provenance cost more than the rest of the page."""
+
+    id: int
+    text: str
+    meeting: MeetingRef
+    unit: UnitRef
+    goal: str | None  # the text of the goal it answers
+    origin: Origin | None
+    superseded_by_id: int | None
     moved_from: str | None = None  # the kind it was before it was moved to the results
-    revision: Revision | None = None  # the latest confirmed revision that holds it
-    supersedes: list[Item] = field(default_factory=list)  # earlier ones the user may see
-    successor: Item | None = None  # what superseded it, when the user may see that
+    revision: RevisionRef | None = None  # the latest confirmed revision that holds it
+    supersedes: list[ItemRef] = field(default_factory=list)  # earlier ones the user may see
+    successor: ItemRef | None = None  # what superseded it, when the user may see that
+    can_supersede: bool = False
 
     @property
     def is_superseded(self) -> bool:
-        return self.item.superseded_by_id is not None
+        return self.superseded_by_id is not None
 
-    @property
-    def meeting(self) -> Meeting:
-        return self.item.meeting
+    def key(self) -> tuple:
+        """Everything the row shows: its HTML can be kept under this (views.decision_html)."""
+        return (
+            self.id,
+            self.text,
+            self.meeting,
+            self.unit,
+            self.goal,
+            self.origin,
+            self.superseded_by_id,
+            self.moved_from,
+            self.revision,
+            tuple(self.supersedes),
+            self.successor,
+            self.can_supersede,
+        )
 
 
 def results_where(user) -> list:
@@ -101,36 +165,110 @@ def decisions(
         # Across many units, walk the meetings newest first (index on starts_at) and stop at
         # a page; unit by unit ("+ 0" turns that index off) would sort every meeting first.
         where[2] = permissions.visible(user, Meeting.unit_id + 0)
-    items = list(
+    ids = list(
         db.session.scalars(
-            sa.select(Item)
+            sa.select(Item.id)
             .join(Meeting, Meeting.id == Item.meeting_id)
             .where(*where)
             .order_by(Meeting.starts_at.desc(), Meeting.id.desc(), Item.position, Item.id)
             .offset((max(page, 1) - 1) * PAGE_SIZE)
             .limit(PAGE_SIZE + 1)
-            .options(*decision_loads())
-        ).unique()
+        )
     )
-    return with_provenance(user, items[:PAGE_SIZE]), len(items) > PAGE_SIZE
+    has_next = len(ids) > PAGE_SIZE
+    return with_provenance(user, _rows(ids[:PAGE_SIZE])), has_next
+
+
+def _rows(ids: list[int]) -> list[Decision]:
+    """The page's results with their meeting, unit, goal and origin, in the order of `ids`."""
+    if not ids:
+        return []
+    rows = db.session.execute(_rows_statement(), {"ids": ids})
+    by_id = {}
+    for (
+        item_id, text, superseded_by_id, meeting_id, title, starts_at,
+        unit_id, parent_id, unit_name, unit_name_en, parent_name, parent_name_en,
+        goal_text, origin_id, origin_kind, origin_text, om_id, om_title, om_starts_at,
+        ticket_id, ticket_subject,
+    ) in rows:  # fmt: skip
+        up = (
+            UnitRef(parent_id, None, parent_name, parent_name_en, None)
+            if parent_id is not None
+            else None
+        )
+        by_id[item_id] = Decision(
+            id=item_id,
+            text=text,
+            meeting=MeetingRef(meeting_id, title, starts_at),
+            unit=UnitRef(unit_id, parent_id, unit_name, unit_name_en, up),
+            goal=goal_text,
+            origin=Origin(
+                origin_id,
+                origin_kind,
+                origin_text,
+                MeetingRef(om_id, om_title, om_starts_at),
+                ticket_id,
+                ticket_subject,
+            )
+            if origin_id is not None
+            else None,
+            superseded_by_id=superseded_by_id,
+        )
+    return [by_id[i] for i in ids if i in by_id]
+
+
+@cache
+def _rows_statement() -> sa.Select:
+    # Built once: a select over five aliases takes longer to build than to run.
+    goal, origin, origin_meeting = aliased(Item), aliased(Item), aliased(Meeting)
+    unit, parent = aliased(Project), aliased(Project)
+    return (
+        sa.select(
+            Item.id,
+            Item.text,
+            Item.superseded_by_id,
+            Meeting.id,
+            Meeting.title,
+            Meeting.starts_at,
+            unit.id,
+            unit.parent_id,
+            unit.name,
+            unit.name_en,
+            parent.name,
+            parent.name_en,
+            goal.text,
+            origin.id,
+            origin.kind,
+            origin.text,
+            origin_meeting.id,
+            origin_meeting.title,
+            origin_meeting.starts_at,
+            Ticket.id,
+            Ticket.subject,
+        )
+        .join(Meeting, Meeting.id == Item.meeting_id)
+        .join(unit, unit.id == Meeting.unit_id)
+        .outerjoin(parent, parent.id == unit.parent_id)
+        .outerjoin(goal, goal.id == Item.parent_item_id)
+        .outerjoin(origin, origin.id == Item.origin_item_id)
+        .outerjoin(origin_meeting, origin_meeting.id == origin.meeting_id)
+        .outerjoin(Ticket, Ticket.id == origin.ticket_id)
+        .where(Item.id.in_(sa.bindparam("ids", expanding=True)))
+    )
 
 
 def decision_loads():
-    return (
-        joinedload(Item.meeting).joinedload(Meeting.unit).joinedload(Project.parent),
-        joinedload(Item.parent_item),
-        joinedload(Item.origin_item).joinedload(Item.meeting),
-        joinedload(Item.origin_item).joinedload(Item.ticket).joinedload(Ticket.status),
-        joinedload(Item.superseded_by).joinedload(Item.meeting),
-    )
+    """Eager loads for one result shown with its provenance (the supersede page)."""
+    return (joinedload(Item.meeting).joinedload(Meeting.unit).joinedload(Project.parent),)
 
 
-def with_provenance(user, items: list[Item]) -> list[Decision]:
-    """Moves, revisions and superseding for a page: a few queries, not per row. A decision
-    in a project the user may not see is never shown, even as the one that superseded."""
-    if not items:
+def with_provenance(user, rows: list[Decision]) -> list[Decision]:
+    """Moves, revisions, superseding and the right to supersede for a page: a few queries,
+    not per row. A decision in a project the user may not see is never shown, even as the
+    one that superseded."""
+    if not rows:
         return []
-    ids = [i.id for i in items]
+    ids = [row.id for row in rows]
     moved = {}
     for item_id, before in db.session.execute(
         sa.select(ItemEvent.item_id, ItemEvent.before)
@@ -141,46 +279,50 @@ def with_provenance(user, items: list[Item]) -> list[Decision]:
         if kind and kind != "result":
             moved[item_id] = kind  # the last move into the results wins
     supersedes = defaultdict(list)
-    for old in db.session.scalars(
-        sa.select(Item)
-        .join(Meeting, Meeting.id == Item.meeting_id)
-        .where(
-            Item.superseded_by_id.in_(ids),
-            Item.deleted_at.is_(None),
-            permissions.visible(user, Meeting.unit_id),
-        )
-        .options(joinedload(Item.meeting))
-    ):
-        supersedes[old.superseded_by_id].append(old)
-    successors = {i.superseded_by_id for i in items if i.superseded_by_id}
-    visible_successors = (
-        set(
-            db.session.scalars(
-                sa.select(Item.id)
-                .join(Meeting, Meeting.id == Item.meeting_id)
-                .where(Item.id.in_(successors), permissions.visible(user, Meeting.unit_id))
-            )
-        )
-        if successors
-        else set()
+    for later_id, ref in _item_refs(user, Item.superseded_by_id.in_(ids)):
+        supersedes[later_id].append(ref)
+    successor_ids = {row.superseded_by_id for row in rows if row.superseded_by_id}
+    successors = (
+        {ref.id: ref for _, ref in _item_refs(user, Item.id.in_(successor_ids))}
+        if successor_ids
+        else {}
     )
-    confirmed = confirmed_revisions({i.meeting_id for i in items})
-    out = []
-    for item in items:
-        revision = next(
-            (
-                rev
-                for rev, result_ids in confirmed.get(item.meeting_id, [])
-                if item.id in result_ids
-            ),
-            None,
+    confirmed = confirmed_revisions({row.meeting.id for row in rows})
+    may_supersede = {}
+    for row in rows:
+        row.moved_from = moved.get(row.id)
+        row.revision = next(
+            (rev for rev, held in confirmed.get(row.meeting.id, []) if row.id in held), None
         )
-        successor = item.superseded_by if item.superseded_by_id in visible_successors else None
-        out.append(Decision(item, moved.get(item.id), revision, supersedes[item.id], successor))
-    return out
+        row.supersedes = supersedes[row.id]
+        row.successor = successors.get(row.superseded_by_id)
+        if row.unit.id not in may_supersede:
+            may_supersede[row.unit.id] = permissions.can_supersede_in(user, row.unit)
+        row.can_supersede = may_supersede[row.unit.id]
+    return rows
 
 
-def confirmed_revisions(meeting_ids) -> dict[int, list[tuple[Revision, set[int]]]]:
+def _item_refs(user, where) -> list[tuple[int | None, ItemRef]]:
+    """(superseded_by_id, reference) of the live results matching `where` that `user` sees."""
+    return [
+        (later_id, ItemRef(item_id, text, MeetingRef(meeting_id, title, starts_at)))
+        for item_id, later_id, text, meeting_id, title, starts_at in db.session.execute(
+            sa.select(
+                Item.id,
+                Item.superseded_by_id,
+                Item.text,
+                Meeting.id,
+                Meeting.title,
+                Meeting.starts_at,
+            )
+            .join(Meeting, Meeting.id == Item.meeting_id)
+            .where(where, Item.deleted_at.is_(None), permissions.visible(user, Meeting.unit_id))
+            .order_by(Meeting.starts_at, Item.id)
+        )
+    ]
+
+
+def confirmed_revisions(meeting_ids) -> dict[int, list[tuple[RevisionRef, frozenset[int]]]]:
     """{meeting id: [(confirmed revision, ids of the results it holds)], newest first}.
 
     Confirmed: every attendee present at the freeze signed it off with no objection (the
@@ -188,14 +330,11 @@ def confirmed_revisions(meeting_ids) -> dict[int, list[tuple[Revision, set[int]]
     """
     if not meeting_ids:
         return {}
-    revs = list(
-        db.session.scalars(
-            sa.select(Revision)
-            .where(Revision.meeting_id.in_(list(meeting_ids)))
-            .order_by(Revision.meeting_id, Revision.number.desc())
-            .options(defer(Revision.content))
-        )
-    )
+    revs = db.session.execute(
+        sa.select(Revision.id, Revision.meeting_id, Revision.number, Revision.fingerprint)
+        .where(Revision.meeting_id.in_(list(meeting_ids)))
+        .order_by(Revision.meeting_id, Revision.number.desc())
+    ).all()
     answers = defaultdict(dict)
     if revs:
         for revision_id, attendee_id, objection in db.session.execute(
@@ -210,7 +349,7 @@ def confirmed_revisions(meeting_ids) -> dict[int, list[tuple[Revision, set[int]]
         required, results = facts[rev.id, rev.fingerprint]
         given = answers[rev.id]
         if all(a in given and given[a] is None for a in required):
-            out[rev.meeting_id].append((rev, results))
+            out[rev.meeting_id].append((RevisionRef(rev.id, rev.number, rev.fingerprint), results))
     return out
 
 
@@ -220,7 +359,7 @@ _FACTS: OrderedDict[tuple[int, str], tuple[tuple[int, ...], frozenset[int]]] = O
 FACTS_SIZE = 20_000
 
 
-def _revision_facts(revs: list[Revision]) -> dict:
+def _revision_facts(revs) -> dict:
     missing = [r.id for r in revs if (r.id, r.fingerprint) not in _FACTS]
     if missing:
         for rev_id, fingerprint, text in db.session.execute(

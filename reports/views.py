@@ -7,7 +7,17 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    get_template_attribute,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -124,6 +134,26 @@ def scope_options(roots: list[Scope], selected) -> Markup:
                 out.append(f'<option value="{unit.id}"{mark}>{escape(name(unit))}</option>')
         out.append("</optgroup>")
     return Markup("".join(out))
+
+
+# Rendered rows of the decision register, by everything they show (Decision.key): a row is
+# rendered again only when something in it changed, and never shown stale.
+_DECISION_HTML = generations.Cache(size=2_000)
+
+
+@bp.app_template_global()
+def decision_html(row: decisions.Decision, terms) -> Markup:
+    key = (
+        _language(),
+        current_app.config.get("SANMAI_WAREKI", False),
+        tuple(terms),
+        row.key(),
+    )
+    return _DECISION_HTML.get(key, lambda: Markup(_decision_macro()(row, terms)))
+
+
+def _decision_macro():
+    return get_template_attribute("reports/_decision.html", "decision")
 
 
 @bp.app_template_global()

@@ -36,7 +36,7 @@ def decide(make_meeting, make_item, unit):
 
 def _texts(user, **filters):
     rows, _ = decisions.decisions(user, DecisionFilters(**filters))
-    return [row.item.text for row in rows]
+    return [row.text for row in rows]
 
 
 def test_results_newest_first_only_live_results(decide, make_item, facilitator):
@@ -70,11 +70,16 @@ def test_provenance_goal_homework_and_meeting(make_meeting, make_item, unit, fac
 
     (row,) = decisions.decisions(facilitator)[0]
 
-    assert row.item.id == result.id
-    assert row.item.parent_item.text == "帳票レイアウトを決める"
-    assert row.item.origin_item.id == homework.id
-    assert row.item.origin_item.ticket.subject == "帳票の見本を作る"
-    assert row.meeting.id == second.id and row.meeting.unit_id == unit.id
+    assert row.id == result.id
+    assert row.goal == "帳票レイアウトを決める"
+    assert row.origin.id == homework.id and row.origin.kind == "homework"
+    assert row.origin.ticket_id == homework.ticket_id
+    assert row.origin.ticket_subject == "帳票の見本を作る"
+    assert row.origin.meeting == (first.id, first.title, first.starts_at)
+    assert row.meeting == (second.id, second.title, second.starts_at)
+    assert row.unit.id == unit.id and row.unit.name == unit.name
+    assert row.unit.parent.id == unit.parent_id and row.unit.parent.name == unit.parent.name
+    assert row.can_supersede
 
 
 def test_a_preview_moved_to_the_results_says_so(make_meeting, make_item, unit, facilitator):
@@ -155,9 +160,12 @@ def test_supersede_chain_keeps_every_decision(decide, facilitator):
 
     assert decisions.chain(a) == [a, b, c]
     assert len(_texts(facilitator)) == 3
-    rows = {row.item.id: row for row in decisions.decisions(facilitator)[0]}
+    rows = {row.id: row for row in decisions.decisions(facilitator)[0]}
     assert [old.id for old in rows[c.id].supersedes] == [b.id]
-    assert rows[a.id].item.superseded_by.id == b.id
+    assert rows[b.id].supersedes[0].meeting.id == a.meeting_id
+    assert rows[a.id].superseded_by_id == b.id
+    assert rows[a.id].successor.id == b.id and rows[a.id].successor.text == "手数料は200円"
+    assert rows[c.id].successor is None and not rows[c.id].is_superseded
 
 
 def test_supersede_is_recorded_in_the_history(decide, facilitator):
@@ -230,14 +238,26 @@ def test_register_page_marks_and_links_superseded_decisions(client, login, decid
     a = decide("手数料は300円", on=datetime(2026, 5, 1, 1, 0))
     b = decide("手数料は**無料**", on=datetime(2026, 7, 1, 1, 0))
     login(facilitator)
+    before = client.get("/decisions").get_data(as_text=True)  # rows rendered and kept
+    assert '<span class="badge">置き換え済み</span>' not in before
 
     response = client.post(f"/decisions/{a.id}/supersede", data={"new_id": b.id})
 
     assert response.status_code == 302
     html = client.get("/decisions").get_data(as_text=True)
-    assert "置き換え" in html and f'href="/decisions?id={b.id}"' in html
+    assert '<span class="badge">置き換え済み</span>' in html
+    assert f'置き換え先： <a href="/decisions?id={b.id}"' in html
     assert "<strong>無料</strong>" in html
     assert db.session.get(Item, a.id).superseded_by_id == b.id
+
+    client.post("/lang", data={"lang": "en"})
+    english = client.get("/decisions").get_data(as_text=True)
+    assert '<span class="badge">Superseded</span>' in english and "置き換え" not in english
+    client.post("/lang", data={"lang": "ja"})
+
+    client.post(f"/decisions/{a.id}/unsupersede")
+    after = client.get("/decisions").get_data(as_text=True)
+    assert '<span class="badge">置き換え済み</span>' not in after
 
 
 def test_register_highlights_the_keywords(client, login, decide, facilitator):
@@ -291,3 +311,45 @@ def test_a_later_decision_in_a_project_i_cannot_see_stays_hidden(
 
     assert "手数料は300円" in html and "置き換え済み" in html
     assert "来年度から手数料は無料" not in html
+
+
+def test_register_page_shows_every_provenance_line(
+    client, login, make_meeting, make_item, make_user, unit, facilitator, csrf_enabled
+):
+    from projects.services import set_membership
+
+    first = make_meeting(unit=unit, starts_at=datetime(2026, 5, 12, 1, 0))
+    homework = make_item(first, "homework", who=facilitator, what="帳票の見本を作る")
+    second = make_meeting(unit=unit, starts_at=datetime(2026, 5, 26, 1, 0))
+    goal = make_item(second, "goal", "帳票レイアウトを決める")
+    carried = minutes.carry_over(None, second, homework, "見本Bの帳票で進める", goal=goal)
+    preview = make_item(second, "preview", "来年度の更新作業は4月に行う")
+    minutes.move_item(None, preview, "result")
+    third = make_meeting(unit=unit, starts_at=datetime(2026, 6, 9, 1, 0))
+    later = make_item(third, "result", "見本Cの帳票に変更")
+    services.mark_superseded(facilitator, carried, later)
+    db.session.commit()
+    login(facilitator)
+
+    html = client.get("/decisions").get_data(as_text=True)
+
+    assert f'href="/meetings/{second.id}">{second.title}</a>' in html
+    assert (
+        f'<a href="/issues/{homework.ticket_id}">#{homework.ticket_id}</a> 帳票の見本を作る' in html
+    )
+    assert f'(<a href="/meetings/{first.id}">2026年5月12日(火)</a>)' in html
+    assert "目標: 帳票レイアウトを決める" in html
+    assert "この会議のシート③から移動" in html
+    assert f'href="/decisions?id={later.id}">見本Cの帳票に変更</a>' in html
+    assert f'href="/decisions?id={carried.id}">見本Bの帳票で進める</a>' in html
+    assert unit.name in html and unit.parent.name in html
+    assert html.count('name="csrf_token"') >= 1 and f"/decisions/{carried.id}/unsupersede" in html
+    assert f"/decisions/{later.id}/supersede" in html
+    assert html.count("未確定") == 3  # no revision is confirmed
+
+    reader = make_user()
+    set_membership(unit.root, reader, "viewer")
+    db.session.commit()
+    login(reader)
+    html = client.get("/decisions").get_data(as_text=True)
+    assert "見本Bの帳票で進める" in html and "/supersede" not in html
