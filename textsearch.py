@@ -172,13 +172,13 @@ def matches_all(q: str | None, key: sa.ColumnElement, sources: list[Source]):
                     continue  # one document holds all the sources of this table
                 seen.add(source.bigram_table)
             parts.append(source_matches(source, term, dialect))
-        if dialect == "postgresql":
-            # The matching keys as one array, computed once: PostgreSQL cannot estimate how
-            # many rows an IN (sub-select) or its union yields (it assumes 200), and with
-            # that guess it walks a whole table in index order to join them; an array it
-            # looks up key by key.
-            matches = sa.union_all(*parts) if len(parts) > 1 else parts[0]
-            return key == sa.any_(sa.func.array(matches.scalar_subquery()))
+        if dialect == "postgresql" and len(parts) > 1:
+            # The keys of the union as one array, computed once. PostgreSQL cannot estimate
+            # how many rows a union yields (it assumes 200): with IN (union) it walks a whole
+            # table in index order to join them; an array it looks up key by key. (An OR
+            # of INs is a filter on every row.) One source's IN it estimates well.
+            matches = sa.union_all(*parts).scalar_subquery()
+            return key == sa.any_(sa.func.array(matches))
         return sa.or_(*(key.in_(part) for part in parts))
 
     return sa.and_(*(one_word(term) for term in terms))
