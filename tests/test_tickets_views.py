@@ -27,6 +27,41 @@ def test_list_filters_live_in_the_url_and_show_the_ball(client, login, member_un
     assert "sort=updated_on" in html  # and keeps it in the sort and page links
 
 
+def test_list_rows_follow_every_change_and_the_language(client, login, member_unit, make_ticket):
+    """List rows are kept rendered by content: each shown value changes the row."""
+    from datetime import date, timedelta
+
+    from tickets.models import Status
+
+    member, _viewer, unit = member_unit
+    ticket = make_ticket(unit, member, subject="帳票の件", due_date=date.today() + timedelta(3))
+    login(member)
+    html = client.get("/issues").get_data(as_text=True)  # the row is rendered and kept
+    assert "帳票の件" in html and " overdue" not in html
+
+    done = db.session.scalar(db.select(Status).where(Status.is_closed.is_(True)))
+    services.update_ticket(
+        None, ticket, {"subject": "帳票の件（改）", "due_date": date.today() - timedelta(1)}
+    )
+    db.session.commit()
+    html = client.get("/issues").get_data(as_text=True)
+    assert "帳票の件（改）" in html and " overdue" in html
+
+    ticket.status_id = done.id  # closed: no longer overdue, and shown closed
+    db.session.commit()
+    html = client.get("/issues?status_id=*").get_data(as_text=True)
+    assert '<tr class="closed">' in html and " overdue" not in html
+    assert f'<span class="status closed">{done.name}</span>' in html
+
+    client.post("/lang", data={"lang": "en"})
+    ticket.status_id = db.session.scalar(
+        db.select(Status.id).where(Status.is_closed.is_(False)).order_by(Status.position)
+    )
+    db.session.commit()
+    english = client.get("/issues").get_data(as_text=True)
+    assert 'title="Ball with">Vendor</span>' in english
+
+
 def test_bad_filter_value_is_explained_not_a_crash(client, login, member_unit):
     member, _viewer, _unit = member_unit
     login(member)

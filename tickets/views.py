@@ -12,16 +12,22 @@ POST      /meetings/<id>/attachments     attach_to_meeting
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import NamedTuple
+
 import sqlalchemy as sa
 from flask import (
     abort,
+    current_app,
     flash,
+    get_template_attribute,
     redirect,
     render_template,
     request,
     send_file,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -102,6 +108,57 @@ def _today():
     from timeutil import local_today
 
     return local_today()
+
+
+class StatusRef(NamedTuple):
+    name: str
+    is_closed: bool
+    owner_side: str
+
+
+class ListRow(NamedTuple):
+    """Everything a row of the ticket list shows, as plain values."""
+
+    id: int
+    project: str
+    tracker: str
+    status: StatusRef
+    priority: str
+    parent_id: int | None
+    subject: str
+    who: str
+    due_date: date | None
+    overdue: bool
+    updated_at: datetime
+
+
+# Rendered rows of the ticket list, by everything they show (ListRow), language and calendar:
+# a row is rendered again only when something in it changed, and never shown stale.
+_ROW_HTML = generations.Cache(size=5_000)
+
+
+@bp.app_template_global()
+def ticket_rows(tickets: list[Ticket], show_project: bool, today: date) -> Markup:
+    macro = get_template_attribute("tickets/_row.html", "ticket_row")
+    context = (str(get_locale()), current_app.config.get("SANMAI_WAREKI", False), show_project)
+    out = []
+    for t in tickets:
+        status = t.status
+        row = ListRow(
+            t.id,
+            t.project.name,
+            t.tracker.name,
+            StatusRef(status.name, status.is_closed, status.owner_side),
+            t.priority.name,
+            t.parent_id,
+            t.subject,
+            t.who,
+            t.due_date,
+            bool(t.due_date and t.due_date < today and not status.is_closed),
+            t.updated_at,
+        )
+        out.append(_ROW_HTML.get((*context, row), lambda row=row: str(macro(row, show_project))))
+    return Markup("".join(out))
 
 
 # The filter choices per user, until a project, membership or name changes (generations.py).
