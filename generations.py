@@ -14,6 +14,9 @@ Kinds:
 
 The watch list names, per model, the attributes that matter; an edit to anything else (the
 text of a goal typed in the projector, a user's last login) leaves the caches alone.
+
+`KeptRows` is the other kind of cache here: rows of long lists kept rendered under every value
+they show (no token needed, since the key is the content itself).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from itertools import chain
 from typing import TypeVar
 
 import sqlalchemy as sa
+from flask import current_app, get_template_attribute
+from flask_babel import get_locale
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -194,3 +199,25 @@ class Cache:
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
+
+
+class KeptRows:
+    """Rows of a long list rendered by one macro, kept by everything they show: the row's
+    plain values (a tuple holding every value the macro reads), the macro's other arguments,
+    language and calendar. A row is rendered again only when something in it changed, and
+    never shown stale; it must hold nothing of the viewer's session (no CSRF token)."""
+
+    def __init__(self, template: str, macro: str, size: int):
+        self.template, self.macro, self.cache = template, macro, Cache(size=size)
+
+    def html(self, row, *args, key: tuple | None = None) -> str:
+        """The row's HTML; `key` stands for `row` when `row` itself is not hashable."""
+        full = (
+            str(get_locale()),
+            current_app.config.get("SANMAI_WAREKI", False),
+            row if key is None else key,
+            *args,
+        )
+        return self.cache.get(
+            full, lambda: str(get_template_attribute(self.template, self.macro)(row, *args))
+        )

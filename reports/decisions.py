@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import NamedTuple
@@ -126,20 +126,11 @@ class Decision:
         return self.superseded_by_id is not None
 
     def key(self) -> tuple:
-        """Everything the row shows: its HTML can be kept under this (views.decision_html)."""
-        return (
-            self.id,
-            self.text,
-            self.meeting,
-            self.unit,
-            self.goal,
-            self.origin,
-            self.superseded_by_id,
-            self.moved_from,
-            self.revision,
-            tuple(self.supersedes),
-            self.successor,
-            self.can_supersede,
+        """Every field, hashable: everything the row shows (views.decision_html keeps its
+        HTML under this, so a field added later is part of it too)."""
+        return tuple(
+            tuple(value) if isinstance(value, list) else value
+            for value in (getattr(self, f.name) for f in fields(self))
         )
 
 

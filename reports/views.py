@@ -9,10 +9,8 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from flask import (
     abort,
-    current_app,
     flash,
     g,
-    get_template_attribute,
     redirect,
     render_template,
     request,
@@ -136,24 +134,12 @@ def scope_options(roots: list[Scope], selected) -> Markup:
     return Markup("".join(out))
 
 
-# Rendered rows of the decision register, by everything they show (Decision.key): a row is
-# rendered again only when something in it changed, and never shown stale.
-_DECISION_HTML = generations.Cache(size=2_000)
+_DECISION_ROWS = generations.KeptRows("reports/_decision.html", "decision", size=2_000)
 
 
 @bp.app_template_global()
 def decision_html(row: decisions.Decision, terms) -> Markup:
-    key = (
-        _language(),
-        current_app.config.get("SANMAI_WAREKI", False),
-        tuple(terms),
-        row.key(),
-    )
-    return _DECISION_HTML.get(key, lambda: Markup(_decision_macro()(row, terms)))
-
-
-def _decision_macro():
-    return get_template_attribute("reports/_decision.html", "decision")
+    return Markup(_DECISION_ROWS.html(row, tuple(terms), key=row.key()))
 
 
 @bp.app_template_global()

@@ -18,16 +18,13 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from flask import (
     abort,
-    current_app,
     flash,
-    get_template_attribute,
     redirect,
     render_template,
     request,
     send_file,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -132,15 +129,11 @@ class ListRow(NamedTuple):
     updated_at: datetime
 
 
-# Rendered rows of the ticket list, by everything they show (ListRow), language and calendar:
-# a row is rendered again only when something in it changed, and never shown stale.
-_ROW_HTML = generations.Cache(size=5_000)
+_ROWS = generations.KeptRows("tickets/_row.html", "ticket_row", size=5_000)
 
 
 @bp.app_template_global()
 def ticket_rows(tickets: list[Ticket], show_project: bool, today: date) -> Markup:
-    macro = get_template_attribute("tickets/_row.html", "ticket_row")
-    context = (str(get_locale()), current_app.config.get("SANMAI_WAREKI", False), show_project)
     out = []
     for t in tickets:
         status = t.status
@@ -157,7 +150,7 @@ def ticket_rows(tickets: list[Ticket], show_project: bool, today: date) -> Marku
             bool(t.due_date and t.due_date < today and not status.is_closed),
             t.updated_at,
         )
-        out.append(_ROW_HTML.get((*context, row), lambda row=row: str(macro(row, show_project))))
+        out.append(_ROWS.html(row, show_project))
     return Markup("".join(out))
 
 
