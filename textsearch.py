@@ -6,8 +6,11 @@ A query is split into words (half- or full-width spaces); every word must match.
   triggers) answers words of 3+ characters through its index. Trigrams match nothing shorter,
   so 1–2 character words (宿題, 住基, 課) use LIKE on the base table's columns — never on the
   FTS table, whose LIKE is broken on SQLite 3.40.
+  A table whose text is spread over child rows (a ticket's notes) has one trigram document
+  per row instead (`fts_<table>_trigrams`, migration 0009): a word common in notes finds
+  its tickets in one lookup, not by reading every matching note for its ticket.
 - PostgreSQL: ILIKE on the base columns, served by pg_trgm GIN indexes for 3+ characters.
-- 1–2 character words (both databases, for sources with `bigrams=True`): a bigram side index
+- 1–2 character words (both databases, for sources with a `bigram_table`): a bigram side index
   finds the candidate rows, and the word's LIKE/instr/ILIKE condition is still checked on
   them, so the rows are exactly those of the plain scan. SQLite: an FTS5 table
   `fts_<table>_bigrams` (tokenizer `ascii`, `detail=none`, external content: the view
@@ -63,6 +66,11 @@ class Source:
     # (with `where` applied); sources sharing one are looked up once. PostgreSQL: the GIN
     # indexes over search_grams() of the columns exist.
     bigram_table: str | None = None
+    # SQLite: the trigram document table (create_document_sql) whose rowids are this
+    # source's `key` values and whose documents hold its `columns` (with `where` applied);
+    # for 3+ character words it replaces `fts_table`, and sources sharing one are looked up
+    # once.
+    document: str | None = None
 
 
 def words(q: str | None) -> list[str]:
@@ -128,6 +136,8 @@ def _pg_bigram_candidates(source: Source, term: str):
 def source_matches(source: Source, term: str, dialect: str | None = None):
     """A SELECT of `source.key` values whose text contains `term`."""
     dialect = dialect or _dialect()
+    if dialect == "sqlite" and source.document and len(term) >= MIN_TRIGRAM:
+        return _fts_rowids(source.document, fts_phrase(term))  # exact, as the trigram tables
     if dialect == "sqlite" and source.fts_table and len(term) >= MIN_TRIGRAM:
         hits = _fts_rowids(source.fts_table, fts_phrase(term))
         if source.key is source.rowid and source.where is None:
@@ -164,13 +174,22 @@ def matches_all(q: str | None, key: sa.ColumnElement, sources: list[Source]):
         return None
     dialect = _dialect()
 
+    def shared(source: Source, term: str) -> str | None:
+        """SQLite: the per-key document that answers `term` for `source`, if any."""
+        if dialect != "sqlite":
+            return None
+        if source.bigram_table and bigram_query(term):
+            return source.bigram_table
+        return source.document if len(term) >= MIN_TRIGRAM else None
+
     def one_word(term: str):
         parts, seen = [], set()
         for source in sources:
-            if dialect == "sqlite" and source.bigram_table and bigram_query(term):
-                if source.bigram_table in seen:
+            document = shared(source, term)
+            if document:
+                if document in seen:
                     continue  # one document holds all the sources of this table
-                seen.add(source.bigram_table)
+                seen.add(document)
             parts.append(source_matches(source, term, dialect))
         if dialect == "postgresql" and len(parts) > 1:
             # The keys of the union as one array, computed once. PostgreSQL cannot estimate
@@ -270,38 +289,31 @@ def _grams_function_sql() -> str:
     )
 
 
-def create_bigram_sql(
-    dialect: str,
+def _document_sql(
     table: str,
     columns: list[str],
-    pk: str = "id",
-    children: Children | None = None,
+    pk: str,
+    children: Children | None,
+    *,
+    name: str,
+    spell,
+    join: str,
+    options: str,
 ) -> list[str]:
-    """DDL for the bigram side index of `table`'s text `columns` (and its `children`'s).
-
-    SQLite: one FTS5 document per row of `table` (rowid = `pk`), external content = the view
-    spelling the texts as bigrams. The triggers keep "document = the view's row now": a write
-    that changes a document deletes it BEFORE (the view still shows what was indexed) and
-    inserts it AFTER. PostgreSQL: a GIN index per column (the children's on their table).
-    """
-    if dialect == "postgresql":
-        indexed = [(table, c) for c in columns]
-        if children:
-            indexed.append((children.table, children.column))
-        return [_grams_function_sql()] + [
-            f"CREATE INDEX IF NOT EXISTS bigram_{t}_{c} ON {t} USING gin ({GRAMS_FUNCTION}({c}))"
-            for t, c in indexed
-        ]
-    if dialect != "sqlite":
-        return []
-    fts, view = f"fts_{table}_bigrams", f"fts_{table}_bigram_text"
+    """SQLite: one FTS5 document per row of `table` (rowid = `pk`) over `columns` and its
+    `children`'s texts, external content = a view `fts_<table>_<name>_text`… spelling each
+    text with `spell` (the children's joined by `join`). The triggers keep "document = the
+    view's row now": a write that changes a document deletes it BEFORE (the view still shows
+    what was indexed) and inserts it AFTER."""
+    fts = f"fts_{table}_{name}"
+    view = {"bigrams": f"fts_{table}_bigram_text"}.get(name, f"fts_{table}_{name}_text")
     names = list(columns)
-    spelled = [f"{bigram_text_sql(f'{table}.{c}')} AS {c}" for c in columns]
+    spelled = [f"{spell(f'{table}.{c}')} AS {c}" for c in columns]
     if children:
         ch = children
         names.append(ch.column)
         spelled.append(
-            f"(SELECT group_concat({bigram_text_sql(f'{ch.table}.{ch.column}')}, ' ') "
+            f"(SELECT group_concat({spell(f'{ch.table}.{ch.column}')}, {join}) "
             f"FROM {ch.table} WHERE {ch.table}.{ch.fk} = {table}.{pk} "
             f"AND ({ch.where.format(row=ch.table + '.')})) "
             f"AS {ch.column}"
@@ -319,12 +331,9 @@ def create_bigram_sql(
 
     own = ", ".join(columns)
     out = [
-        f"CREATE TABLE IF NOT EXISTS {DIGITS} (n INTEGER PRIMARY KEY)",
-        f"INSERT OR IGNORE INTO {DIGITS}(n) WITH RECURSIVE d(n) AS "
-        "(SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < 999) SELECT n FROM d",
         f"CREATE VIEW {view} AS SELECT {table}.{pk} AS {pk}, {', '.join(spelled)} FROM {table}",
         f"CREATE VIRTUAL TABLE {fts} USING fts5({cols}, content='{view}', "
-        f"content_rowid='{pk}', tokenize='ascii', detail=none)",
+        f"content_rowid='{pk}', {options})",
         f"CREATE TRIGGER {fts}_ai AFTER INSERT ON {table} BEGIN {insert(f'new.{pk}')} END",
         f"CREATE TRIGGER {fts}_bu BEFORE UPDATE OF {own} ON {table} "
         f"BEGIN {delete(f'old.{pk}')} END",
@@ -355,6 +364,57 @@ def create_bigram_sql(
     return out + [f"INSERT INTO {fts}({fts}) VALUES ('rebuild')"]
 
 
+def _drop_document_sql(table: str, name: str, children: Children | None) -> list[str]:
+    fts = f"fts_{table}_{name}"
+    view = {"bigrams": f"fts_{table}_bigram_text"}.get(name, f"fts_{table}_{name}_text")
+    triggers = [f"{fts}_{t}" for t in ("ai", "bu", "au", "bd")]
+    if children:
+        triggers += [f"{fts}_{children.table}_{t}" for t in ("bi", "ai", "bu", "au", "bd", "ad")]
+    return [f"DROP TRIGGER IF EXISTS {t}" for t in triggers] + [
+        f"DROP TABLE IF EXISTS {fts}",
+        f"DROP VIEW IF EXISTS {view}",
+    ]
+
+
+def create_bigram_sql(
+    dialect: str,
+    table: str,
+    columns: list[str],
+    pk: str = "id",
+    children: Children | None = None,
+) -> list[str]:
+    """DDL for the bigram side index of `table`'s text `columns` (and its `children`'s).
+
+    SQLite: one FTS5 document per row of `table` (`_document_sql`), its texts spelled as
+    space-separated bigrams, tokenizer `ascii`, detail=none. PostgreSQL: a GIN index per
+    column (the children's on their table).
+    """
+    if dialect == "postgresql":
+        indexed = [(table, c) for c in columns]
+        if children:
+            indexed.append((children.table, children.column))
+        return [_grams_function_sql()] + [
+            f"CREATE INDEX IF NOT EXISTS bigram_{t}_{c} ON {t} USING gin ({GRAMS_FUNCTION}({c}))"
+            for t, c in indexed
+        ]
+    if dialect != "sqlite":
+        return []
+    return [
+        f"CREATE TABLE IF NOT EXISTS {DIGITS} (n INTEGER PRIMARY KEY)",
+        f"INSERT OR IGNORE INTO {DIGITS}(n) WITH RECURSIVE d(n) AS "
+        "(SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < 999) SELECT n FROM d",
+    ] + _document_sql(
+        table,
+        columns,
+        pk,
+        children,
+        name="bigrams",
+        spell=bigram_text_sql,
+        join="' '",
+        options="tokenize='ascii', detail=none",
+    )
+
+
 def drop_bigram_sql(
     dialect: str, table: str, columns: list[str], children: Children | None = None
 ) -> list[str]:
@@ -367,14 +427,37 @@ def drop_bigram_sql(
         return [f"DROP INDEX IF EXISTS bigram_{t}_{c}" for t, c in indexed]
     if dialect != "sqlite":
         return []
-    fts = f"fts_{table}_bigrams"
-    triggers = [f"{fts}_{t}" for t in ("ai", "bu", "au", "bd")]
-    if children:
-        triggers += [f"{fts}_{children.table}_{t}" for t in ("bi", "ai", "bu", "au", "bd", "ad")]
-    return [f"DROP TRIGGER IF EXISTS {t}" for t in triggers] + [
-        f"DROP TABLE IF EXISTS {fts}",
-        f"DROP VIEW IF EXISTS fts_{table}_bigram_text",
-    ]
+    return _drop_document_sql(table, "bigrams", children)
+
+
+def create_document_sql(
+    dialect: str,
+    table: str,
+    columns: list[str],
+    pk: str = "id",
+    children: Children | None = None,
+) -> list[str]:
+    """SQLite: a trigram document per row of `table` (FTS5 table `fts_<table>_trigrams`)
+    holding its `columns` and its `children`'s texts, so a word of 3+ characters finds the
+    rows in one lookup, however many children hold it. Each text is a column of its own or
+    a line of the children's column: a match never spans two texts, since a word holds no
+    space. PostgreSQL: nothing (its pg_trgm indexes serve each column)."""
+    if dialect != "sqlite":
+        return []
+    return _document_sql(
+        table,
+        columns,
+        pk,
+        children,
+        name="trigrams",
+        spell=lambda expr: f"nullif({expr}, '')",  # an empty note adds no line
+        join="char(10)",
+        options="tokenize='trigram'",
+    )
+
+
+def drop_document_sql(dialect: str, table: str, children: Children | None = None) -> list[str]:
+    return _drop_document_sql(table, "trigrams", children) if dialect == "sqlite" else []
 
 
 def drop_bigram_shared_sql(dialect: str) -> list[str]:
