@@ -62,6 +62,46 @@ def test_list_rows_follow_every_change_and_the_language(client, login, member_un
     assert 'title="Ball with">Vendor</span>' in english
 
 
+def test_list_rows_show_every_column_in_the_order_asked(client, login, member_unit, make_ticket):
+    """The rows are read as plain columns (tickets.views.list_rows): each column shows the
+    ticket's own value, the assignee or else the guest, in the query's order."""
+    import re
+    from datetime import date
+
+    from tickets.models import Priority, Tracker
+
+    member, _viewer, unit = member_unit
+    tracker = db.session.scalar(db.select(Tracker).order_by(Tracker.position.desc()))
+    priority = db.session.scalar(db.select(Priority).order_by(Priority.position.desc()))
+    parent = make_ticket(unit, member, subject="A 親の件")
+    child = make_ticket(
+        unit,
+        member,
+        subject="B 子の件",
+        parent=parent,
+        assignee=member,
+        tracker=tracker,
+        priority=priority,
+        due_date=date(2031, 3, 31),
+    )
+    guest = make_ticket(unit, member, subject="C 来庁者の件", guest_name="窓口の田中様")
+    login(member)
+
+    html = client.get("/issues?sort=subject:desc").get_data(as_text=True)
+    rows = re.findall(r"<tr class=\"[^\"]*\">(.*?)</tr>", html, re.S)
+    assert [re.search(r">([ABC] [^<]+)</a>", r).group(1) for r in rows] == [
+        "C 来庁者の件",
+        "B 子の件",
+        "A 親の件",
+    ]
+    guest_row, child_row, parent_row = rows
+    assert f'href="/issues/{child.id}"' in child_row and f"#{parent.id} ›" in child_row
+    assert unit.name in child_row and tracker.name in child_row and priority.name in child_row
+    assert "青木 一郎" in child_row and "2031" in child_row
+    assert "窓口の田中様" in guest_row and f'href="/issues/{guest.id}"' in guest_row
+    assert "›" not in parent_row and "青木 一郎" not in parent_row
+
+
 def test_bad_filter_value_is_explained_not_a_crash(client, login, member_unit):
     member, _viewer, _unit = member_unit
     login(member)

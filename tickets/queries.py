@@ -134,23 +134,26 @@ class TicketQuery:
         loaded for those ids only. With keywords, which may have to scan text, the ids and
         the total come from one statement, so the text is read once.
         """
-        ids_stmt = _order(sa.select(Ticket.id).where(*self.where), self.sort)
-        ids_stmt = ids_stmt.offset(self.offset).limit(self.limit)
-        if "q" in self.params:
-            found = db.session.execute(ids_stmt.add_columns(sa.func.count().over())).all()
-            ids = [row[0] for row in found]
-            total = found[0][1] if found else (self.count() if self.offset else 0)
-        else:
-            total = self.count()
-            if total == 0 or self.offset >= total:
-                return [], total
-            ids = list(db.session.scalars(ids_stmt))
+        ids, total = self.page_ids()
         if not ids:
             return [], total
         stmt = _with_list_relations(sa.select(Ticket).where(Ticket.id.in_(ids)), author)
         rows = db.session.scalars(stmt)
         by_id = {t.id: t for t in rows.unique()}
         return [by_id[i] for i in ids if i in by_id], total
+
+    def page_ids(self) -> tuple[list[int], int]:
+        """The ids of one page, in order, and the total count (see `page`)."""
+        ids_stmt = _order(sa.select(Ticket.id).where(*self.where), self.sort)
+        ids_stmt = ids_stmt.offset(self.offset).limit(self.limit)
+        if "q" in self.params:
+            found = db.session.execute(ids_stmt.add_columns(sa.func.count().over())).all()
+            total = found[0][1] if found else (self.count() if self.offset else 0)
+            return [row[0] for row in found], total
+        total = self.count()
+        if total == 0 or self.offset >= total:
+            return [], total
+        return list(db.session.scalars(ids_stmt)), total
 
     @property
     def page_number(self) -> int:

@@ -12,6 +12,7 @@ POST      /meetings/<id>/attachments     attach_to_meeting
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -87,7 +88,8 @@ def _list(key: str | None):
     except queries.QueryError as error:
         flash(str(error), "error")
         query = queries.ticket_query(current_user, {"project_id": key} if key else {})
-    rows, total = query.page(author=False)  # the list has no author column
+    ids, total = query.page_ids()
+    rows = list_rows(ids, _today())
     return render_template(
         "tickets/index.html",
         query=query,
@@ -97,7 +99,6 @@ def _list(key: str | None):
         pages=(total + query.limit - 1) // query.limit,
         choices=_filter_choices(),
         options=_options,
-        today=_today(),
     )
 
 
@@ -132,26 +133,61 @@ class ListRow(NamedTuple):
 _ROWS = generations.KeptRows("tickets/_row.html", "ticket_row", size=5_000)
 
 
-@bp.app_template_global()
-def ticket_rows(tickets: list[Ticket], show_project: bool, today: date) -> Markup:
-    out = []
-    for t in tickets:
-        status = t.status
-        row = ListRow(
-            t.id,
-            t.project.name,
-            t.tracker.name,
-            StatusRef(status.name, status.is_closed, status.owner_side),
-            t.priority.name,
-            t.parent_id,
-            t.subject,
-            t.who,
-            t.due_date,
-            bool(t.due_date and t.due_date < today and not status.is_closed),
-            t.updated_at,
+def list_rows(ids: list[int], today: date) -> list[ListRow]:
+    """The list's rows for `ids`, in that order: one select of the columns shown, no ORM
+    objects (loading 25 tickets with five relations took longer than finding them)."""
+    if not ids:
+        return []
+    found = {r.id: r for r in db.session.execute(_list_rows_statement(), {"ids": ids})}
+    return [
+        ListRow(
+            r.id,
+            r.project,
+            r.tracker,
+            StatusRef(r.status, r.is_closed, r.owner_side),
+            r.priority,
+            r.parent_id,
+            r.subject,
+            r.who,
+            r.due_date,
+            bool(r.due_date and r.due_date < today and not r.is_closed),
+            r.updated_at,
         )
-        out.append(_ROWS.html(row, show_project))
-    return Markup("".join(out))
+        for r in (found.get(i) for i in ids)
+        if r is not None
+    ]
+
+
+@functools.cache
+def _list_rows_statement() -> sa.Select:
+    """Built once: building it (0.5 ms) took a third of the time of running it."""
+    return (
+        sa.select(
+            Ticket.id,
+            Project.name.label("project"),
+            Tracker.name.label("tracker"),
+            Status.name.label("status"),
+            Status.is_closed,
+            Status.owner_side,
+            Priority.name.label("priority"),
+            Ticket.parent_id,
+            Ticket.subject,
+            sa.func.coalesce(User.name, Ticket.guest_name, "").label("who"),
+            Ticket.due_date,
+            Ticket.updated_at,
+        )
+        .join(Project, Project.id == Ticket.project_id)
+        .join(Tracker, Tracker.id == Ticket.tracker_id)
+        .join(Status, Status.id == Ticket.status_id)
+        .join(Priority, Priority.id == Ticket.priority_id)
+        .outerjoin(User, User.id == Ticket.assignee_id)
+        .where(Ticket.id.in_(sa.bindparam("ids", expanding=True)))
+    )
+
+
+@bp.app_template_global()
+def ticket_rows(rows: list[ListRow], show_project: bool) -> Markup:
+    return Markup("".join(_ROWS.html(row, show_project) for row in rows))
 
 
 # The filter choices per user, until a project, membership or name changes (generations.py).
