@@ -63,7 +63,9 @@ class Priority(db.Model):
 class Ticket(db.Model):
     __tablename__ = "tickets"
     __table_args__ = (
-        sa.Index("ix_tickets_project_status", "project_id", "status_id"),
+        # The list of the projects one sees, and its due-date order and overdue count,
+        # without reading the rows.
+        sa.Index("ix_tickets_project_status_due", "project_id", "status_id", "due_date"),
         sa.Index("ix_tickets_assignee_due", "assignee_id", "due_date"),
         # Reports: done this month, and the weekly trend (open at a time = created, not closed).
         sa.Index("ix_tickets_closed_created", "closed_at", "created_at"),
