@@ -12,6 +12,35 @@ def admin(make_user, login):
     return login(make_user(is_admin=True))
 
 
+def test_the_default_workflow_of_every_tracker(tracker_named):
+    """Members move between any two statuses but never out of a closed one; facilitators
+    and managers move between any two; viewers have no transitions; every tracker alike."""
+    import sqlalchemy as sa
+
+    from tickets.models import Transition
+
+    statuses = db.session.scalars(sa.select(Status)).all()
+    closed = {s.id for s in statuses if s.is_closed}
+    assert closed and len(closed) < len(statuses)
+    every_pair = {(a.id, b.id) for a in statuses for b in statuses if a.id != b.id}
+    expected = {
+        "member": {(a, b) for a, b in every_pair if a not in closed},
+        "facilitator": every_pair,
+        "manager": every_pair,
+    }
+    for tracker in db.session.scalars(sa.select(Tracker)):
+        rows = db.session.execute(
+            sa.select(Transition.role, Transition.from_status_id, Transition.to_status_id).where(
+                Transition.tracker_id == tracker.id
+            )
+        ).all()
+        found = {role: set() for role in expected}
+        for role, source, target in rows:
+            found[role].add((source, target))  # a viewer's row would fail here
+        assert found == expected, tracker.name
+        assert len(rows) == sum(len(pairs) for pairs in expected.values())  # no duplicates
+
+
 def test_add_and_rename_a_tracker_with_its_english_name(client, admin, tracker_named):
     page = client.post(
         "/admin/trackers/new",

@@ -71,9 +71,7 @@ def save_tracker(actor, tracker: Tracker | None, data: dict) -> Tracker:
     if is_new:
         from tickets.defaults import add_default_workflow
 
-        add_default_workflow(
-            tracker, list(db.session.scalars(sa.select(Status).order_by(Status.position)))
-        )
+        add_default_workflow(tracker)
         db.session.flush()
     return tracker
 
