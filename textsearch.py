@@ -289,6 +289,11 @@ def _grams_function_sql() -> str:
     )
 
 
+def _document_view(table: str, name: str) -> str:
+    """The view a document table reads its content from (0007 named the bigram one so)."""
+    return f"fts_{table}_bigram_text" if name == "bigrams" else f"fts_{table}_{name}_text"
+
+
 def _document_sql(
     table: str,
     columns: list[str],
@@ -306,7 +311,7 @@ def _document_sql(
     view's row now": a write that changes a document deletes it BEFORE (the view still shows
     what was indexed) and inserts it AFTER."""
     fts = f"fts_{table}_{name}"
-    view = {"bigrams": f"fts_{table}_bigram_text"}.get(name, f"fts_{table}_{name}_text")
+    view = _document_view(table, name)
     names = list(columns)
     spelled = [f"{spell(f'{table}.{c}')} AS {c}" for c in columns]
     if children:
@@ -366,7 +371,7 @@ def _document_sql(
 
 def _drop_document_sql(table: str, name: str, children: Children | None) -> list[str]:
     fts = f"fts_{table}_{name}"
-    view = {"bigrams": f"fts_{table}_bigram_text"}.get(name, f"fts_{table}_{name}_text")
+    view = _document_view(table, name)
     triggers = [f"{fts}_{t}" for t in ("ai", "bu", "au", "bd")]
     if children:
         triggers += [f"{fts}_{children.table}_{t}" for t in ("bi", "ai", "bu", "au", "bd", "ad")]
