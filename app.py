@@ -15,6 +15,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 import config
+import transactions
 from extensions import babel, csrf, db, login_manager, migrate
 
 BLUEPRINTS = (
@@ -103,6 +104,8 @@ def register_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
             sa.event.listen(db.engine, "checkin", _sqlite_optimize)
+        elif db.engine.dialect.name == "postgresql":
+            app.before_request(transactions.reads_in_autocommit)
 
 
 def _translations():
