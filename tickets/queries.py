@@ -120,7 +120,8 @@ class TicketQuery:
     project: Project | None = None
 
     def count(self) -> int:
-        return db.session.scalar(sa.select(sa.func.count(Ticket.id)).where(*self.where))
+        # count(*), not count(tickets.id): PostgreSQL can then count from an index alone.
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(*self.where))
 
     def select(self) -> sa.Select:
         """All matching tickets, ordered, with the list's relations loaded (no paging)."""

@@ -665,6 +665,8 @@ def project_ticket_summary(project: Project) -> dict:
         .order_by(Tracker.position)
     ).all()
     overdue = db.session.scalar(
-        sa.select(sa.func.count(Ticket.id)).where(*scope, Ticket.due_date < local_today())
+        sa.select(sa.func.count())
+        .select_from(Ticket)
+        .where(*scope, Ticket.due_date < local_today())
     )
     return {"by_tracker": rows, "open": sum(n for _t, n in rows), "overdue": overdue}
