@@ -10,7 +10,8 @@ brings back a token an older cache entry was keyed by.
 Kinds:
 - "directory": who sees which project, and the names of projects, units, people,
   organisations, trackers and statuses (changes rarely: the ticket list's filter choices);
-- "homework": the directory and what the homework dashboard counts (tickets, homework items).
+- "homework": the directory and what the homework dashboard counts (tickets, homework items);
+- "tickets": the directory and every ticket, whatever changed in it (the ticket lists' totals).
 
 The watch list names, per model, the attributes that matter; an edit to anything else (the
 text of a goal typed in the projector, a user's last login) leaves the caches alone.
@@ -90,7 +91,9 @@ def _watch_lists() -> dict[str, dict[type, tuple[frozenset[str] | None, Callable
             lambda item: item.kind == "homework",
         ),
     }
-    return {"homework": homework, "directory": directory}
+    # Any ticket written, whatever changed (the totals of the ticket lists and the API).
+    tickets = {**directory, Ticket: (None, None)}
+    return {"homework": homework, "directory": directory, "tickets": tickets}
 
 
 _WATCH: dict | None = None

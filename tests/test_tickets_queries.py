@@ -169,3 +169,41 @@ def test_keyword_filter_combines_with_others(setting, make_ticket):
     make_ticket(project.units[1], member, subject="税の宿題")
     params = {"q": "宿題", "project_id": project.units[0].identifier}
     assert subjects(member, **params) == ["住基の宿題"]
+
+
+def test_the_total_is_kept_until_a_ticket_or_who_sees_what_changes(
+    setting, make_ticket, status_named, count_queries, make_user
+):
+    """The total of a list is kept per data generation ("tickets"): asked again, it is not
+    counted anew; a ticket made, one closed, a membership gone: each is counted anew."""
+    from projects import services as projects
+    from tickets import services as tickets
+
+    member, other, project = setting
+    unit = project.units[0]
+    first = make_ticket(unit, member, subject="一件目")
+    make_ticket(unit, member, subject="二件目")
+
+    def total(**params):
+        return queries.ticket_query(member, params).count()
+
+    assert total() == 2
+    with count_queries() as counter:
+        assert total() == 2
+    assert not [s for s in counter.statements if "count(*)" in s]  # served from the cache
+
+    make_ticket(unit, other, subject="三件目")
+    assert total() == 3
+    tickets.update_ticket(None, first, {"status_id": status_named("完了").id})
+    db.session.commit()
+    assert total() == 2 and total(status_id="closed") == 1
+
+    # Conditions a caller adds after the parameters (the Redmine search does) are counted.
+    query = queries.ticket_query(member, {})
+    query.where.append(queries.Ticket.subject == "二件目")
+    assert query.count() == 1
+
+    membership = next(m for m in project.memberships if m.user_id == member.id)
+    projects.remove_membership(membership)
+    db.session.commit()
+    assert total() == 0

@@ -118,10 +118,23 @@ class TicketQuery:
     # The understood parameters, normalised (for forms, links and the API's echo).
     params: dict[str, str] = field(default_factory=dict)
     project: Project | None = None
+    # Set by ticket_query: a key for the conditions its parameters made, and those conditions.
+    count_key: tuple | None = None
+    keyed_where: tuple = ()
 
     def count(self) -> int:
+        """The total. Kept in this process under the tickets' data generation while the
+        conditions are still the ones `count_key` names (a caller that adds one, such as the
+        Redmine search, counts anew): every ticket written, and any change of who sees what,
+        gives the generation a new token."""
         # count(*), not count(tickets.id): PostgreSQL can then count from an index alone.
-        return db.session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(*self.where))
+        stmt = sa.select(sa.func.count()).select_from(Ticket).where(*self.where)
+        same = len(self.where) == len(self.keyed_where) and all(
+            a is b for a, b in zip(self.where, self.keyed_where, strict=True)
+        )
+        if self.count_key is None or not same:
+            return db.session.scalar(stmt)
+        return _COUNTS.get_or_compute("tickets", self.count_key, lambda: db.session.scalar(stmt))
 
     def select(self) -> sa.Select:
         """All matching tickets, ordered, with the list's relations loaded (no paging)."""
@@ -270,6 +283,10 @@ def ticket_query(user: User, params, *, default_status: str = "open") -> TicketQ
         query.offset = (max(_int(get("page"), 1, "page"), 1) - 1) * query.limit
     if query.limit != DEFAULT_LIMIT:
         kept["limit"] = str(query.limit)
+    if "q" not in kept:  # totals of keywords are not kept: there is no end to words
+        named = tuple(sorted((k, v) for k, v in kept.items() if k not in ("sort", "limit")))
+        query.count_key = (user.id, local_today(), named)
+        query.keyed_where = tuple(where)
     return query
 
 
@@ -308,6 +325,7 @@ def _int(value, default: int, name: str) -> int:
 
 
 _STATUSES = generations.Cache(size=4)
+_COUNTS = generations.Cache(size=512)
 
 
 def _status_ids(closed: bool) -> list[int]:
