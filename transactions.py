@@ -30,8 +30,12 @@ SAFE_METHODS = ("GET", "HEAD")
 
 def reads_in_autocommit() -> None:
     """before_request (PostgreSQL only): a GET's session starts on an autocommit connection."""
+    if request.method not in SAFE_METHODS:
+        return
+    if request.endpoint == "static":
+        return  # a static file needs no connection at all
     session = db.session()
-    if request.method in SAFE_METHODS and not session.in_transaction():
+    if not session.in_transaction():
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 

@@ -104,3 +104,17 @@ def test_a_write_in_a_get_is_committed_by_its_handler(app, probe):
     client = probe.test_client()
     assert client.get("/probe/write-and-commit").status_code == 200
     assert committed_tokens(app)["probe"] == "kept"
+
+
+def test_a_static_file_takes_no_connection(probe):
+    checkouts = []
+    with probe.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "checkout", lambda *args: checkouts.append(1))
+    client = probe.test_client()
+    response = client.get("/static/css/app.css")
+    assert response.status_code == 200
+    response.close()
+    assert checkouts == []
+    client.get("/probe/state")
+    assert checkouts == [1]  # the listener does count a request that reads
