@@ -9,7 +9,7 @@ of statements):
   requests, but drops them all on every ROLLBACK, and every GET ended with one.
 
 Writes keep their guarantees. A GET seldom writes (a feed or API token made on first use), but
-when it does, the flush or the UPDATE/DELETE statement first turns autocommit off on the
+when it does, the flush or an INSERT/UPDATE/DELETE statement first turns autocommit off on the
 connection, so what follows runs in one transaction that the handler commits or that is rolled
 back at the end of the request, as before. SQLAlchemy calls the driver's commit and rollback in
 either mode, and resets the connection's isolation level when it goes back to the pool.
