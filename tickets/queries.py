@@ -127,14 +127,16 @@ class TicketQuery:
         conditions are still the ones `count_key` names (a caller that adds one, such as the
         Redmine search, counts anew): every ticket written, and any change of who sees what,
         gives the generation a new token."""
-        # count(*), not count(tickets.id): PostgreSQL can then count from an index alone.
-        stmt = sa.select(sa.func.count()).select_from(Ticket).where(*self.where)
-        same = len(self.where) == len(self.keyed_where) and all(
-            a is b for a, b in zip(self.where, self.keyed_where, strict=True)
-        )
-        if self.count_key is None or not same:
-            return db.session.scalar(stmt)
-        return _COUNTS.get_or_compute("tickets", self.count_key, lambda: db.session.scalar(stmt))
+
+        def counted() -> int:
+            # count(*), not count(tickets.id): PostgreSQL can then count from an index alone.
+            return db.session.scalar(
+                sa.select(sa.func.count()).select_from(Ticket).where(*self.where)
+            )
+
+        if self.count_key is None or [*map(id, self.where)] != [*map(id, self.keyed_where)]:
+            return counted()
+        return _COUNTS.get_or_compute("tickets", self.count_key, counted)
 
     def select(self) -> sa.Select:
         """All matching tickets, ordered, with the list's relations loaded (no paging)."""
