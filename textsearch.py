@@ -10,6 +10,12 @@ A query is split into words (half- or full-width spaces); every word must match.
   per row instead (`fts_<table>_trigrams`, migration 0009): a word common in notes finds
   its tickets in one lookup, not by reading every matching note for its ticket.
 - PostgreSQL: ILIKE on the base columns, served by pg_trgm GIN indexes for 3+ characters.
+  A table whose rows are found through their children's text too (tickets through their
+  notes) holds its own gram document instead (`fts_grams`, migration 0011): the distinct
+  characters, bigrams and trigrams of its texts and its children's, lower-cased, kept by
+  triggers, in a GIN index. A word is then one lookup there, ANDed in the index with the
+  other conditions (the open tickets): exact for a word of up to 3 characters without case,
+  re-checked on the texts for longer or English ones.
 - 1–2 character words (both databases, for sources with a `bigram_table`): a bigram side index
   finds the candidate rows, and the word's LIKE/instr/ILIKE condition is still checked on
   them, so the rows are exactly those of the plain scan. SQLite: an FTS5 table
@@ -71,6 +77,10 @@ class Source:
     # for 3+ character words it replaces `fts_table`, and sources sharing one are looked up
     # once.
     document: str | None = None
+    # PostgreSQL: the gram document column of the key's table (create_gram_document_sql,
+    # "tickets.fts_grams") holding this source's `columns` (with `where` applied); sources
+    # sharing one are looked up once.
+    grams: str | None = None
 
 
 def words(q: str | None) -> list[str]:
@@ -164,6 +174,49 @@ def source_matches(source: Source, term: str, dialect: str | None = None):
     return stmt if source.where is None else stmt.where(source.where)
 
 
+def _pg_document_match(sources: list[Source], key: sa.ColumnElement, term: str):
+    """PostgreSQL: the rows of `key` whose gram document holds `term` (the sources share it).
+
+    The document holds every character, bigram and trigram of the lower-cased texts, each
+    text apart: a caseless word of up to 3 characters is in it exactly when a text contains
+    the word. A longer word needs all its grams there (few rows have them all without the
+    word) and is then checked on the row's texts; so is a word with case, which the texts
+    match by ILIKE.
+    """
+    grams = sa.literal_column(sources[0].grams, postgresql.ARRAY(sa.Text))
+    # The word's longest grams (its shorter ones are in the document with them): the planner
+    # estimates one gram's rows from the column's statistics, and ANDs the index with the
+    # other conditions' only when it knows the word is common. Lower-cased as the document,
+    # character by character; written into the statement, so they are constants the planner
+    # sees (a parameter of a statement prepared for any word would be planned blind).
+    longest = (
+        [term] if len(term) <= MIN_TRIGRAM else [term[i : i + 3] for i in range(len(term) - 2)]
+    )
+    wanted = postgresql.array(
+        [
+            sa.func.lower(sa.bindparam(None, g, type_=sa.Text, literal_execute=True))
+            for g in dict.fromkeys(longest)
+        ]
+    )
+    held = grams.op("@>")(wanted)
+    if len(term) <= MIN_TRIGRAM and term.lower() == term.upper():
+        return held
+    table = sources[0].grams.partition(".")[0]
+    checks = []
+    for source in sources:
+        says = sa.or_(*(contains(c, term, "postgresql") for c in source.columns))
+        if source.where is not None:
+            says = sa.and_(says, source.where)
+        if source.columns[0].expression.table.name == table:
+            checks.append(says)
+        else:
+            # A child's text, read for this row only. (EXISTS would let the planner read every
+            # child matching the word first, tens of thousands of notes for a common one.)
+            first = sa.select(sa.literal(1)).where(source.key == key, says).limit(1)
+            checks.append(first.scalar_subquery().is_not(None))
+    return sa.and_(held, sa.or_(*checks))
+
+
 def matches_all(q: str | None, key: sa.ColumnElement, sources: list[Source]):
     """WHERE clause: every word of `q` occurs in at least one source of the row `key`.
 
@@ -183,21 +236,33 @@ def matches_all(q: str | None, key: sa.ColumnElement, sources: list[Source]):
         return source.document if len(term) >= MIN_TRIGRAM else None
 
     def one_word(term: str):
-        parts, seen = [], set()
-        for source in sources:
+        parts, seen, rest = [], set(), sources
+        if dialect == "postgresql":
+            documents = dict.fromkeys(s.grams for s in sources if s.grams)
+            by_grams = [[s for s in sources if s.grams == g] for g in documents]
+            parts = [_pg_document_match(group, key, term) for group in by_grams]
+            rest = [s for s in sources if not s.grams]
+        for source in rest:
             document = shared(source, term)
             if document:
                 if document in seen:
                     continue  # one document holds all the sources of this table
                 seen.add(document)
             parts.append(source_matches(source, term, dialect))
-        if dialect == "postgresql" and len(parts) > 1:
-            # The keys of the union as one array, computed once. PostgreSQL cannot estimate
-            # how many rows a union yields (it assumes 200): with IN (union) it walks a whole
-            # table in index order to join them; an array it looks up key by key. (An OR
-            # of INs is a filter on every row.) One source's IN it estimates well.
-            matches = sa.union_all(*parts).scalar_subquery()
-            return key == sa.any_(sa.func.array(matches))
+        if dialect == "postgresql":
+            found = [p for p in parts if not isinstance(p, sa.Select)]  # gram documents
+            scanned = [p for p in parts if isinstance(p, sa.Select)]
+            if len(scanned) > 1:
+                # The keys of the union as one array, computed once. PostgreSQL cannot
+                # estimate how many rows a union yields (it assumes 200): with IN (union) it
+                # walks a whole table in index order to join them; an array it looks up key
+                # by key. (An OR of INs is a filter on every row.) One source's IN it
+                # estimates well.
+                matches = sa.union_all(*scanned).scalar_subquery()
+                found.append(key == sa.any_(sa.func.array(matches)))
+            else:
+                found += [key.in_(p) for p in scanned]
+            return sa.or_(*found)
         return sa.or_(*(key.in_(part) for part in parts))
 
     return sa.and_(*(one_word(term) for term in terms))
@@ -465,6 +530,107 @@ def drop_document_sql(dialect: str, table: str, children: Children | None = None
     return _drop_document_sql(table, "trigrams", children) if dialect == "sqlite" else []
 
 
+# PostgreSQL gram documents (migration 0011).
+DOCUMENT_GRAMS_FUNCTION = "document_grams"
+GRAMS_COLUMN = "fts_grams"
+
+
+def _document_grams_function_sql() -> str:
+    # The characters, bigrams and trigrams of the lower-cased text (see _grams_function_sql).
+    return (
+        f"CREATE OR REPLACE FUNCTION {DOCUMENT_GRAMS_FUNCTION}(t text) RETURNS text[] "
+        "LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$ "
+        "DECLARE c text[] := string_to_array(lower(t), NULL); n int := cardinality(c); "
+        "grams text[] := c; "
+        "BEGIN FOR i IN 1 .. n - 1 LOOP grams := grams || (c[i] || c[i + 1]); END LOOP; "
+        "FOR i IN 1 .. n - 2 LOOP grams := grams || (c[i] || c[i + 1] || c[i + 2]); END LOOP; "
+        "RETURN grams; END $$"
+    )
+
+
+def gram_document_fill_sql(table: str) -> str:
+    """PostgreSQL: every row's gram document computed anew (after a load without triggers)."""
+    return f"UPDATE {table} SET {GRAMS_COLUMN} = fts_{table}_grams({table})"
+
+
+def create_gram_document_sql(
+    dialect: str, table: str, columns: list[str], pk: str = "id", children: Children | None = None
+) -> list[str]:
+    """PostgreSQL: a column `fts_grams` on `table` holding the distinct grams
+    (document_grams) of its `columns` and its `children`'s texts, each text apart, so a word
+    never matches across two; a GIN index over it; triggers that compute it when a row is
+    written and when a child's text is added, changed, hidden or removed. SQLite: nothing
+    (its FTS5 documents, create_document_sql)."""
+    if dialect != "postgresql":
+        return []
+    fn = f"fts_{table}_grams"
+    own = " || ".join(f"{DOCUMENT_GRAMS_FUNCTION}(r.{c})" for c in columns)
+    if children:
+        ch = children
+        own += (
+            f" || coalesce((SELECT array_agg(g) FROM {ch.table} ch, "
+            f"unnest({DOCUMENT_GRAMS_FUNCTION}(ch.{ch.column})) g "
+            f"WHERE ch.{ch.fk} = r.{pk} AND ({ch.where.format(row='ch.')})), '{{}}')"
+        )
+    out = [
+        _document_grams_function_sql(),
+        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {GRAMS_COLUMN} text[]",
+        # The row type as argument: the same function serves the trigger (NEW, not yet
+        # written) and the fill.
+        f"CREATE OR REPLACE FUNCTION {fn}(r {table}) RETURNS text[] LANGUAGE sql STABLE AS "
+        f"$$ SELECT array(SELECT DISTINCT g FROM unnest({own}) g) $$",
+        f"CREATE OR REPLACE FUNCTION {fn}_row() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN NEW.{GRAMS_COLUMN} := {fn}(NEW); RETURN NEW; END $$",
+        f"CREATE TRIGGER {fn}_biu BEFORE INSERT OR UPDATE OF {', '.join(columns)} ON {table} "
+        f"FOR EACH ROW EXECUTE FUNCTION {fn}_row()",
+    ]
+    if children:
+        ch = children
+        update = f"UPDATE {table} r SET {GRAMS_COLUMN} = {fn}(r) WHERE r.{pk} = "
+        adds = f"coalesce(NEW.{ch.column}, '') <> '' AND ({ch.where.format(row='NEW.')})"
+        drops = f"coalesce(OLD.{ch.column}, '') <> '' AND ({ch.where.format(row='OLD.')})"
+        watched = list(dict.fromkeys([ch.column, ch.fk, *ch.watch]))
+        changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in watched)
+        out += [
+            f"CREATE OR REPLACE FUNCTION {fn}_{ch.table}() RETURNS trigger LANGUAGE plpgsql "
+            f"AS $$ BEGIN "
+            f"IF TG_OP <> 'INSERT' THEN {update}OLD.{ch.fk}; END IF; "
+            f"IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.{ch.fk} <> OLD.{ch.fk}) "
+            f"THEN {update}NEW.{ch.fk}; END IF; "
+            f"RETURN NULL; END $$",
+            f"CREATE TRIGGER {fn}_{ch.table}_ai AFTER INSERT ON {ch.table} "
+            f"FOR EACH ROW WHEN ({adds}) EXECUTE FUNCTION {fn}_{ch.table}()",
+            f"CREATE TRIGGER {fn}_{ch.table}_au AFTER UPDATE OF {', '.join(watched)} "
+            f"ON {ch.table} FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION {fn}_{ch.table}()",
+            f"CREATE TRIGGER {fn}_{ch.table}_ad AFTER DELETE ON {ch.table} "
+            f"FOR EACH ROW WHEN ({drops}) EXECUTE FUNCTION {fn}_{ch.table}()",
+        ]
+    return out + [
+        gram_document_fill_sql(table),
+        f"CREATE INDEX IF NOT EXISTS {fn} ON {table} USING gin ({GRAMS_COLUMN})",
+    ]
+
+
+def drop_gram_document_sql(dialect: str, table: str, children: Children | None = None) -> list[str]:
+    if dialect != "postgresql":
+        return []
+    fn = f"fts_{table}_grams"
+    out = [f"DROP TRIGGER IF EXISTS {fn}_biu ON {table}"]
+    if children:
+        out += [
+            f"DROP TRIGGER IF EXISTS {fn}_{children.table}_{t} ON {children.table}"
+            for t in ("ai", "au", "ad")
+        ]
+        out.append(f"DROP FUNCTION IF EXISTS {fn}_{children.table}()")
+    return out + [
+        f"DROP INDEX IF EXISTS {fn}",
+        f"ALTER TABLE {table} DROP COLUMN IF EXISTS {GRAMS_COLUMN}",
+        f"DROP FUNCTION IF EXISTS {fn}_row()",
+        f"DROP FUNCTION IF EXISTS {fn}({table})",
+        f"DROP FUNCTION IF EXISTS {DOCUMENT_GRAMS_FUNCTION}(text)",
+    ]
+
+
 def drop_bigram_shared_sql(dialect: str) -> list[str]:
     if dialect == "postgresql":
         return [f"DROP FUNCTION IF EXISTS {GRAMS_FUNCTION}(text)"]
@@ -474,6 +640,8 @@ def drop_bigram_shared_sql(dialect: str) -> list[str]:
 
 
 def include_name(name, type_, parent_names) -> bool:
-    """Alembic filter: the search indexes are not in the models' metadata; ignore them."""
-    prefixes = {"table": ("fts_",), "index": ("trgm_", "bigram_")}.get(type_)
+    """Alembic filter: the search indexes (and PostgreSQL's gram document column) are not in
+    the models' metadata; ignore them."""
+    prefixes = {"table": ("fts_",), "index": ("trgm_", "bigram_", "fts_"), "column": ("fts_",)}
+    prefixes = prefixes.get(type_)
     return not (prefixes and name and name.startswith(prefixes))

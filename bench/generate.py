@@ -890,6 +890,11 @@ def drop_search_and_indexes(sink: Sink) -> list[str]:
 
 def finish(sink: Sink, restore: list[str], metadata: sa.MetaData) -> None:
     if not sink.sqlite:  # the GIN indexes (trigram, bigram) are built in memory
+        from textsearch import gram_document_fill_sql
+
+        # The tickets' gram documents, which the triggers off during the load did not write
+        # (before their index is put back: built once, from the filled column).
+        sink.execute(gram_document_fill_sql("tickets"))
         sink.execute("SET maintenance_work_mem = '256MB'")
     for sql in restore:
         sink.execute(sql)
