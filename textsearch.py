@@ -591,12 +591,20 @@ def create_gram_document_sql(
         drops = f"coalesce(OLD.{ch.column}, '') <> '' AND ({ch.where.format(row='OLD.')})"
         watched = list(dict.fromkeys([ch.column, ch.fk, *ch.watch]))
         changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in watched)
+        # A child added only adds grams: merged into the document, without reading the
+        # row's other children (a ticket may have hundreds of notes). A change or removal
+        # may take grams away: the document is computed anew.
+        added = (
+            f"UPDATE {table} r SET {GRAMS_COLUMN} = array(SELECT DISTINCT g FROM "
+            f"unnest(r.{GRAMS_COLUMN} || {DOCUMENT_GRAMS_FUNCTION}(NEW.{ch.column})) g) "
+            f"WHERE r.{pk} = NEW.{ch.fk}"
+        )
         out += [
             f"CREATE OR REPLACE FUNCTION {fn}_{ch.table}() RETURNS trigger LANGUAGE plpgsql "
             f"AS $$ BEGIN "
-            f"IF TG_OP <> 'INSERT' THEN {update}OLD.{ch.fk}; END IF; "
-            f"IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.{ch.fk} <> OLD.{ch.fk}) "
-            f"THEN {update}NEW.{ch.fk}; END IF; "
+            f"IF TG_OP = 'INSERT' THEN {added}; RETURN NULL; END IF; "
+            f"{update}OLD.{ch.fk}; "
+            f"IF TG_OP = 'UPDATE' AND NEW.{ch.fk} <> OLD.{ch.fk} THEN {update}NEW.{ch.fk}; END IF; "
             f"RETURN NULL; END $$",
             f"CREATE TRIGGER {fn}_{ch.table}_ai AFTER INSERT ON {ch.table} "
             f"FOR EACH ROW WHEN ({adds}) EXECUTE FUNCTION {fn}_{ch.table}()",
