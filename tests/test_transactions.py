@@ -1,5 +1,5 @@
 """PostgreSQL: a GET reads in autocommit and keeps its prepared statements; a write made while
-answering it still runs in one transaction (transactions.py).
+answering it still runs in one transaction (transactions.py); sessions run without JIT.
 
 Each probe request runs in an app of its own on the test database, so it has its own session,
 as a request in a real server does (the suite's client shares the test's session)."""
@@ -118,3 +118,16 @@ def test_a_static_file_takes_no_connection(probe):
     assert checkouts == []
     client.get("/probe/state")
     assert checkouts == [1]  # the listener does count a request that reads
+
+
+def test_sessions_run_without_jit_after_the_pool_rolls_back(probe):
+    """A common word's search passes jit_above_cost; compiling cost 38 ms and saved none."""
+
+    @public
+    def jit():
+        return jsonify(jit=db.session.scalar(sa.text("SHOW jit")))
+
+    probe.add_url_rule("/probe/jit", "jit", jit, methods=["GET", "POST"])
+    client = probe.test_client()
+    assert client.post("/probe/jit").json == {"jit": "off"}  # in a transaction, rolled back
+    assert client.get("/probe/jit").json == {"jit": "off"}  # the same connection, autocommit
