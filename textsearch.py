@@ -236,11 +236,13 @@ def matches_all(q: str | None, key: sa.ColumnElement, sources: list[Source]):
         return source.document if len(term) >= MIN_TRIGRAM else None
 
     def one_word(term: str):
-        parts, seen, rest = [], set(), sources
-        if dialect == "postgresql":
+        found, parts, seen, rest = [], [], set(), sources
+        if dialect == "postgresql":  # gram documents first, one lookup per document
             documents = dict.fromkeys(s.grams for s in sources if s.grams)
-            by_grams = [[s for s in sources if s.grams == g] for g in documents]
-            parts = [_pg_document_match(group, key, term) for group in by_grams]
+            found = [
+                _pg_document_match([s for s in sources if s.grams == g], key, term)
+                for g in documents
+            ]
             rest = [s for s in sources if not s.grams]
         for source in rest:
             document = shared(source, term)
@@ -249,21 +251,14 @@ def matches_all(q: str | None, key: sa.ColumnElement, sources: list[Source]):
                     continue  # one document holds all the sources of this table
                 seen.add(document)
             parts.append(source_matches(source, term, dialect))
-        if dialect == "postgresql":
-            found = [p for p in parts if not isinstance(p, sa.Select)]  # gram documents
-            scanned = [p for p in parts if isinstance(p, sa.Select)]
-            if len(scanned) > 1:
-                # The keys of the union as one array, computed once. PostgreSQL cannot
-                # estimate how many rows a union yields (it assumes 200): with IN (union) it
-                # walks a whole table in index order to join them; an array it looks up key
-                # by key. (An OR of INs is a filter on every row.) One source's IN it
-                # estimates well.
-                matches = sa.union_all(*scanned).scalar_subquery()
-                found.append(key == sa.any_(sa.func.array(matches)))
-            else:
-                found += [key.in_(p) for p in scanned]
-            return sa.or_(*found)
-        return sa.or_(*(key.in_(part) for part in parts))
+        if dialect == "postgresql" and len(parts) > 1:
+            # The keys of the union as one array, computed once. PostgreSQL cannot estimate
+            # how many rows a union yields (it assumes 200): with IN (union) it walks a whole
+            # table in index order to join them; an array it looks up key by key. (An OR
+            # of INs is a filter on every row.) One source's IN it estimates well.
+            matches = sa.union_all(*parts).scalar_subquery()
+            return sa.or_(*found, key == sa.any_(sa.func.array(matches)))
+        return sa.or_(*found, *(key.in_(part) for part in parts))
 
     return sa.and_(*(one_word(term) for term in terms))
 

@@ -80,7 +80,7 @@ TICKET_SOURCES = [
         columns=(Ticket.subject, Ticket.description),
         bigram_table="fts_tickets_bigrams",
         document="fts_tickets_trigrams",
-        grams="tickets.fts_grams",
+        grams=f"tickets.{textsearch.GRAMS_COLUMN}",
     ),
     textsearch.Source(
         key=Journal.ticket_id,
@@ -88,7 +88,7 @@ TICKET_SOURCES = [
         where=Journal.private_notes.is_(False),  # private notes never reveal a ticket
         bigram_table="fts_tickets_bigrams",
         document="fts_tickets_trigrams",
-        grams="tickets.fts_grams",
+        grams=f"tickets.{textsearch.GRAMS_COLUMN}",
     ),
 ]
 
