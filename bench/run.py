@@ -1,6 +1,7 @@
 """`make bench`: time the requests people make most, on the city-scale data set.
 
-    .venv/bin/python bench/run.py [--only NAME] [--samples N] [--no-http] [--profile NAME]
+    .venv/bin/python bench/run.py [--only NAME] [--samples N] [--no-http] [--no-pair]
+                                  [--profile NAME] [--explain NAME]
 
 Works on a copy of the data `make bench-data` made (bench/data/bench.db; on PostgreSQL with
 DATABASE_URL, a database cloned from `sanmai_bench`), so every run starts from the same data.
@@ -8,6 +9,9 @@ Each measurement is one entry of MEASUREMENTS: its name, a URL builder (given th
 manifest), the target from issue 7 and who asks. It is timed in process through the Flask
 test client and over HTTP against a real gunicorn with 2 workers (started and stopped here,
 on 127.0.0.1 only). A route that does not exist yet is reported as "not available".
+
+On PostgreSQL, SQLite is measured in process beside it, in turns (run_paired), for the
+ratio of the two; the ratio over HTTP compares with the last SQLite run's file.
 
 Prints a table and writes bench/results/<sqlite|postgresql>.json with the machine's facts.
 """
@@ -590,6 +594,28 @@ def csrf_token(html: str) -> str:
 # --- the measurements ------------------------------------------------------------------------
 
 
+def in_process_sampler(inproc: InProcess, m: Measurement, d: dict):
+    """One sample of a GET-like measurement at a time: (status, sample) where sample() is
+    (code, ms, cpu ms, statements). Status is not "ok" when the measurement cannot be taken
+    this way (not available, or not a plain GET)."""
+    if m.kind not in ("get", "etag"):
+        return "not a GET", None
+    login = d.get(m.user) if m.user else None
+    path = m.url(d)
+    if not route_exists(inproc.app, path, m.method):
+        return "not available", None
+    extra = {}
+    if m.kind == "etag":
+        inproc.get(login, m.api, path)
+        extra = {"If-None-Match": inproc.last_etag or ""}
+
+    def sample() -> tuple[int, float, float, int]:
+        code, ms, n = inproc.get(login, m.api, path, extra)
+        return code, ms, inproc.last_cpu_ms, n
+
+    return "ok", sample
+
+
 def run_in_process(inproc: InProcess, m: Measurement, d: dict, samples: int) -> Result:
     result = Result(m.name, m.target_ms, "in process", note=m.note)
     login = d.get(m.user) if m.user else None
@@ -610,20 +636,16 @@ def run_in_process(inproc: InProcess, m: Measurement, d: dict, samples: int) -> 
             result.cpu_ms.append(inproc.last_cpu_ms)
             result.queries = n
         return result
-    path = m.url(d)
-    if not route_exists(inproc.app, path, m.method):
-        result.status = "not available"
+    status, sample = in_process_sampler(inproc, m, d)
+    if sample is None:
+        result.status = status
         return result
     last = {}
-    extra = {}
-    if m.kind == "etag":
-        inproc.get(login, m.api, path)
-        extra = {"If-None-Match": inproc.last_etag or ""}
 
     def do():
-        code, ms, n = inproc.get(login, m.api, path, extra)
+        code, ms, cpu, n = sample()
         last["n"] = n
-        result.cpu_ms.append(inproc.last_cpu_ms)
+        result.cpu_ms.append(cpu)
         return code, ms
 
     result.samples_ms, result.status, wall = time_loop(do, samples, budget_s=15)
@@ -632,6 +654,94 @@ def run_in_process(inproc: InProcess, m: Measurement, d: dict, samples: int) -> 
     if result.samples_ms and wall:
         result.rps = len(result.samples_ms) / wall
     return result
+
+
+# --- PostgreSQL against SQLite, sample by sample ---------------------------------------------
+#
+# This machine's speed drifts by up to half within minutes (it shares its cores), so two runs
+# made minutes apart can put PostgreSQL at three times SQLite on a page neither changed. The
+# in-process ratio is therefore measured paired: SQLite runs in a child process on its own
+# copy of the data, and the two take their samples in short turns, so both see the same
+# machine.
+
+PAIRED_WHERE = "in process, paired"
+
+
+def _paired_child(conn) -> None:
+    """The SQLite side of the paired run: answers ("setup", name) and ("sample",)."""
+    url, manifest = prepare_copy(None)
+    instance = Path(tempfile.mkdtemp(prefix="sanmai-bench-paired-"))
+    inproc = InProcess(url, instance / "inproc")
+    conn.send("ready")
+    sample = None
+    while True:
+        message = conn.recv()
+        if message[0] == "setup":
+            m = next(m for m in MEASUREMENTS if m.name == message[1])
+            status, sample = in_process_sampler(inproc, m, manifest)
+            conn.send(status)
+        elif message[0] == "sample":
+            conn.send(sample())
+        else:
+            break
+    shutil.rmtree(instance, ignore_errors=True)
+    conn.send("stopped")
+
+
+class PairedSqlite:
+    """A child process measuring the same requests on SQLite (see above)."""
+
+    def __init__(self):
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")  # a process of its own, not a fork
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_paired_child, args=(child,), daemon=True)
+        self.proc.start()
+        if self.conn.recv() != "ready":
+            raise SystemExit("the paired SQLite process did not start")
+
+    def call(self, *message):
+        self.conn.send(message)
+        return self.conn.recv()
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, EOFError):
+            self.call("stop")
+        self.proc.join(timeout=20)
+
+
+def run_paired(
+    inproc: InProcess, lite: PairedSqlite, m: Measurement, d: dict, samples: int, block: int = 5
+) -> tuple[Result, Result] | None:
+    """PostgreSQL's in-process result and SQLite's, taken in turns of `block` samples (SQLite
+    first in even turns, PostgreSQL in odd ones), each turn after one sample not counted: a
+    request just after the other process ran finds the CPU's caches cold (a 2 ms request
+    took 5), which would count against both sides; None when not a plain GET."""
+    status, sample = in_process_sampler(inproc, m, d)
+    if sample is None or lite.call("setup", m.name) != status:
+        return None
+    pg = Result(m.name, m.target_ms, "in process", note=m.note)
+    other = Result(m.name, m.target_ms, PAIRED_WHERE, note="SQLite, in turns with PostgreSQL")
+    sides = ((pg, sample), (other, lambda: lite.call("sample")))
+    started = time.perf_counter()
+    turn = 0
+    while len(pg.samples_ms) < samples and time.perf_counter() - started < 30:
+        for result, take in sides if turn % 2 else sides[::-1]:
+            take()  # not counted (see above)
+            for _ in range(min(block, samples - len(result.samples_ms))):
+                code, ms, cpu, n = take()
+                if code >= 400:
+                    result.status = f"error {code}"
+                    return pg, other
+                result.samples_ms.append(ms)
+                result.cpu_ms.append(cpu)
+                result.queries = n
+        turn += 1
+    for result in (pg, other):
+        spent = sum(result.samples_ms) / 1000
+        result.rps = len(result.samples_ms) / spent if spent else None
+    return pg, other
 
 
 def run_over_http(http: Http, app, m: Measurement, d: dict, samples: int) -> Result:
@@ -854,13 +964,21 @@ def progress(r: Result) -> None:
     )
 
 
-def compare(pg: dict, lite: dict) -> list[dict]:
+def compare(
+    pg: dict,
+    lite: dict,
+    where: dict[str, str] | None = None,
+    title: str = "SQLite from bench/results/sqlite.json",
+) -> list[dict]:
     """PostgreSQL's p50 over SQLite's, per measurement and place (issue 7: within twice);
-    printed as a table and kept in postgresql.json."""
+    printed as a table and kept in postgresql.json. `where` maps PostgreSQL's places to
+    SQLite's (only those places are compared); by default each to itself."""
     ours = {(m["name"], m["where"]): m for m in lite["measurements"] if m.get("p50_ms")}
     rows = []
     for m in pg["measurements"]:
-        other = ours.get((m["name"], m["where"]))
+        if where is not None and m["where"] not in where:
+            continue
+        other = ours.get((m["name"], (where or {}).get(m["where"], m["where"])))
         if not m.get("p50_ms") or other is None:
             continue
         ratio = m["p50_ms"] / other["p50_ms"]
@@ -874,7 +992,7 @@ def compare(pg: dict, lite: dict) -> list[dict]:
                 "met": ratio <= 2,
             }
         )
-    print("\nPostgreSQL / SQLite, p50 (target ≤ 2; SQLite from bench/results/sqlite.json):")
+    print(f"\nPostgreSQL / SQLite, p50 (target ≤ 2; {title}):")
     for r in rows:
         print(
             f"{r['name'][:36]:<36} {r['where']:<20} {r['sqlite_p50_ms']:>8.1f} "
@@ -891,6 +1009,11 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--samples", type=int, default=30)
     parser.add_argument("--no-http", action="store_true", help="in process only")
+    parser.add_argument(
+        "--no-pair",
+        action="store_true",
+        help="PostgreSQL: do not measure SQLite beside it in process (see run_paired)",
+    )
     parser.add_argument("--profile", help="profile one measurement (in process) and stop")
     parser.add_argument("--explain", help="one measurement's SQL, slowest first, with plans")
     args = parser.parse_args(argv)
@@ -921,9 +1044,26 @@ def main(argv=None) -> int:
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores) …",
         flush=True,
     )
-    for m in chosen:
-        results.append(run_in_process(inproc, m, d, args.samples))
-        progress(results[-1])
+    lite = None
+    if pg and not args.no_pair:
+        if Path(os.environ.get("BENCH_DB", DATA / "bench.db")).exists():
+            print("  with SQLite beside it, sample by sample (--no-pair: without)", flush=True)
+            lite = PairedSqlite()
+        else:
+            print("  no SQLite bench data: the ratio comes from bench/results/sqlite.json")
+    paired = []
+    try:
+        for m in chosen:
+            both = run_paired(inproc, lite, m, d, args.samples) if lite else None
+            if both:
+                results.append(both[0])
+                paired.append(both[1])
+            else:
+                results.append(run_in_process(inproc, m, d, args.samples))
+            progress(results[-1])
+    finally:
+        if lite:
+            lite.stop()
     peaks, renderer_peaks = {}, {}
     renderer_inproc = inproc_renderer_peak_mb()
     if not args.no_http:
@@ -981,6 +1121,14 @@ def main(argv=None) -> int:
     if dialect == "postgresql" and (RESULTS / "sqlite.json").exists():
         report["ratio_to_sqlite"] = compare(
             report, json.loads((RESULTS / "sqlite.json").read_text())
+        )
+    if paired:
+        report["paired_sqlite"] = [r.as_json() for r in paired]
+        report["ratio_paired"] = compare(
+            report,
+            {"measurements": report["paired_sqlite"]},
+            where={"in process": PAIRED_WHERE},
+            title="in process, SQLite measured in turns with it (the ratio of issue 7)",
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{dialect}.json" if not args.only else DATA / f"results-{dialect}-partial.json"
