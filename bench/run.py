@@ -1,7 +1,7 @@
 """`make bench`: time the requests people make most, on the city-scale data set.
 
-    .venv/bin/python bench/run.py [--only NAME] [--samples N] [--no-http] [--no-pair]
-                                  [--profile NAME] [--explain NAME]
+    .venv/bin/python bench/run.py [--only NAME] [--samples N] [--rounds N] [--no-http]
+                                  [--no-pair] [--profile NAME] [--explain NAME]
 
 Works on a copy of the data `make bench-data` made (bench/data/bench.db; on PostgreSQL with
 DATABASE_URL, a database cloned from `sanmai_bench`), so every run starts from the same data.
@@ -9,6 +9,10 @@ Each measurement is one entry of MEASUREMENTS: its name, a URL builder (given th
 manifest), the target from issue 7 and who asks. It is timed in process through the Flask
 test client and over HTTP against a real gunicorn with 2 workers (started and stopped here,
 on 127.0.0.1 only). A route that does not exist yet is reported as "not available".
+
+In process, each measurement's samples are taken in three rounds over all of them (--rounds),
+so that a minute in which this shared machine runs slow weighs on every measurement a little
+rather than on one of them wholly.
 
 On PostgreSQL, SQLite is measured in process beside it, in turns (run_paired), for the
 ratio of the two; the ratio over HTTP compares with the last SQLite run's file.
@@ -744,6 +748,19 @@ def run_paired(
     return pg, other
 
 
+def merge_into(results: dict[str, Result], more: Result) -> None:
+    """Adds a round's samples of one measurement to the earlier rounds' (by name)."""
+    first = results.setdefault(more.name, more)
+    if first is more:
+        return
+    first.samples_ms += more.samples_ms
+    first.cpu_ms += more.cpu_ms
+    first.queries = more.queries if more.queries is not None else first.queries
+    first.status = first.status if first.status != "ok" else more.status
+    spent = sum(first.samples_ms) / 1000
+    first.rps = len(first.samples_ms) / spent if spent and first.rps is not None else first.rps
+
+
 def run_over_http(http: Http, app, m: Measurement, d: dict, samples: int) -> Result:
     result = Result(m.name, m.target_ms, "http (gunicorn -w 2)", note=m.note)
     login = d.get(m.user) if m.user else None
@@ -1010,6 +1027,12 @@ def main(argv=None) -> int:
     parser.add_argument("--samples", type=int, default=30)
     parser.add_argument("--no-http", action="store_true", help="in process only")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="in process: take each measurement's samples in this many passes over them all",
+    )
+    parser.add_argument(
         "--no-pair",
         action="store_true",
         help="PostgreSQL: do not measure SQLite beside it in process (see run_paired)",
@@ -1038,7 +1061,6 @@ def main(argv=None) -> int:
         m = next(m for m in MEASUREMENTS if (args.profile or args.explain) in m.name)
         (profile if args.profile else explain)(inproc, m, d)
         return 0
-    results = []
     print(
         f"in process ({'PostgreSQL' if pg else 'SQLite'}; load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores) …",
@@ -1051,19 +1073,29 @@ def main(argv=None) -> int:
             lite = PairedSqlite()
         else:
             print("  no SQLite bench data: the ratio comes from bench/results/sqlite.json")
-    paired = []
+    mine: dict[str, Result] = {}
+    theirs: dict[str, Result] = {}
+    rounds = max(1, min(args.rounds, args.samples))
+    share = -(-args.samples // rounds)
     try:
-        for m in chosen:
-            both = run_paired(inproc, lite, m, d, args.samples) if lite else None
-            if both:
-                results.append(both[0])
-                paired.append(both[1])
-            else:
-                results.append(run_in_process(inproc, m, d, args.samples))
-            progress(results[-1])
+        for turn in range(rounds):
+            if rounds > 1:
+                print(f" round {turn + 1} of {rounds}", flush=True)
+            for m in chosen:
+                if m.kind in ("pdf_cold", "signoff") and turn:
+                    continue  # each cold PDF needs a meeting not yet rendered: all in round 1
+                n = args.samples if m.kind == "pdf_cold" else share
+                both = run_paired(inproc, lite, m, d, n) if lite else None
+                if both:
+                    merge_into(mine, both[0])
+                    merge_into(theirs, both[1])
+                else:
+                    merge_into(mine, run_in_process(inproc, m, d, n))
+                progress(mine[m.name])
     finally:
         if lite:
             lite.stop()
+    results, paired = list(mine.values()), list(theirs.values())
     peaks, renderer_peaks = {}, {}
     renderer_inproc = inproc_renderer_peak_mb()
     if not args.no_http:
