@@ -125,3 +125,27 @@ def test_search_within_a_foreign_project_is_not_found(client, login, me, make_un
     login(me)
 
     assert client.get(f"/search?q=住基&project={foreign.id}").status_code == 404
+
+
+def test_the_tickets_found_are_looked_up_in_an_index_not_the_table(me, make_unit, make_ticket):
+    """A two-character word finds tens of thousands of tickets at city scale: each is read
+    for its project and newest change from the index (id, updated_at, project_id), whose
+    entries are a fraction of a ticket row (SQLite's plan; PostgreSQL finds them through its
+    gram documents)."""
+    import sqlalchemy as sa
+
+    from extensions import db
+
+    unit = make_unit(members={me: "member"})
+    for n in range(20):
+        make_ticket(unit=unit, subject=f"住基の照会 {n}", description="長い説明 " * 50)
+    db.session.execute(sa.text("ANALYZE"))
+    stmt = search.ticket_matches(me, SearchFilters(q="住基"))
+    assert {kind for _id, kind, _at in db.session.execute(stmt)} == {"ticket"}
+    assert len(db.session.execute(stmt).all()) == 20
+    if db.session.get_bind().dialect.name != "sqlite":
+        return
+    sql = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
+    plan = [row[3] for row in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}"))]
+    tickets = [step for step in plan if "tickets" in step and "fts_" not in step]
+    assert tickets == ["SEARCH tickets USING COVERING INDEX ix_tickets_id_updated_project (id=?)"]
