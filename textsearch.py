@@ -143,6 +143,22 @@ def _pg_bigram_candidates(source: Source, term: str):
     return sa.or_(*(sa.func.search_grams(c).op("@>")(wanted) for c in source.columns))
 
 
+def _scanned(source: Source, term: str, dialect: str):
+    """The condition on a row of `source`'s table that its text contains `term`, where no
+    FTS5 table answers (PostgreSQL, or SQLite's LIKE fallback)."""
+    if dialect == "postgresql" and source.bigram_table and len(term) <= MAX_BIGRAM:
+        # The word's own test on the candidates, on `column || ''` so the planner does not
+        # also ask the pg_trgm index (which reads all of itself for a pattern under three
+        # characters).
+        says = sa.and_(
+            _pg_bigram_candidates(source, term),
+            sa.or_(*(contains(c.concat(""), term, dialect) for c in source.columns)),
+        )
+    else:
+        says = sa.or_(*(contains(c, term, dialect) for c in source.columns))
+    return says if source.where is None else sa.and_(says, source.where)
+
+
 def source_matches(source: Source, term: str, dialect: str | None = None):
     """A SELECT of `source.key` values whose text contains `term`."""
     dialect = dialect or _dialect()
@@ -159,18 +175,8 @@ def source_matches(source: Source, term: str, dialect: str | None = None):
         # word has no ASCII letter, so it is equal as instr() wants); a 1-character word
         # prefixes exactly the tokens starting with it (the last character stands alone).
         return _fts_rowids(source.bigram_table, bigram_query(term))
-    elif dialect == "postgresql" and source.bigram_table and len(term) <= MAX_BIGRAM:
-        # The word's own test on the candidates, on `column || ''` so the planner does not
-        # also ask the pg_trgm index (which reads all of itself for a pattern under three
-        # characters).
-        stmt = sa.select(source.key).where(
-            _pg_bigram_candidates(source, term),
-            sa.or_(*(contains(c.concat(""), term, dialect) for c in source.columns)),
-        )
     else:
-        stmt = sa.select(source.key).where(
-            sa.or_(*(contains(c, term, dialect) for c in source.columns))
-        )
+        return sa.select(source.key).where(_scanned(source, term, dialect))
     return stmt if source.where is None else stmt.where(source.where)
 
 
@@ -244,6 +250,11 @@ def matches_all(q: str | None, key: sa.ColumnElement, sources: list[Source]):
                 for g in documents
             ]
             rest = [s for s in sources if not s.grams]
+            # A source on the very rows asked for (items found by their own text) is a
+            # condition on them, not a sub-select of the same table: PostgreSQL joined the
+            # two and looked every match up again by primary key (9,709 for 住基 in items).
+            found += [_scanned(s, term, dialect) for s in rest if s.key is key]
+            rest = [s for s in rest if s.key is not key]
         for source in rest:
             document = shared(source, term)
             if document:

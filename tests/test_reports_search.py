@@ -149,3 +149,21 @@ def test_the_tickets_found_are_looked_up_in_an_index_not_the_table(me, make_unit
     plan = [row[3] for row in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}"))]
     tickets = [step for step in plan if "tickets" in step and "fts_" not in step]
     assert tickets == ["SEARCH tickets USING COVERING INDEX ix_tickets_id_updated_project (id=?)"]
+
+
+def test_items_are_matched_on_their_own_rows(app):
+    """PostgreSQL: a word in items is a condition on the items asked for, not a sub-select of
+    the items table joined back by id (every match looked up twice). SQLite asks its FTS5
+    tables for the ids."""
+    import textsearch
+    from extensions import db
+    from minutes.models import Item
+
+    sql = str(
+        textsearch.matches_all("住基 納付書", Item.id, search.ITEM_SOURCES).compile(db.engine)
+    )
+    if db.engine.dialect.name == "sqlite":
+        assert sql.count(" MATCH ") == 2
+        return
+    assert "SELECT" not in sql
+    assert sql.count("search_grams(items.text)") == 1  # the 2-character word's index
