@@ -660,7 +660,7 @@ def run_in_process(inproc: InProcess, m: Measurement, d: dict, samples: int) -> 
     return result
 
 
-# --- PostgreSQL against SQLite, sample by sample ---------------------------------------------
+# --- PostgreSQL against SQLite, in turns -----------------------------------------------------
 #
 # This machine's speed drifts by up to half within minutes (it shares its cores), so two runs
 # made minutes apart can put PostgreSQL at three times SQLite on a page neither changed. The
