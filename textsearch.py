@@ -169,15 +169,14 @@ def source_matches(source: Source, term: str, dialect: str | None = None):
         if source.key is source.rowid and source.where is None:
             return hits  # the FTS rowids are the keys: no need to read the rows
         stmt = sa.select(source.key).where(source.rowid.in_(hits))
-    elif dialect == "sqlite" and source.bigram_table and bigram_query(term):
+        return stmt if source.where is None else stmt.where(source.where)
+    if dialect == "sqlite" and source.bigram_table and bigram_query(term):
         # Exact, no check on the text needed: a 2-character word is one token of the ascii
         # tokenizer, equal to a text's bigram up to ASCII case (as SQLite's LIKE; a caseless
         # word has no ASCII letter, so it is equal as instr() wants); a 1-character word
         # prefixes exactly the tokens starting with it (the last character stands alone).
         return _fts_rowids(source.bigram_table, bigram_query(term))
-    else:
-        return sa.select(source.key).where(_scanned(source, term, dialect))
-    return stmt if source.where is None else stmt.where(source.where)
+    return sa.select(source.key).where(_scanned(source, term, dialect))
 
 
 def _pg_document_match(sources: list[Source], key: sa.ColumnElement, term: str):

@@ -1069,7 +1069,7 @@ def main(argv=None) -> int:
     lite = None
     if pg and not args.no_pair:
         if Path(os.environ.get("BENCH_DB", DATA / "bench.db")).exists():
-            print("  with SQLite beside it, sample by sample (--no-pair: without)", flush=True)
+            print("  with SQLite beside it, in turns (--no-pair: without)", flush=True)
             lite = PairedSqlite()
         else:
             print("  no SQLite bench data: the ratio comes from bench/results/sqlite.json")
