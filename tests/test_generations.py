@@ -1,7 +1,7 @@
 """Caches keyed by data generations (generations.py): the dashboard's numbers are reused
 while nothing they count changes, and never served after something did."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +15,12 @@ from tickets import services as tickets
 from tickets.models import Ticket
 
 NOON_25_NOV = Clock.at(datetime(2026, 11, 25, 3, 0))
+
+
+@pytest.fixture(autouse=True)
+def _at_noon_25_nov(time_machine):
+    """The homework these tests make is made at the clock they count with, on any day."""
+    time_machine.move_to(NOON_25_NOV.now.replace(tzinfo=UTC))
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The homework dashboard: counts (Japan time, the April fiscal-year boundary), breakdowns,
 the weekly trend, and access rules."""
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +13,12 @@ from reports.queries import Clock
 
 # Wednesday 25 November 2026, 12:00 in Japan (03:00 UTC): week Mon 23 – Sun 29 November.
 NOON_25_NOV = Clock(datetime(2026, 11, 25, 3, 0))
+
+
+@pytest.fixture(autouse=True)
+def _at_noon_25_nov(time_machine):
+    """The homework these tests make is made at the clock they count with, on any day."""
+    time_machine.move_to(NOON_25_NOV.now.replace(tzinfo=UTC))
 
 
 @pytest.fixture
