@@ -7,8 +7,10 @@ database of its own on that server and drops it at the end.
 from __future__ import annotations
 
 import os
+import select
 import socket
 import threading
+import time
 import uuid
 from itertools import count
 from pathlib import Path
@@ -21,6 +23,19 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from extensions import db
+
+
+def _sleep_without_clock_nanosleep(seconds: float) -> None:
+    select.select([], [], [], seconds)
+
+
+# Under Debian's libfaketime (CI's shifted-clock runs, with FAKETIME_DONT_FAKE_MONOTONIC so
+# timed waits on locks and events keep working), clock_nanosleep is handed a shifted
+# monotonic deadline and fails with EINVAL, so time.sleep sleeps through select() instead.
+# Child processes (renderers, servers) get the real clock: the shifted one is this process's.
+if "libfaketime" in os.environ.get("LD_PRELOAD", ""):
+    time.sleep = _sleep_without_clock_nanosleep
+    os.environ.pop("LD_PRELOAD")
 
 pytest_plugins = [
     "tests.fixtures.accounts",

@@ -2,6 +2,8 @@
 scan of the text, in subject, description and journal notes, items and meetings, kept in
 step when rows are edited or deleted after they were made."""
 
+from datetime import datetime
+
 import pytest
 import sqlalchemy as sa
 
@@ -212,7 +214,7 @@ def test_one_search_counts_every_hit_and_shows_the_newest_first(
     member, unit = member_unit
     made = [make_ticket(unit, member, subject=f"住基の件 {n}") for n in range(5)]
     for n, ticket in enumerate(made):  # updated in an order unlike the ids
-        ticket.updated_at = ticket.updated_at.replace(year=2026, month=1 + (n * 3) % 5)
+        ticket.updated_at = datetime(2026, 1 + (n * 3) % 5, 10, 9, n)
     db.session.commit()
     newest = sorted(made, key=lambda t: (t.updated_at, t.id), reverse=True)
     monkeypatch.setattr(search, "GROUP_SIZE", 2)
