@@ -84,11 +84,12 @@ def can_view_project(user, project: Project) -> bool:
     return role_in(user, project) is not None
 
 
-def can_read_previous_year(user, project: Project) -> bool:
-    """This time last year (昨年の今頃): someone just transferred learns what is coming from the
-    same project or unit one fiscal year earlier, on that page only, without a membership of
-    last year's project."""
-    return can_view_project(user, project)
+def readable_previous_years(user, project_column) -> sa.ColumnElement[bool]:
+    """This time last year (昨年の今頃) offers last year's project or unit only where the reader
+    could open it directly (a newcomer is added to last year's project as a viewer). The page
+    finds it by identifier, owner and name, which a project's manager can change: the match
+    grants nothing. A WHERE clause on `project_column`, as visible()."""
+    return visible(user, project_column)
 
 
 def can_manage_project(user, project: Project) -> bool:
