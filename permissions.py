@@ -152,12 +152,29 @@ def can_confirm_as(user, attendee) -> bool:
 # --- tickets --------------------------------------------------------------------------------
 
 
-def can_add_ticket(user, unit: Project) -> bool:
+def can_add_ticket(user, unit: Project, meeting=None) -> bool:
+    """Members upward file tickets in a unit of their project; through the minutes of
+    `meeting` (homework), whoever may edit those minutes files them in the meeting's unit."""
+    if meeting is not None and unit.id == meeting.unit_id and can_edit_minutes(user, meeting):
+        return True
     return has_role(user, unit, "member")
 
 
 def can_edit_ticket(user, ticket) -> bool:
     return has_role(user, ticket.project, "member")
+
+
+def can_change_ticket(user, ticket, meeting=None) -> bool:
+    """Change a ticket (fields, status, parent link, journal): members upward of its project;
+    through the minutes of `meeting`, also whoever may edit those minutes, for a ticket of the
+    meeting's own unit (its homework). Another project's meeting grants nothing."""
+    if (
+        meeting is not None
+        and ticket.project_id == meeting.unit_id
+        and can_edit_minutes(user, meeting)
+    ):
+        return True
+    return can_edit_ticket(user, ticket)
 
 
 def can_comment_ticket(user, ticket) -> bool:
