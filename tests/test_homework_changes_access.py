@@ -62,8 +62,9 @@ def test_another_projects_homework_is_not_carried_over_from_ones_own_meeting(
     journals = journal_count(ticket)
     login(kato)
 
-    client.post(f"/meetings/{meeting_b.id}/carry/{homework.id}", data=form)
+    response = client.post(f"/meetings/{meeting_b.id}/carry/{homework.id}", data=form)
 
+    assert response.status_code == 404
     after = reload(ticket)
     assert (after.due_date, after.is_closed) == (DUE, False)
     assert journal_count(after) == journals
