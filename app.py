@@ -240,6 +240,12 @@ def register_errorhandlers(app: Flask) -> None:
     for code in messages:
         app.register_error_handler(code, lambda e, code=code: render_error(e, code))
 
+    @app.errorhandler(PermissionError)
+    def refused(error):
+        # A service refused the actor (the view found the object visible): nothing is kept.
+        db.session.rollback()
+        return render_error(error, 403)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(

@@ -84,11 +84,12 @@ def can_view_project(user, project: Project) -> bool:
     return role_in(user, project) is not None
 
 
-def can_read_previous_year(user, project: Project) -> bool:
-    """This time last year (昨年の今頃): someone just transferred learns what is coming from the
-    same project or unit one fiscal year earlier, on that page only, without a membership of
-    last year's project."""
-    return can_view_project(user, project)
+def readable_previous_years(user, project_column) -> sa.ColumnElement[bool]:
+    """This time last year (昨年の今頃) offers last year's project or unit only where the reader
+    could open it directly (a newcomer is added to last year's project as a viewer). The page
+    finds it by identifier, owner and name, which a project's manager can change: the match
+    grants nothing. A WHERE clause on `project_column`, as visible()."""
+    return visible(user, project_column)
 
 
 def can_manage_project(user, project: Project) -> bool:
@@ -151,12 +152,29 @@ def can_confirm_as(user, attendee) -> bool:
 # --- tickets --------------------------------------------------------------------------------
 
 
-def can_add_ticket(user, unit: Project) -> bool:
+def can_add_ticket(user, unit: Project, meeting=None) -> bool:
+    """Members upward file tickets in a unit of their project; through the minutes of
+    `meeting` (homework), whoever may edit those minutes files them in the meeting's unit."""
+    if meeting is not None and unit.id == meeting.unit_id and can_edit_minutes(user, meeting):
+        return True
     return has_role(user, unit, "member")
 
 
 def can_edit_ticket(user, ticket) -> bool:
     return has_role(user, ticket.project, "member")
+
+
+def can_change_ticket(user, ticket, meeting=None) -> bool:
+    """Change a ticket (fields, status, parent link, journal): members upward of its project;
+    through the minutes of `meeting`, also whoever may edit those minutes, for a ticket of the
+    meeting's own unit (its homework). Another project's meeting grants nothing."""
+    if (
+        meeting is not None
+        and ticket.project_id == meeting.unit_id
+        and can_edit_minutes(user, meeting)
+    ):
+        return True
+    return can_edit_ticket(user, ticket)
 
 
 def can_comment_ticket(user, ticket) -> bool:

@@ -323,10 +323,10 @@ def delete(meeting_id, item_id):
     return _back(meeting)
 
 
-def _earlier_item(meeting: Meeting, item_id: int) -> Item:
+def _earlier_item(meeting: Meeting, item_id: int, same_unit: bool = False) -> Item:
     item = db.session.get(Item, item_id)
-    if item is None:
-        abort(404)
+    if item is None or (same_unit and item.meeting.unit_id != meeting.unit_id):
+        abort(404)  # homework is carried over only within its unit
     load_meeting(item.meeting_id)  # 404 unless visible
     return item
 
@@ -336,7 +336,7 @@ def carry(meeting_id, item_id):
     """Earlier homework: decided today (a result here) or kept open (maybe a new by-when)."""
     meeting = load_meeting(meeting_id)
     check_edit(meeting)
-    homework = _earlier_item(meeting, item_id)
+    homework = _earlier_item(meeting, item_id, same_unit=True)
     form = CarryForm()
     form.validate_on_submit()
     try:

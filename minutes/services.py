@@ -472,15 +472,10 @@ def _create_homework_ticket(actor, meeting, who, what, due_date, goal, descripti
         description=(description.strip() + "\n\n" if description.strip() else "") + note,
         author_id=actor.id if actor is not None else None,
     )
-    # The minutes rule (can_edit_minutes) was checked; the ticket is made on the meeting's behalf.
-    return tickets.create_ticket(None, meeting.unit, fields)
-
-
-def _ticket_actor(actor, ticket):
-    """Journal ticket changes as the actor where they may edit tickets, else as the system."""
-    if actor is not None and permissions.can_edit_ticket(actor, ticket):
-        return actor
-    return None
+    try:
+        return tickets.create_ticket(actor, meeting.unit, fields, meeting=meeting)
+    except tickets.TicketError as error:  # a goal's ticket the actor may not change
+        raise MinutesError(str(error), "parent_item_id") from None
 
 
 def edit_item(
@@ -531,7 +526,7 @@ def edit_homework(
         what if what is not None else ticket.subject,
         due_date if due_date is not None else ticket.due_date,
     )
-    tickets.update_ticket(_ticket_actor(actor, ticket), ticket, fields)
+    tickets.update_ticket(actor, ticket, fields, meeting=meeting)
     return _finish(actor, item, seq, "edit", before)
 
 
@@ -614,14 +609,8 @@ def _close_with_decision(actor, ticket: Ticket, decision: str, meeting: Meeting)
         return
     done = tickets.done_status()
     note = _("Decided in the meeting “%(title)s” (#%(id)s).", title=meeting.title, id=meeting.id)
-    who = _ticket_actor(actor, ticket)
-    try:
-        tickets.update_ticket(who, ticket, {"status_id": done.id, "decision": decision}, notes=note)
-    except tickets.TicketError:
-        # The actor's workflow does not allow closing: the minutes decide, so the system closes.
-        tickets.update_ticket(
-            None, ticket, {"status_id": done.id, "decision": decision}, notes=note
-        )
+    changes = {"status_id": done.id, "decision": decision}
+    tickets.update_ticket(actor, ticket, changes, notes=note, meeting=meeting)
 
 
 def reorder_item(
@@ -672,12 +661,7 @@ def _reject_ticket(actor, ticket: Ticket, meeting: Meeting) -> None:
         title=meeting.title,
         id=meeting.id,
     )
-    try:
-        tickets.update_ticket(
-            _ticket_actor(actor, ticket), ticket, {"status_id": rejected.id}, notes=note
-        )
-    except tickets.TicketError:  # the actor's workflow does not allow it: the minutes decide
-        tickets.update_ticket(None, ticket, {"status_id": rejected.id}, notes=note)
+    tickets.update_ticket(actor, ticket, {"status_id": rejected.id}, notes=note, meeting=meeting)
 
 
 def restore_item(actor: User | None, item: Item) -> Item:
@@ -781,12 +765,14 @@ def keep_open(actor: User | None, meeting: Meeting, homework: Item, due_date=Non
     """Reviewed and kept open (optionally with a new by-when): recorded on this meeting."""
     if homework.kind != "homework" or homework.ticket is None:
         raise MinutesError(_("This item is not homework."), "kind")
+    if homework.meeting.unit_id != meeting.unit_id:
+        raise MinutesError(_("Only homework of this business unit can be carried over."), "unit")
     seq = _begin_write(actor, meeting)
     ticket = homework.ticket
     before = snapshot(homework)
     if due_date is not None and due_date != ticket.due_date:
         note = _("Kept open in the meeting “%(title)s”.", title=meeting.title)
-        tickets.update_ticket(_ticket_actor(actor, ticket), ticket, {"due_date": due_date}, note)
+        tickets.update_ticket(actor, ticket, {"due_date": due_date}, note, meeting=meeting)
     _event(actor, meeting, seq, "keep_open", homework, before=before, after=snapshot(homework))
     db.session.flush()
     return homework

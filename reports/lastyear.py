@@ -2,7 +2,8 @@
 year earlier — meetings, results, homework and tickets — so a newcomer sees what is coming.
 
 The previous year's unit is the unit of the same name (or identifier) in the previous fiscal
-year's project of the same owner organisation. Only what the user may see is shown.
+year's project of the same identifier or owner organisation, among the projects the user may
+open directly (permissions.readable_previous_years): nothing else is shown.
 """
 
 from __future__ import annotations
@@ -33,24 +34,20 @@ def one_year_before(day: date) -> date:
 
 
 def counterpart(user, project: Project) -> Project | None:
-    """The same project or unit one fiscal year earlier (same owner), if the user may read it:
-    a member of this year's project may (permissions.can_read_previous_year)."""
+    """The same project or unit one fiscal year earlier (same identifier or owner), among those
+    the user may open (permissions.readable_previous_years); the units of such a project are
+    readable with it."""
     root = project.root
     if root.fiscal_year is None:
         return None
     previous_year = root.fiscal_year - 1
-    may_read = (
-        sa.true()
-        if permissions.can_read_previous_year(user, project)
-        else permissions.visible(user, Project.id)
-    )
     roots = list(
         db.session.scalars(
             sa.select(Project)
             .where(
                 Project.parent_id.is_(None),
                 Project.fiscal_year == previous_year,
-                may_read,
+                permissions.readable_previous_years(user, Project.id),
             )
             .options(selectinload(Project.units))
             .order_by(Project.id)

@@ -1,10 +1,12 @@
 """This time last year: the same weeks of the previous fiscal year's unit."""
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 import pytest
 
 from extensions import db
+from projects import services as projects
+from projects.models import Project
 from reports import lastyear
 from reports.queries import Clock
 from timeutil import local_today
@@ -65,23 +67,70 @@ def test_same_weeks_last_year_show_meetings_results_homework_and_tickets(
     assert "遠い会議" not in titles
 
 
-def test_a_transferred_newcomer_reads_last_years_unit_on_this_page_only(
-    client, login, make_user, make_org, make_project, make_meeting
+def test_last_years_unit_is_shown_only_to_those_who_may_open_it(
+    client, login, time_machine, make_user, make_org, make_project, make_meeting
 ):
+    time_machine.move_to(CLOCK.now.replace(tzinfo=UTC))
     newcomer = make_user()
     city = make_org(name="高崎市")
     old = make_project(fiscal_year=2025, owner=city, members={make_user(): "manager"})
-    today = local_today()
-    noon = datetime.combine(lastyear.one_year_before(today), time(3, 0))
-    make_meeting(unit=old.units[0], title="昨年度の定例会", starts_at=noon)
+    make_meeting(unit=old.units[0], title="昨年度の定例会", starts_at=datetime(2025, 5, 21, 1, 0))
     new = make_project(fiscal_year=2026, owner=city, members={newcomer: "member"})
     login(newcomer)
+    page = f"/projects/{new.units[0].id}/last-year"
 
-    page = client.get(f"/projects/{new.units[0].id}/last-year")
+    before = client.get(page).get_data(as_text=True)
+    projects.set_membership(old, newcomer, "viewer")
+    db.session.commit()
+    after = client.get(page).get_data(as_text=True)
 
-    assert page.status_code == 200
-    assert "昨年度の定例会" in page.get_data(as_text=True)
-    assert client.get(f"/projects/{old.units[0].identifier}").status_code == 404
+    assert "昨年度の定例会" not in before and "前年度" in before
+    assert "昨年度の定例会" in after
+
+
+def test_a_renamed_project_is_not_offered_another_organisations_last_year(
+    client,
+    login,
+    time_machine,
+    make_user,
+    make_org,
+    make_project,
+    make_meeting,
+    make_homework,
+    make_ticket,
+):
+    time_machine.move_to(CLOCK.now.replace(tzinfo=UTC))
+    manager, newcomer = make_user(), make_user()
+    other_city = make_org(name="伊勢崎市")
+    theirs = make_project(fiscal_year=2025, owner=other_city, members={make_user(): "manager"})
+    meeting = make_meeting(
+        unit=theirs.units[0], title="伊勢崎市の定例会", starts_at=datetime(2025, 5, 21, 1, 0)
+    )
+    make_homework(meeting=meeting, what="伊勢崎市の宿題", due_date=date(2025, 6, 6))
+    make_ticket(unit=theirs.units[0], subject="伊勢崎市のチケット", due_date=date(2025, 6, 2))
+    ours = make_project(
+        fiscal_year=2026,
+        owner=make_org(name="高崎市"),
+        members={manager: "manager", newcomer: "member"},
+    )
+    login(manager)
+    saved = client.post(
+        f"/projects/{ours.identifier}/settings",
+        data={
+            "name": ours.name,
+            "identifier": theirs.identifier.replace("2025", "2026"),
+            "fiscal_year": 2026,
+            "owner_organisation_id": other_city.id,
+        },
+    )
+    login(newcomer)
+
+    html = client.get(f"/projects/{ours.units[0].id}/last-year").get_data(as_text=True)
+
+    assert saved.status_code == 302
+    assert lastyear.counterpart(newcomer, db.session.get(Project, ours.id)) is None
+    for foreign in ("伊勢崎市の定例会", "伊勢崎市の宿題", "伊勢崎市のチケット"):
+        assert foreign not in html
 
 
 def test_another_owners_last_year_stays_hidden(

@@ -119,12 +119,14 @@ def _check_subject(subject: str) -> None:
         raise TicketError(_("Subject is too long (at most 255 characters)."), "subject")
 
 
-def _check_parent(ticket: Ticket | None, parent_id: int | None, actor=None) -> None:
+def _check_parent(ticket: Ticket | None, parent_id: int | None, actor=None, meeting=None) -> None:
     if parent_id is None:
         return
     parent = db.session.get(Ticket, parent_id)
+    # A child is journaled on its parent and closes or re-opens it: linking one changes the
+    # parent, so seeing it is not enough.
     if parent is None or (
-        actor is not None and not permissions.can_view_project(actor, parent.project)
+        actor is not None and not permissions.can_change_ticket(actor, parent, meeting)
     ):
         raise TicketError(_("Parent task is invalid."), "parent_id")
     node = parent
@@ -137,18 +139,25 @@ def _check_parent(ticket: Ticket | None, parent_id: int | None, actor=None) -> N
 
 
 def create_ticket(
-    actor: User | None, unit: Project, data: dict, attachments: list[Attachment] = ()
+    actor: User | None,
+    unit: Project,
+    data: dict,
+    attachments: list[Attachment] = (),
+    meeting=None,
 ) -> Ticket:
-    """A new ticket in `unit`. `actor` None means the system (e.g. from the minutes).
+    """A new ticket in `unit`. `actor` None means the system (scheduled jobs, imports, test
+    builders); a person's ticket carries the person.
 
-    `attachments` (from tickets.attachments.store_upload) are attached to it."""
-    if actor is not None and not permissions.can_add_ticket(actor, unit):
+    `attachments` (from tickets.attachments.store_upload) are attached to it. `meeting`: made
+    through those minutes (homework), so the minutes rule counts (permissions.can_add_ticket).
+    """
+    if actor is not None and not permissions.can_add_ticket(actor, unit, meeting):
         raise PermissionError("add ticket")
     data = _normalise(data)
     _check_subject(data.get("subject", ""))
     tracker = db.session.get(Tracker, data.get("tracker_id") or 0) or default_tracker()
     status_id = data.get("status_id") or tracker.default_status_id
-    _check_parent(None, data.get("parent_id"), actor)
+    _check_parent(None, data.get("parent_id"), actor, meeting)
     now = utcnow()
     ticket = Ticket(
         project_id=unit.id,
@@ -207,20 +216,38 @@ def update_ticket(
     expected_version: int | None = None,
     private_notes: bool = False,
     attachments: list[Attachment] = (),
+    meeting=None,
 ) -> Journal | None:
-    """Apply `changes`, journal them with `notes`; returns the journal (None if nothing changed).
+    """Apply `changes`, journal them with `notes` as `actor` (None: the system, never a
+    person's change); returns the journal (None if nothing changed).
 
-    `attachments` (unattached uploads) are attached and journaled in the same entry."""
-    if actor is not None and not permissions.can_edit_ticket(actor, ticket):
+    `attachments` (unattached uploads) are attached and journaled in the same entry.
+    `meeting`: the change is made through those minutes (homework kept open, decided, struck):
+    the minutes rule counts (permissions.can_change_ticket) and the minutes decide the status,
+    so the workflow does not apply."""
+    if actor is not None and not permissions.can_change_ticket(actor, ticket, meeting):
         raise PermissionError("edit ticket")
     if expected_version is not None and expected_version != ticket.version:
         raise StaleTicket(ticket)
     changes = _normalise(changes)
     if "subject" in changes:
         _check_subject(changes["subject"])
+    if "project_id" in changes and changes["project_id"] != ticket.project_id:
+        target = db.session.get(Project, changes["project_id"] or 0)
+        if target is None or (
+            actor is not None and not permissions.can_add_ticket(actor, target, meeting)
+        ):
+            raise PermissionError("move ticket")
     if "parent_id" in changes and changes["parent_id"] != ticket.parent_id:
-        _check_parent(ticket, changes["parent_id"], actor)
-    if "status_id" in changes and changes["status_id"] != ticket.status_id:
+        old = ticket.parent  # it loses a child, and may close or re-open: it changes too
+        if (
+            old is not None
+            and actor is not None
+            and not permissions.can_change_ticket(actor, old, meeting)
+        ):
+            raise TicketError(_("Parent task is invalid."), "parent_id")
+        _check_parent(ticket, changes["parent_id"], actor, meeting)
+    if meeting is None and "status_id" in changes and changes["status_id"] != ticket.status_id:
         allowed = {s.id for s in allowed_statuses(actor, ticket)}
         if changes["status_id"] not in allowed:
             target = db.session.get(Status, changes["status_id"])
@@ -270,6 +297,8 @@ def add_note(actor: User, ticket: Ticket, notes: str, private: bool = False) -> 
 def journal_change(actor: User | None, ticket: Ticket, notes: str, details: list) -> Journal:
     """Record a change made elsewhere (e.g. an attachment): details are
     (property, name, old value, new value) tuples, as JournalDetail holds them."""
+    if actor is not None and not permissions.can_change_ticket(actor, ticket):
+        raise PermissionError("edit ticket")
     return _journal(ticket, actor, notes, details)
 
 
@@ -367,6 +396,8 @@ def delete_ticket(actor: User, ticket: Ticket) -> None:
 
     if not permissions.can_delete_ticket(actor, ticket):
         raise PermissionError("delete ticket")
+    if ticket.parent is not None and not permissions.can_change_ticket(actor, ticket.parent):
+        raise PermissionError("change parent ticket")  # its history records the deletion
     if db.session.scalar(sa.select(Item.id).where(Item.ticket_id == ticket.id).limit(1)):
         raise TicketError(
             _(
