@@ -1,7 +1,5 @@
 """Login, logout, one's own account, and the administrator's users and organisations."""
 
-from urllib.parse import urlsplit
-
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -12,6 +10,7 @@ from accounts import bp, public, services
 from accounts.forms import LoginForm, OrganisationForm, PasswordForm, PreferencesForm, UserForm
 from accounts.models import Organisation, User
 from extensions import db, login_manager
+from urls import safe_next
 
 login_manager.login_view = "accounts.login"
 login_manager.login_message = None
@@ -31,17 +30,11 @@ def load_user_from_request(req):
     return services.user_by_api_token(token)
 
 
-def _safe_next(target: str | None) -> str:
-    if target and not urlsplit(target).netloc and target.startswith("/"):
-        return target
-    return url_for("projects.index")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next"), url_for("projects.index")))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
@@ -57,7 +50,7 @@ def login():
         if user is not None:
             login_user(user)
             session.pop("lang", None)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next"), url_for("projects.index")))
         form.password.errors.append(_("Invalid login or password."))
         status = 401
     return render_template("accounts/login.html", form=form), status
@@ -82,7 +75,7 @@ def switch_language():
         db.session.commit()
     else:
         session["lang"] = language
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next"), url_for("projects.index")))
 
 
 @bp.route("/my/account", methods=["GET", "POST"])
