@@ -59,6 +59,24 @@ def authenticate(login: str, password: str) -> User | None:
     return None
 
 
+def user_for_session(session_id: str) -> User | None:
+    """The user a login session names (`User.get_id`), while that session is current: the
+    account is active and its session generation has not been raised since the login."""
+    user_id, _, generation = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or generation != str(user.session_generation):
+        return None
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Refuse every session of `user` made so far, on every device and server."""
+    user.session_generation += 1
+    db.session.flush()
+
+
 def create_user(
     login: str,
     name: str,
@@ -91,6 +109,7 @@ def update_user(user: User, data: dict) -> User:
     other = find_user(login)
     if other is not None and other.id != user.id:
         raise AccountError(f"login {login!r} is taken")
+    locked = user.is_active_account and data.get("is_active_account") is False
     for field in ("login", "name", "language", "is_admin", "is_active_account"):
         if field in data:
             setattr(user, field, data[field])
@@ -100,6 +119,8 @@ def update_user(user: User, data: dict) -> User:
         user.organisation_id = data["organisation_id"] or None
     if data.get("password"):
         user.set_password(data["password"])
+    if locked or data.get("password"):
+        end_sessions(user)  # a session must not outlive the lock, or survive an unlock
     db.session.flush()
     return user
 
@@ -108,6 +129,7 @@ def change_password(user: User, current: str, new: str) -> None:
     if not user.check_password(current):
         raise AccountError("current password is wrong")
     user.set_password(new)
+    end_sessions(user)  # a stolen session must not outlive the password it came from
     db.session.flush()
 
 

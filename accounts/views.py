@@ -17,9 +17,8 @@ login_manager.login_message = None
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.is_active else None
+def load_user(session_id: str):
+    return services.user_for_session(session_id)
 
 
 @login_manager.request_loader
@@ -59,6 +58,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @public
 def logout():
+    if current_user.is_authenticated:
+        services.end_sessions(current_user)
+        db.session.commit()
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("accounts.login"))
@@ -94,6 +96,7 @@ def account():
                 password_form.current_password.errors.append(_("The current password is wrong."))
             else:
                 db.session.commit()
+                login_user(current_user._get_current_object())  # this session goes on
                 flash(_("Your password was changed."), "success")
                 return redirect(url_for("accounts.account"))
     elif request.method == "POST" and prefs_form.validate_on_submit():
@@ -174,6 +177,8 @@ def admin_user_edit(user_id: int | None = None):
                 form.login.errors.append(_("This login is already taken."))
             else:
                 db.session.commit()
+                if user.id == current_user.id:  # a new password ended this very session
+                    login_user(user)
                 flash(_("The user %(name)s was saved.", name=user.name), "success")
                 return redirect(url_for("accounts.admin_users"))
     return render_template("accounts/admin_user_form.html", form=form, user=user)
