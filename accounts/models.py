@@ -88,10 +88,14 @@ class User(UserMixin, db.Model):
 
 
 class LoginThrottle(db.Model):
-    """Failed logins per login name (known or not), to slow down password guessing."""
+    """Failed logins, to slow down password guessing, counted three ways: one login name
+    (known or not) from one address, one address over all logins (address only, login ""),
+    one login from all addresses (login only, address ""). The rules: accounts.services."""
 
     __tablename__ = "login_throttles"
 
-    key: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    login: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
+    first_failed_at: Mapped[datetime] = mapped_column(default=utcnow)  # the count's window
     last_failed_at: Mapped[datetime] = mapped_column(default=utcnow)

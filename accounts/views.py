@@ -38,7 +38,7 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.login.data, form.password.data)
+            user = services.authenticate(form.login.data, form.password.data, request.remote_addr)
         except services.TooManyAttempts as locked:
             db.session.commit()
             form.password.errors.append(
