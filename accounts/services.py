@@ -30,21 +30,13 @@ def find_user(login: str) -> User | None:
 
 def authenticate(login: str, password: str, address: str | None) -> User | None:
     """The user for these credentials sent from client `address`, or None; raises
-    TooManyAttempts while that login or that address is locked.
+    TooManyAttempts while that login is locked at that address, or the address is.
 
     Failures are counted per login name whether or not it exists, so the answer never
-    tells a guesser which logins are real. The policy (README, "Logins and sessions"):
-    - one login from one address: SANMAI_LOGIN_MAX_FAILURES, then locked there for
-      SANMAI_LOGIN_LOCK_SECONDS after each further failure; a success clears this count.
-      Another address (the owner's) is not locked by it.
-    - one address over all logins: SANMAI_LOGIN_MAX_FAILURES_PER_ADDRESS, then that address
-      is locked the same way for every login, so one password cannot be sprayed over many
-      logins. A success does not clear it (a guesser may own an account).
-    - one login from all addresses: past SANMAI_LOGIN_MAX_FAILURES_PER_LOGIN, while failures
-      go on, each address gets one failure per lock on that login instead of the first
-      count: guessing from many addresses is slowed, and the owner, failing at most once,
-      waits at most one lock.
-    Each count starts over at a failure SANMAI_LOGIN_WINDOW_SECONDS after its first one.
+    tells a guesser which logins are real; and per (login, address), per address and per
+    login, so that a stranger's failures lock the stranger, not the owner (the policy:
+    README, "Logins and sessions"). A success clears only its (login, address) count: a
+    guesser may own an account, so it must not clear the address's.
     """
     name = login.strip().lower()[:60]
     address = (address or "unknown")[:64]
@@ -67,6 +59,9 @@ def authenticate(login: str, password: str, address: str | None) -> User | None:
 
 
 def _seconds_locked(name: str, address: str, now: datetime) -> int:
+    """0, or how long the login is still locked at this address. A count at its limit locks
+    for SANMAI_LOGIN_LOCK_SECONDS after its last failure; while the login's own count (from
+    all addresses) is at its limit, one failure at an address is enough."""
     config = current_app.config
     lock = timedelta(seconds=config["SANMAI_LOGIN_LOCK_SECONDS"])
     keys = [(name, address), ("", address), (name, "")]
@@ -120,7 +115,6 @@ def _count_failure(name: str, address: str, now: datetime) -> None:
         },
     )
     db.session.execute(stmt)
-    db.session.flush()
 
 
 def user_for_session(session_id: str) -> User | None:
@@ -184,7 +178,7 @@ def update_user(user: User, data: dict) -> User:
     if data.get("password"):
         user.set_password(data["password"])
     if locked or data.get("password"):
-        end_sessions(user)  # a session must not outlive the lock, or survive an unlock
+        end_sessions(user)  # none may outlive the password, nor come back with an unlock
     db.session.flush()
     return user
 
