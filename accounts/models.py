@@ -50,6 +50,9 @@ class User(UserMixin, db.Model):
     feed_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     is_admin: Mapped[bool] = mapped_column(default=False)
     is_active_account: Mapped[bool] = mapped_column(default=True)
+    # Part of the id a login session holds (get_id): raising it ends every session of the
+    # account made before (logout, a new password, a lock), whichever server checks it.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -61,6 +64,9 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.is_active_account
+
+    def get_id(self) -> str:  # Flask-Login: what the session (and a remember cookie) holds
+        return f"{self.id}:{self.session_generation}"
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")
@@ -82,10 +88,14 @@ class User(UserMixin, db.Model):
 
 
 class LoginThrottle(db.Model):
-    """Failed logins per login name (known or not), to slow down password guessing."""
+    """Failed logins, to slow down password guessing, counted three ways: one login name
+    (known or not) from one address, one address over all logins (address only, login ""),
+    one login from all addresses (login only, address ""). The rules: accounts.services."""
 
     __tablename__ = "login_throttles"
 
-    key: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    login: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
+    first_failed_at: Mapped[datetime] = mapped_column(default=utcnow)  # the count's window
     last_failed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import math
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 
 from accounts.models import LoginThrottle, Organisation, User
 from extensions import db
@@ -26,37 +28,111 @@ def find_user(login: str) -> User | None:
     return db.session.scalar(sa.select(User).where(sa.func.lower(User.login) == login.lower()))
 
 
-def authenticate(login: str, password: str) -> User | None:
-    """The user for these credentials, or None; raises TooManyAttempts while locked out.
+def authenticate(login: str, password: str, address: str | None) -> User | None:
+    """The user for these credentials sent from client `address`, or None; raises
+    TooManyAttempts while that login is locked at that address, or the address is.
 
     Failures are counted per login name whether or not it exists, so the answer never
-    tells a guesser which logins are real.
+    tells a guesser which logins are real; and per (login, address), per address and per
+    login, so that a stranger's failures lock the stranger, not the owner (the policy:
+    README, "Logins and sessions"). A success clears only its (login, address) count: a
+    guesser may own an account, so it must not clear the address's.
     """
-    key = login.strip().lower()[:60]
-    throttle = db.session.get(LoginThrottle, key)
-    limit = current_app.config["SANMAI_LOGIN_MAX_FAILURES"]
-    lock = timedelta(seconds=current_app.config["SANMAI_LOGIN_LOCK_SECONDS"])
+    name = login.strip().lower()[:60]
+    address = (address or "unknown")[:64]
     now = utcnow()
-    if throttle is not None and throttle.failures >= limit:
-        remaining = throttle.last_failed_at + lock - now
-        if remaining > timedelta(0):
-            raise TooManyAttempts(int(remaining.total_seconds()) + 1)
-    user = find_user(key)
+    wait = _seconds_locked(name, address, now)
+    if wait:
+        raise TooManyAttempts(wait)
+    user = find_user(name)
     if user is not None and user.is_active and user.check_password(password):
-        if throttle is not None:
-            db.session.delete(throttle)
+        db.session.execute(
+            sa.delete(LoginThrottle).where(
+                LoginThrottle.login == name, LoginThrottle.address == address
+            )
+        )
         user.last_login_at = now
         db.session.flush()
         return user
-    if throttle is None:
-        throttle = LoginThrottle(key=key, failures=0)
-        db.session.add(throttle)
-    if throttle.failures >= limit:  # the lock expired: one more try before locking again
-        throttle.failures = limit - 1
-    throttle.failures += 1
-    throttle.last_failed_at = now
-    db.session.flush()
+    _count_failure(name, address, now)
     return None
+
+
+def _seconds_locked(name: str, address: str, now: datetime) -> int:
+    """0, or how long the login is still locked at this address. A count at its limit locks
+    for SANMAI_LOGIN_LOCK_SECONDS after its last failure; while the login's own count (from
+    all addresses) is at its limit, one failure at an address is enough."""
+    config = current_app.config
+    lock = timedelta(seconds=config["SANMAI_LOGIN_LOCK_SECONDS"])
+    keys = [(name, address), ("", address), (name, "")]
+    counts = {
+        (row.login, row.address): row
+        for row in db.session.scalars(
+            sa.select(LoginThrottle).where(
+                sa.tuple_(LoginThrottle.login, LoginThrottle.address).in_(keys)
+            )
+        )
+    }
+
+    def locked_for(key: tuple[str, str], limit: int) -> timedelta:
+        row = counts.get(key)
+        if row is None or row.failures < limit:
+            return timedelta(0)
+        return max(row.last_failed_at + lock - now, timedelta(0))
+
+    under_attack = locked_for((name, ""), config["SANMAI_LOGIN_MAX_FAILURES_PER_LOGIN"])
+    per_address = 1 if under_attack else config["SANMAI_LOGIN_MAX_FAILURES"]
+    remaining = max(
+        locked_for((name, address), per_address),
+        locked_for(("", address), config["SANMAI_LOGIN_MAX_FAILURES_PER_ADDRESS"]),
+    )
+    return math.ceil(remaining.total_seconds())
+
+
+def _count_failure(name: str, address: str, now: datetime) -> None:
+    """One failure more on each count, in one statement: requests on other servers count
+    at the same time, and an increment read and written back would lose some."""
+    window = timedelta(seconds=current_app.config["SANMAI_LOGIN_WINDOW_SECONDS"])
+    table = LoginThrottle.__table__
+    insert = (
+        postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )
+    keys = dict.fromkeys([(name, address), ("", address), (name, "")])  # distinct, in order
+    stmt = insert(table).values(
+        [
+            {"login": login, "address": addr, "failures": 1, "first_failed_at": now,
+             "last_failed_at": now}
+            for login, addr in keys
+        ]
+    )  # fmt: skip
+    started_over = table.c.first_failed_at <= now - window
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.login, table.c.address],
+        set_={
+            "failures": sa.case((started_over, 1), else_=table.c.failures + 1),
+            "first_failed_at": sa.case((started_over, now), else_=table.c.first_failed_at),
+            "last_failed_at": now,
+        },
+    )
+    db.session.execute(stmt)
+
+
+def user_for_session(session_id: str) -> User | None:
+    """The user a login session names (`User.get_id`), while that session is current: the
+    account is active and its session generation has not been raised since the login."""
+    user_id, _, generation = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or generation != str(user.session_generation):
+        return None
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Refuse every session of `user` made so far, on every device and server."""
+    user.session_generation += 1
+    db.session.flush()
 
 
 def create_user(
@@ -91,6 +167,7 @@ def update_user(user: User, data: dict) -> User:
     other = find_user(login)
     if other is not None and other.id != user.id:
         raise AccountError(f"login {login!r} is taken")
+    locked = user.is_active_account and data.get("is_active_account") is False
     for field in ("login", "name", "language", "is_admin", "is_active_account"):
         if field in data:
             setattr(user, field, data[field])
@@ -100,6 +177,8 @@ def update_user(user: User, data: dict) -> User:
         user.organisation_id = data["organisation_id"] or None
     if data.get("password"):
         user.set_password(data["password"])
+    if locked or data.get("password"):
+        end_sessions(user)  # none may outlive the password, nor come back with an unlock
     db.session.flush()
     return user
 
@@ -108,6 +187,7 @@ def change_password(user: User, current: str, new: str) -> None:
     if not user.check_password(current):
         raise AccountError("current password is wrong")
     user.set_password(new)
+    end_sessions(user)  # a stolen session must not outlive the password it came from
     db.session.flush()
 
 

@@ -1,7 +1,5 @@
 """Login, logout, one's own account, and the administrator's users and organisations."""
 
-from urllib.parse import urlsplit
-
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -12,15 +10,15 @@ from accounts import bp, public, services
 from accounts.forms import LoginForm, OrganisationForm, PasswordForm, PreferencesForm, UserForm
 from accounts.models import Organisation, User
 from extensions import db, login_manager
+from urls import safe_next
 
 login_manager.login_view = "accounts.login"
 login_manager.login_message = None
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.is_active else None
+def load_user(session_id: str):
+    return services.user_for_session(session_id)
 
 
 @login_manager.request_loader
@@ -31,22 +29,16 @@ def load_user_from_request(req):
     return services.user_by_api_token(token)
 
 
-def _safe_next(target: str | None) -> str:
-    if target and not urlsplit(target).netloc and target.startswith("/"):
-        return target
-    return url_for("projects.index")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next"), url_for("projects.index")))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.login.data, form.password.data)
+            user = services.authenticate(form.login.data, form.password.data, request.remote_addr)
         except services.TooManyAttempts as locked:
             db.session.commit()
             form.password.errors.append(
@@ -57,7 +49,7 @@ def login():
         if user is not None:
             login_user(user)
             session.pop("lang", None)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next"), url_for("projects.index")))
         form.password.errors.append(_("Invalid login or password."))
         status = 401
     return render_template("accounts/login.html", form=form), status
@@ -66,6 +58,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @public
 def logout():
+    if current_user.is_authenticated:
+        services.end_sessions(current_user)
+        db.session.commit()
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("accounts.login"))
@@ -82,7 +77,7 @@ def switch_language():
         db.session.commit()
     else:
         session["lang"] = language
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next"), url_for("projects.index")))
 
 
 @bp.route("/my/account", methods=["GET", "POST"])
@@ -101,6 +96,7 @@ def account():
                 password_form.current_password.errors.append(_("The current password is wrong."))
             else:
                 db.session.commit()
+                login_user(current_user._get_current_object())  # this session goes on
                 flash(_("Your password was changed."), "success")
                 return redirect(url_for("accounts.account"))
     elif request.method == "POST" and prefs_form.validate_on_submit():
@@ -181,6 +177,8 @@ def admin_user_edit(user_id: int | None = None):
                 form.login.errors.append(_("This login is already taken."))
             else:
                 db.session.commit()
+                if user.id == current_user.id:  # a new password ended this very session
+                    login_user(user)
                 flash(_("The user %(name)s was saved.", name=user.name), "success")
                 return redirect(url_for("accounts.admin_users"))
     return render_template("accounts/admin_user_form.html", form=form, user=user)

@@ -294,7 +294,7 @@ class InProcess:
                         headers["X-API-Key"] = user.api_token
                     else:
                         with client.session_transaction() as session:
-                            session["_user_id"] = str(user.id)
+                            session["_user_id"] = user.get_id()
                             session["_fresh"] = True
                     self.db.session.remove()
             self.clients[key] = (client, headers)

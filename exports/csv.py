@@ -1,5 +1,6 @@
 """CSV that Japanese Excel opens correctly: UTF-8 with a BOM, CRLF line ends, and cells that
-Excel would run as a formula (starting with = + - @, or tab / CR) neutralised with a quote."""
+Excel would run as a formula (starting with = + - @, their full-width forms ＝ ＋ － ＠, or
+tab / CR) neutralised with a quote."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from collections.abc import Iterable, Iterator
 from flask import Response, stream_with_context
 
 BOM = "\ufeff"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Japanese Excel reads a cell typed with the IME's full-width sign as the ASCII one.
+FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20", "\t", "\r")
 
 
 def neutralise(value) -> str | int:

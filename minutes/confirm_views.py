@@ -31,6 +31,7 @@ from minutes import services as minutes_services
 from minutes.confirm_forms import AnswerForm, ObjectionForm, SendLinkForm
 from minutes.models import Attendee, Item
 from minutes.views import load_meeting
+from urls import safe_next
 
 
 def qr_svg(url: str) -> Markup:
@@ -140,7 +141,9 @@ def not_discussed(meeting_id, item_id):
         flash(str(error), "error")
     else:
         db.session.commit()
-    return redirect(request.form.get("next") or url_for("minutes.freeze", meeting_id=meeting.id))
+    return redirect(
+        safe_next(request.form.get("next"), url_for("minutes.freeze", meeting_id=meeting.id))
+    )
 
 
 @bp.route("/meetings/<int:meeting_id>/reopen", methods=["POST"])
@@ -416,7 +419,7 @@ def record_in_room(meeting_id, attendee_id):
     form = AnswerForm()
     if not form.validate_on_submit():
         abort(400)
-    target = request.form.get("next") or url_for("minutes.show", meeting_id=meeting.id)
+    target = safe_next(request.form.get("next"), url_for("minutes.show", meeting_id=meeting.id))
     try:
         revision = _answered_revision(meeting, form)
         revisions.record_in_room(current_user, revision, attendee)

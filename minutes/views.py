@@ -46,7 +46,7 @@ from projects.models import Membership, Project
 from projects.services import members_of
 from tickets.models import Ticket
 from timeutil import JST, to_local, utcnow
-from urls import row_url
+from urls import row_url, safe_next
 
 PER_PAGE = 50
 
@@ -351,7 +351,9 @@ def presence(meeting_id, attendee_id):
     attendee = _load_attendee(meeting, attendee_id)
     services.set_presence(current_user, attendee, request.form.get("present") == "1")
     db.session.commit()
-    return redirect(request.form.get("next") or url_for("minutes.show", meeting_id=meeting.id))
+    return redirect(
+        safe_next(request.form.get("next"), url_for("minutes.show", meeting_id=meeting.id))
+    )
 
 
 @bp.route("/meetings/<int:meeting_id>/attendees/<int:attendee_id>/delete", methods=["POST"])

@@ -39,7 +39,7 @@ def _user_from_credentials() -> tuple[User | None, bool]:
         user = accounts.user_by_api_token(auth.username)
         if user is None and auth.password:
             try:
-                user = accounts.authenticate(auth.username, auth.password)
+                user = accounts.authenticate(auth.username, auth.password, request.remote_addr)
             except accounts.TooManyAttempts as locked:
                 db.session.commit()
                 response = make_response(

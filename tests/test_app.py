@@ -40,8 +40,10 @@ def test_settings_come_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("SANMAI_INSTANCE_DIR", str(tmp_path))
     monkeypatch.setenv("SANMAI_MAX_ATTACHMENT_MB", "5")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/other.db")
+    monkeypatch.setenv("SANMAI_LOGIN_MAX_FAILURES_PER_ADDRESS", "200")
     app = create_app()
     assert app.config["SANMAI_MAX_ATTACHMENT_MB"] == 5
+    assert app.config["SANMAI_LOGIN_MAX_FAILURES_PER_ADDRESS"] == 200
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("other.db")
 
 

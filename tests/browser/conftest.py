@@ -30,6 +30,22 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
+def context(context):
+    """The test's browser context (its `page` too): a Content-Security-Policy violation on
+    any of its pages fails the test, since a refused script or style breaks a page without
+    an error anywhere else."""
+    refused = []
+    context.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    yield context
+    assert refused == []
+
+
+@pytest.fixture
 def artifacts() -> Path:
     """Where screenshots for a person to look at are written (see README)."""
     ARTIFACTS.mkdir(exist_ok=True)
