@@ -15,6 +15,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 import config
+import textsearch
 import transactions
 from extensions import babel, csrf, db, login_manager, migrate
 
@@ -129,6 +130,7 @@ def _translations():
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    textsearch.register_sqlite_functions(dbapi_connection)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
