@@ -6,10 +6,11 @@ import time
 
 import pytest
 
+import textfields
 from extensions import db
 from tickets import services
 
-LONGEST = 65_535
+LONGEST = textfields.LONG_TEXT
 SHORT = 1_000
 LINE = "住基システムの帳票が出ない件、窓口端末（Windows 11）で再現しました。ログを添付します。\n"
 
