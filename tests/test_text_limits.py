@@ -8,9 +8,10 @@ import sqlalchemy as sa
 
 import textfields
 from extensions import db
+from minutes import revisions
 from minutes import services as minutes
 from minutes.models import Item
-from tickets import services
+from tickets import reference, services
 from tickets.models import Journal, Ticket
 
 
@@ -160,3 +161,24 @@ def test_a_text_of_only_control_characters_is_blank(member, unit, make_ticket):
     with pytest.raises(services.TicketError) as refused:
         make_ticket(unit, member, subject="\x00\x01")
     assert refused.value.field == "subject"
+
+
+def test_an_objection_over_the_limit_is_refused_and_its_controls_removed(
+    ready_meeting, freeze_meeting
+):
+    meeting = ready_meeting()
+    revision = freeze_meeting(meeting)
+    yamamoto = next(a for a in meeting.attendees if a.name == "山本 翔")
+    with pytest.raises(revisions.ConfirmationError, match="異議は4000文字以内"):
+        revisions.object_to(yamamoto.user, revision, yamamoto, "異" * (textfields.OBJECTION + 1))
+    answer = revisions.object_to(yamamoto.user, revision, yamamoto, "期限は\x0012月18日\nです")
+    assert answer.objection == "期限は12月18日\nです"
+
+
+def test_tracker_names_are_checked_by_the_service(make_user):
+    admin_user = make_user(is_admin=True)
+    with pytest.raises(reference.ReferenceDataError) as refused:
+        reference.save_tracker(admin_user, None, {"name": "ト" * 61})
+    assert refused.value.field == "name"
+    tracker = reference.save_tracker(admin_user, None, {"name": "障害\x00", "name_en": "Bug\t"})
+    assert (tracker.name, tracker.name_en) == ("障害", "Bug")
