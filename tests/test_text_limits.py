@@ -7,10 +7,12 @@ import pytest
 import sqlalchemy as sa
 
 import textfields
+from accounts import services as accounts
 from extensions import db
 from minutes import revisions
 from minutes import services as minutes
 from minutes.models import Item
+from projects import services as projects
 from tickets import reference, services
 from tickets.models import Journal, Ticket
 
@@ -182,3 +184,26 @@ def test_tracker_names_are_checked_by_the_service(make_user):
     assert refused.value.field == "name"
     tracker = reference.save_tracker(admin_user, None, {"name": "障害\x00", "name_en": "Bug\t"})
     assert (tracker.name, tracker.name_en) == ("障害", "Bug")
+
+
+def test_project_and_unit_names_are_checked_and_cleaned_by_the_service():
+    with pytest.raises(projects.ProjectTextError) as refused:
+        projects.create_project("市" * 201, "p-long", 2026)
+    assert refused.value.field == "name"
+    project = projects.create_project(
+        "テスト市\x00 令和8年度", "p-clean", 2026, description="a\x07\nb"
+    )
+    assert (project.name, project.description) == ("テスト市 令和8年度", "a\nb")
+    with pytest.raises(projects.ProjectTextError) as refused:
+        projects.create_unit(project, "住民記録", "p-clean-u", name_en="R" * 201)
+    assert refused.value.field == "name_en"
+
+
+def test_people_and_organisation_names_are_checked_and_cleaned_by_the_service(make_user):
+    with pytest.raises(accounts.AccountTextError) as refused:
+        accounts.create_user("long", "名" * 101)
+    assert refused.value.field == "name"
+    user = make_user(name="山本\x1b 翔")
+    assert user.name == "山本 翔"
+    organisation = accounts.save_organisation(None, {"name": "上州\x00システム", "kind": "vendor"})
+    assert organisation.name == "上州システム"
