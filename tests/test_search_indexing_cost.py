@@ -5,8 +5,10 @@ per character as a short one (both databases)."""
 import time
 
 import pytest
+import sqlalchemy as sa
 
 import textfields
+import textsearch
 from extensions import db
 from tickets import services
 
@@ -49,3 +51,16 @@ def test_a_long_note_and_the_next_small_one_cost_no_more_per_character(member_un
     # growing with the square of the length gives thousands.
     assert long_note / short_note < LONGEST / SHORT
     assert after_long / after_short < LONGEST / SHORT
+
+
+@pytest.mark.parametrize(
+    "text", ["", "住", "住基", "住基システム😀é", "Windows 11 の端末\n二行目\t。"]
+)
+def test_sqlite_spells_bigrams_as_the_sql_of_migration_0007_did(text):
+    """fts_bigrams() gives the tokens the index held before migration 0014, so every search
+    finds what it found."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    walked = db.session.scalar(sa.text(f"SELECT {textsearch.bigram_text_sql(':t')}"), {"t": text})
+    assert db.session.scalar(sa.text("SELECT fts_bigrams(:t)"), {"t": text}) == walked
+    assert textsearch.bigram_text(text) == walked
