@@ -8,13 +8,23 @@ import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, g, has_request_context, jsonify, render_template, request, session
+from flask import (
+    Flask,
+    g,
+    has_request_context,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    session,
+)
 from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 import config
+import textsearch
 import transactions
 from extensions import babel, csrf, db, login_manager, migrate
 
@@ -57,6 +67,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
+# A write that met another's lock (503) is worth sending again this many seconds later.
+BUSY_RETRY_SECONDS = 2
 CLI_COMMANDS = (
     "accounts.cli:user_cli",
     "demo:demo_cli",
@@ -117,11 +129,18 @@ def register_extensions(app: Flask) -> None:
         newstyle=True,
     )
     with app.app_context():
+        wait_ms = int(app.config["SANMAI_DB_LOCK_WAIT"] * 1000)
         if db.engine.dialect.name == "sqlite":
-            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(
+                db.engine, "connect", lambda conn, record: _sqlite_pragmas(conn, record, wait_ms)
+            )
             sa.event.listen(db.engine, "checkin", _sqlite_optimize)
         elif db.engine.dialect.name == "postgresql":
-            sa.event.listen(db.engine, "connect", _postgresql_settings)
+            sa.event.listen(
+                db.engine,
+                "connect",
+                lambda conn, record: _postgresql_settings(conn, record, wait_ms),
+            )
             app.before_request(transactions.reads_in_autocommit)
 
 
@@ -144,10 +163,12 @@ def _translations():
     return translations
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection, _record, wait_ms: int = 3000) -> None:
+    textsearch.register_sqlite_functions(dbapi_connection)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    # A write waits this long for another's write lock, then answers 503 (transactions.py).
+    cursor.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA cache_size=-32768")
@@ -156,12 +177,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _postgresql_settings(dbapi_connection, _record) -> None:
+def _postgresql_settings(dbapi_connection, _record, wait_ms: int = 3000) -> None:
     """No JIT compilation: the app's statements run in milliseconds, and a search whose
     estimated cost passes jit_above_cost (a common word over 100,000 tickets) spent 38 ms
-    compiling to save none (explained on the bench data)."""
+    compiling to save none (explained on the bench data). A statement waits at most
+    `wait_ms` for a lock, then fails and the request answers 503 (transactions.py)."""
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET jit = off")
+        cursor.execute(f"SET lock_timeout = {int(wait_ms)}")
     dbapi_connection.commit()  # a session setting, not undone by the pool's rollbacks
 
 
@@ -261,6 +284,19 @@ def register_errorhandlers(app: Flask) -> None:
         # A service refused the actor (the view found the object visible): nothing is kept.
         db.session.rollback()
         return render_error(error, 403)
+
+    @app.errorhandler(sa.exc.OperationalError)
+    def database_busy(error):
+        if not transactions.is_busy(error):
+            raise error
+        db.session.rollback()
+        message = _(
+            "Too many changes at once: yours was not saved, and nothing was lost. "
+            "Please send it again in a moment."
+        )
+        response = make_response(*render_error(error, 503, message))
+        response.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
+        return response
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

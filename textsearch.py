@@ -20,8 +20,10 @@ A query is split into words (half- or full-width spaces); every word must match.
   finds the candidate rows, and the word's LIKE/instr/ILIKE condition is still checked on
   them, so the rows are exactly those of the plain scan. SQLite: an FTS5 table
   `fts_<table>_bigrams` (tokenizer `ascii`, `detail=none`, external content: the view
-  `fts_<table>_bigram_text`, which spells each text as its space-separated bigrams; triggers
-  keep it in step). A 2-character word is one token, a 1-character word a prefix query.
+  `fts_<table>_bigram_text`, which spells each text as its space-separated bigrams with
+  `fts_bigrams()`, a function each connection registers (`register_sqlite_functions`), in
+  time linear in the text's length (migration 0016); triggers keep it in step). A
+  2-character word is one token, a 1-character word a prefix query.
   PostgreSQL: GIN indexes `bigram_<table>_<column>` over `search_grams(column)`, the array
   of the lower-cased text's distinct characters and bigrams (an immutable SQL function).
 
@@ -344,6 +346,27 @@ def bigram_text_sql(expr: str) -> str:
         f"WHERE a.n <= ({n}) / 1000000 AND b.n <= min(999, ({n}) / 1000 - a.n * 1000) "
         f"AND c.n <= min(999, {n} - a.n * 1000000 - b.n * 1000))"
     )
+
+
+# SQLite spells the bigrams in Python since migration 0016: a function every connection of
+# the app registers (app._sqlite_pragmas). SQL could only reach the k-th character by walking
+# the text from its start, so spelling a text cost time in the square of its length. Its
+# output is part of the index (FTS5 deletes a document by the tokens it spells again), so it
+# must never change: it spells exactly what bigram_text_sql spells.
+BIGRAMS_FUNCTION = "fts_bigrams"
+
+
+def bigram_text(text: str | None) -> str | None:
+    """`text`'s bigrams joined by spaces, the last character alone (None for None or '')."""
+    if not text:
+        return None
+    return " ".join([text[i : i + 2] for i in range(len(text))])
+
+
+def register_sqlite_functions(dbapi_connection) -> None:
+    """Make the search's SQL functions known on a new SQLite connection (its views and
+    triggers call them)."""
+    dbapi_connection.create_function(BIGRAMS_FUNCTION, 1, bigram_text, deterministic=True)
 
 
 def _grams_function_sql() -> str:

@@ -15,9 +15,17 @@ back at the end of the request, as before. SQLAlchemy calls the driver's commit 
 either mode, and resets the connection's isolation level when it goes back to the pool.
 
 SQLite is left as it is: its transactions cost no round trip.
+
+Waiting for a lock is bounded on both databases (`SANMAI_DB_LOCK_WAIT`: SQLite's busy
+timeout, PostgreSQL's lock_timeout, set on each new connection by app.py). A write that
+cannot get its lock in that time fails; `is_busy` tells such a failure from others, and the
+app answers it with 503 "busy, nothing lost, try again" (its transaction was rolled back
+whole), never with a 500.
 """
 
 from __future__ import annotations
+
+import sqlite3
 
 import sqlalchemy as sa
 from flask import request
@@ -26,6 +34,19 @@ from sqlalchemy.orm import Session
 from extensions import db
 
 SAFE_METHODS = ("GET", "HEAD")
+# PostgreSQL: lock_not_available (lock_timeout), serialization_failure, deadlock_detected.
+BUSY_SQLSTATES = {"55P03", "40001", "40P01"}
+
+
+def is_busy(error: sa.exc.DBAPIError) -> bool:
+    """The statement failed for want of a lock another transaction held: trying again later
+    can succeed, and nothing of the failed transaction was kept."""
+    cause = error.orig
+    if isinstance(cause, sqlite3.OperationalError):
+        # SQLITE_BUSY (another connection writes) and SQLITE_LOCKED (the same connection's
+        # other statement) both read "... is locked".
+        return "is locked" in str(cause) or "database is busy" in str(cause)
+    return getattr(cause, "sqlstate", None) in BUSY_SQLSTATES
 
 
 def reads_in_autocommit() -> None:

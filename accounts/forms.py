@@ -3,6 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
+import textfields
+
 LANGUAGE_CHOICES = [("ja", "日本語"), ("en", "English")]
 
 
@@ -35,7 +37,7 @@ class UserForm(FlaskForm):
             Regexp(r"^[A-Za-z0-9_.@-]+$", message=_l("Letters, digits and _ . @ - only.")),
         ],
     )
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=textfields.NAME)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=200)])
     organisation_id = SelectField(_l("Organisation"), coerce=int, choices=[])
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
@@ -45,8 +47,10 @@ class UserForm(FlaskForm):
 
 
 class OrganisationForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
-    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=100)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=textfields.NAME)])
+    name_en = StringField(
+        _l("Name (English)"), validators=[Optional(), Length(max=textfields.NAME)]
+    )
     kind = SelectField(
         _l("Kind"),
         choices=[("city", _l("City")), ("vendor", _l("Vendor")), ("council", _l("Council"))],

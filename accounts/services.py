@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
+import textfields
 from accounts.models import LoginThrottle, Organisation, User
 from extensions import db
 from timeutil import utcnow
@@ -16,6 +18,25 @@ from timeutil import utcnow
 
 class AccountError(ValueError):
     """A rule was broken; the message is for the person who asked."""
+
+
+class AccountTextError(AccountError):
+    """A name over its longest length; `field` names the form field."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+def _name(value, field: str = "name", label=None) -> str:
+    """A person's or organisation's name, cleaned and checked (textfields)."""
+    return textfields.checked(
+        value,
+        field=field,
+        label=label or _("Name"),
+        limit=textfields.NAME,
+        error=AccountTextError,
+    )
 
 
 class TooManyAttempts(AccountError):
@@ -145,6 +166,7 @@ def create_user(
     language: str = "ja",
     is_admin: bool = False,
 ) -> User:
+    name = _name(name)
     if find_user(login) is not None:
         raise AccountError(f"login {login!r} is taken")
     user = User(
@@ -163,6 +185,8 @@ def create_user(
 
 
 def update_user(user: User, data: dict) -> User:
+    if "name" in data:
+        data = {**data, "name": _name(data["name"])}
     login = data.get("login", user.login)
     other = find_user(login)
     if other is not None and other.id != user.id:
@@ -213,8 +237,8 @@ def save_organisation(organisation: Organisation | None, data: dict) -> Organisa
     if organisation is None:
         organisation = Organisation()
         db.session.add(organisation)
-    organisation.name = data["name"]
-    organisation.name_en = data.get("name_en") or None
+    organisation.name = _name(data["name"])
+    organisation.name_en = _name(data.get("name_en"), "name_en", _("Name (English)")) or None
     organisation.kind = data["kind"]
     db.session.flush()
     return organisation

@@ -173,6 +173,8 @@ def admin_user_edit(user_id: int | None = None):
                     services.update_user(user, {"is_active_account": data["is_active_account"]})
                 else:
                     services.update_user(user, data)
+            except services.AccountTextError as error:
+                form[error.field].errors.append(str(error))
             except services.AccountError:
                 form.login.errors.append(_("This login is already taken."))
             else:

@@ -37,7 +37,11 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from bench.vocab import GUEST_ORGS, Text  # noqa: E402
-from textsearch import GRAMS_COLUMN, gram_document_fill_sql  # noqa: E402
+from textsearch import (  # noqa: E402
+    GRAMS_COLUMN,
+    gram_document_fill_sql,
+    register_sqlite_functions,
+)
 
 SEED = 7
 ANCHOR = datetime(2026, 11, 26, 3, 0)  # the data set's "now": 2026-11-26 12:00 JST
@@ -88,6 +92,8 @@ class Sink:
         self.metadata = metadata
         self.sqlite = engine.dialect.name == "sqlite"
         self.raw = engine.raw_connection()
+        if self.sqlite:  # the FTS5 rebuild reads views that call them
+            register_sqlite_functions(self.raw.driver_connection)
         self.counts: dict[str, int] = {}
 
     def _plan(self, table: sa.Table, columns: list[str]):

@@ -6,6 +6,8 @@ from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length
 from wtforms.widgets import HiddenInput
 
+import textfields
+
 
 class AnswerForm(FlaskForm):
     """Names the revision the person read, so a newer freeze is never confirmed unread."""
@@ -19,7 +21,7 @@ class ObjectionForm(AnswerForm):
         _l("What is wrong?"),
         validators=[
             DataRequired(_l("Please say what is wrong, so the facilitator can fix it.")),
-            Length(max=4000),
+            textfields.length(_l("Objection"), textfields.OBJECTION),
         ],
     )
 

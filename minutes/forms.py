@@ -13,8 +13,10 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
+
+import textfields
 
 KIND_CHOICES = [
     ("goal", _l("Goal")),
@@ -35,11 +37,13 @@ class CheckboxList(SelectMultipleField):
 
 
 class MeetingForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    title = StringField(
+        _l("Title"), validators=[DataRequired(), textfields.length(_l("Title"), textfields.TITLE)]
+    )
     day = DateField(_l("Date"), validators=[InputRequired(message=_l("Give a valid date."))])
     start_time = TimeField(_l("Starts"), validators=[InputRequired()])
     end_time = TimeField(_l("Ends"), validators=[Optional()])
-    place = StringField(_l("Place"), validators=[Length(max=200)])
+    place = StringField(_l("Place"), validators=[textfields.length(_l("Place"), textfields.TITLE)])
     facilitator_id = SelectField(_l("Facilitator"), coerce=_int_or_none, validate_choice=False)
     attendee_ids = CheckboxList(_l("Attendees (members)"), coerce=int, validate_choice=False)
     guests = TextAreaField(
@@ -56,8 +60,12 @@ class CopyForm(FlaskForm):
 
 class AttendeeForm(FlaskForm):
     user_id = SelectField(_l("Member"), coerce=_int_or_none, validate_choice=False)
-    guest_name = StringField(_l("Guest name"), validators=[Length(max=100)])
-    guest_organisation = StringField(_l("Organisation"), validators=[Length(max=100)])
+    guest_name = StringField(
+        _l("Guest name"), validators=[textfields.length(_l("Guest name"), textfields.NAME)]
+    )
+    guest_organisation = StringField(
+        _l("Organisation"), validators=[textfields.length(_l("Organisation"), textfields.NAME)]
+    )
 
 
 class PresenceForm(FlaskForm):
@@ -79,7 +87,9 @@ class ItemForm(FlaskForm):
     """Add a goal, result, break or preview item."""
 
     kind = SelectField(_l("Kind"), choices=[c for c in KIND_CHOICES if c[0] != "homework"])
-    text = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=20000)])
+    text = TextAreaField(
+        _l("Text"), validators=[DataRequired(), textfields.length(_l("Text"), textfields.ITEM_TEXT)]
+    )
     parent_item_id = SelectField(_l("Under goal"), coerce=_int_or_none, validate_choice=False)
     ticket_id = IntegerField(_l("Ticket #"), validators=[Optional(), NumberRange(min=1)])
 
@@ -88,8 +98,12 @@ class HomeworkForm(FlaskForm):
     """Who, what and by when; `who` is a member or a guest's name."""
 
     who_id = SelectField(_l("Who"), coerce=_int_or_none, validate_choice=False)
-    guest_name = StringField(_l("or a guest's name"), validators=[Length(max=100)])
-    what = StringField(_l("What"), validators=[DataRequired(), Length(max=255)])
+    guest_name = StringField(
+        _l("or a guest's name"), validators=[textfields.length(_l("Who"), textfields.NAME)]
+    )
+    what = StringField(
+        _l("What"), validators=[DataRequired(), textfields.length(_l("What"), textfields.SUBJECT)]
+    )
     due = StringField(
         _l("By when"),
         validators=[DataRequired()],
@@ -100,7 +114,9 @@ class HomeworkForm(FlaskForm):
 
 
 class EditItemForm(FlaskForm):
-    text = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=20000)])
+    text = TextAreaField(
+        _l("Text"), validators=[DataRequired(), textfields.length(_l("Text"), textfields.ITEM_TEXT)]
+    )
     parent_item_id = SelectField(_l("Under goal"), coerce=_int_or_none, validate_choice=False)
     ticket_id = IntegerField(_l("Ticket #"), validators=[Optional(), NumberRange(min=1)])
     version = HiddenField()
@@ -111,8 +127,12 @@ class MoveForm(FlaskForm):
     parent_item_id = SelectField(_l("Under goal"), coerce=_int_or_none, validate_choice=False)
     # Only for a move to homework, or the decision of homework becoming a result:
     who_id = SelectField(_l("Who"), coerce=_int_or_none, validate_choice=False)
-    guest_name = StringField(_l("or a guest's name"), validators=[Length(max=100)])
-    what = StringField(_l("What / decision"), validators=[Length(max=255)])
+    guest_name = StringField(
+        _l("or a guest's name"), validators=[textfields.length(_l("Who"), textfields.NAME)]
+    )
+    what = StringField(
+        _l("What / decision"), validators=[textfields.length(_l("What"), textfields.SUBJECT)]
+    )
     due = StringField(_l("By when"))
     version = HiddenField()
 
@@ -127,5 +147,7 @@ class ReorderForm(FlaskForm):
 
 
 class CarryForm(FlaskForm):
-    decision = StringField(_l("Decision"), validators=[Length(max=20000)])
+    decision = StringField(
+        _l("Decision"), validators=[textfields.length(_l("Decision"), textfields.ITEM_TEXT)]
+    )
     due = StringField(_l("New by-when"))

@@ -94,7 +94,8 @@ def add_item(meeting_id):
     form = ItemForm(prefix="item")
     form.parent_item_id.choices = _goal_choices(meeting)
     if not form.validate_on_submit():
-        flash(_("The text cannot be blank."), "error")
+        problems = [message for messages in form.errors.values() for message in messages]
+        flash(problems[0] if problems else _("The text cannot be blank."), "error")
         return _back(meeting)
     try:
         item = services.add_item(

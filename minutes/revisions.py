@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.dialects import postgresql, sqlite
 
 import permissions
+import textfields
 from accounts.models import User
 from extensions import db
 from minutes import services as minutes_services
@@ -569,9 +570,11 @@ def record_in_room(facilitator: User, revision: Revision, attendee: Attendee) ->
 
 
 def _objection_text(comment: str) -> str:
-    comment = (comment or "").strip()
+    comment = textfields.clean(comment, multiline=True).strip()
     if not comment:
         raise ConfirmationError(_("Please say what is wrong, so the facilitator can fix it."))
+    if len(comment) > textfields.OBJECTION:
+        raise ConfirmationError(textfields.too_long_message(_("Objection"), textfields.OBJECTION))
     return comment
 
 

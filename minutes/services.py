@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.attributes import set_committed_value
 
 import permissions
+import textfields
 from accounts.models import User
 from extensions import db
 from minutes.models import ITEM_KINDS, MEETING_STATUSES, Attendee, Item, ItemEvent, Meeting
@@ -133,12 +134,17 @@ def _check_version(item: Item, expected_version: int | None) -> None:
 
 
 def _check_text(text: str | None, kind: str) -> str:
-    text = (text or "").strip()
+    text = _text(text, "text", _("Text"), textfields.ITEM_TEXT, multiline=True)
     if not text:
         raise MinutesError(_("The text cannot be blank."), "text")
-    if len(text) > 20000:
-        raise MinutesError(_("The text is too long."), "text")
     return text
+
+
+def _text(value, field: str, label: str, limit: int, multiline: bool = False) -> str:
+    """`value` cleaned and stripped (textfields), or MinutesError naming `field`."""
+    return textfields.checked(
+        value, field=field, label=label, limit=limit, error=MinutesError, multiline=multiline
+    )
 
 
 def _id(value):
@@ -223,7 +229,7 @@ def create_meeting(actor: User | None, unit: Project, data: dict) -> Meeting:
         title=_meeting_title(data.get("title")),
         starts_at=data["starts_at"],
         ends_at=data.get("ends_at"),
-        place=(data.get("place") or "").strip(),
+        place=_text(data.get("place"), "place", _("Place"), textfields.TITLE),
         facilitator_id=_id(data.get("facilitator", data.get("facilitator_id")))
         or (actor.id if actor is not None else None),
         status="draft",
@@ -240,11 +246,9 @@ def create_meeting(actor: User | None, unit: Project, data: dict) -> Meeting:
 
 
 def _meeting_title(title) -> str:
-    title = (title or "").strip()
+    title = _text(title, "title", _("Title"), textfields.TITLE)
     if not title:
         raise MinutesError(_("The title cannot be blank."), "title")
-    if len(title) > 200:
-        raise MinutesError(_("The title is too long (at most 200 characters)."), "title")
     return title
 
 
@@ -271,7 +275,7 @@ def update_meeting(
         if key == "title":
             value = _meeting_title(value)
         elif key == "place":
-            value = (value or "").strip()
+            value = _text(value, "place", _("Place"), textfields.TITLE)
         elif key == "facilitator_id":
             value = _id(value) or None
         if value != getattr(meeting, key):
@@ -324,9 +328,14 @@ def add_attendee(
     present: bool = True,
     guest_email: str | None = None,
 ) -> Attendee:
+    if user is None:
+        guest_name = _text(guest_name, "guest_name", _("Guest name"), textfields.NAME)
+        guest_organisation = _text(
+            guest_organisation, "guest_organisation", _("Organisation"), textfields.NAME
+        )
+        guest_email = _text(guest_email, "guest_email", _("E-mail"), textfields.EMAIL)
     seq = _begin_write(actor, meeting)
     if user is None:
-        guest_name = (guest_name or "").strip()
         if not guest_name:
             raise MinutesError(_("Choose a member or give the guest's name."), "guest_name")
     elif any(a.user_id == user.id for a in meeting.attendees):
@@ -335,7 +344,7 @@ def add_attendee(
         meeting=meeting,
         user=user,
         guest_name=None if user is not None else guest_name,
-        guest_organisation=None if user is not None else (guest_organisation or "").strip(),
+        guest_organisation=None if user is not None else guest_organisation,
         guest_email=None if user is not None else (guest_email or None),
         present=present,
         position=len(meeting.attendees),
@@ -379,11 +388,12 @@ def add_item(
     """A goal, result, break or preview item (homework: add_homework)."""
     if kind not in ITEM_KINDS or kind == "homework":
         raise MinutesError(_("Unknown kind of item."), "kind")
+    text = _check_text(text, kind)
     seq = _begin_write(actor, meeting)
     item = Item(
         meeting_id=meeting.id,
         kind=kind,
-        text=_check_text(text, kind),
+        text=text,
         position=_next_position(meeting.id, kind),
         parent_item_id=_goal(meeting, parent).id if kind == "result" and parent else None,
         ticket_id=_id(_linked_ticket(meeting, ticket)) if kind == "goal" else None,
@@ -436,18 +446,16 @@ def _who(meeting: Meeting, who) -> dict:
         if user is None:
             raise MinutesError(_("Say who will do it."), "who")
         return {"assignee_id": user.id, "guest_name": None}
-    name = (who or "").strip()
+    name = _text(who, "who", _("Who"), textfields.NAME)
     if not name:
         raise MinutesError(_("Say who will do it."), "who")
-    return {"assignee_id": None, "guest_name": name[:100]}
+    return {"assignee_id": None, "guest_name": name}
 
 
 def _homework_fields(meeting, who, what, due_date) -> dict:
-    what = (what or "").strip()
+    what = _text(what, "what", _("What"), textfields.SUBJECT)
     if not what:
         raise MinutesError(_("Say what is to be done."), "what")
-    if len(what) > 255:
-        raise MinutesError(_("What is to be done is too long (at most 255 characters)."), "what")
     if not isinstance(due_date, date):
         raise MinutesError(_("Give a date by which it is to be done."), "due_date")
     return {"subject": what, "due_date": due_date, **_who(meeting, who)}
@@ -488,6 +496,8 @@ def edit_item(
 ) -> Item:
     """Change a goal's, result's or sheet ③ item's text (and a goal's ticket, a result's goal)."""
     meeting = item.meeting
+    if text is not None:
+        text = _check_text(text, item.kind)
     seq = _begin_write(actor, meeting)
     _check_version(item, expected_version)
     _check_alive(item)
@@ -495,7 +505,7 @@ def edit_item(
         raise MinutesError(_("Edit homework through who, what and by when."), "kind")
     before = snapshot(item)
     if text is not None:
-        item.text = _check_text(text, item.kind)
+        item.text = text
     if ticket is not False and item.kind == "goal":
         item.ticket_id = _id(_linked_ticket(meeting, ticket))
     if parent is not False and item.kind == "result":

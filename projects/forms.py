@@ -3,6 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+import textfields
+
 IDENTIFIER_VALIDATORS = [
     DataRequired(),
     Length(max=100),
@@ -14,19 +16,32 @@ IDENTIFIER_VALIDATORS = [
 
 
 class ProjectForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=200)])
+    name = StringField(
+        _l("Name"), validators=[DataRequired(), textfields.length(_l("Name"), textfields.TITLE)]
+    )
+    name_en = StringField(
+        _l("Name (English)"),
+        validators=[Optional(), textfields.length(_l("Name (English)"), textfields.TITLE)],
+    )
     identifier = StringField(_l("Identifier"), validators=IDENTIFIER_VALIDATORS)
     fiscal_year = IntegerField(
         _l("Fiscal year (April to March)"), validators=[DataRequired(), NumberRange(2000, 2100)]
     )
     owner_organisation_id = SelectField(_l("Owner (city or council)"), coerce=int, choices=[])
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    description = TextAreaField(
+        _l("Description"),
+        validators=[Optional(), textfields.length(_l("Description"), textfields.LONG_TEXT)],
+    )
 
 
 class UnitForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=200)])
+    name = StringField(
+        _l("Name"), validators=[DataRequired(), textfields.length(_l("Name"), textfields.TITLE)]
+    )
+    name_en = StringField(
+        _l("Name (English)"),
+        validators=[Optional(), textfields.length(_l("Name (English)"), textfields.TITLE)],
+    )
     identifier = StringField(_l("Identifier"), validators=IDENTIFIER_VALIDATORS)
 
 

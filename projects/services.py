@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
+import textfields
 from accounts.models import Organisation, User
 from extensions import db
 from projects.models import ROLES, Membership, Project
@@ -13,6 +15,39 @@ from projects.models import ROLES, Membership, Project
 
 class ProjectError(ValueError):
     pass
+
+
+class ProjectTextError(ProjectError):
+    """A text over its longest length; str(error) is the message, `field` the form field."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+# Text attributes: (label, longest length, multi-line).
+_TEXTS = {
+    "name": (lambda: _("Name"), textfields.TITLE, False),
+    "name_en": (lambda: _("Name (English)"), textfields.TITLE, False),
+    "description": (lambda: _("Description"), textfields.LONG_TEXT, True),
+}
+
+
+def _texts(data: dict) -> dict:
+    """`data` with its texts cleaned and checked (textfields)."""
+    out = dict(data)
+    for field, (label, limit, multiline) in _TEXTS.items():
+        if out.get(field) is not None:
+            out[field] = textfields.checked(
+                out[field],
+                field=field,
+                label=label(),
+                limit=limit,
+                error=ProjectTextError,
+                multiline=multiline,
+                strip=not multiline,
+            )
+    return out
 
 
 IDENTIFIER_RE = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
@@ -35,14 +70,15 @@ def create_project(
     name_en: str | None = None,
     description: str = "",
 ) -> Project:
+    texts = _texts({"name": name, "name_en": name_en, "description": description})
     _check_identifier(identifier)
     project = Project(
-        name=name,
-        name_en=name_en,
+        name=texts["name"],
+        name_en=texts["name_en"],
         identifier=identifier,
         fiscal_year=fiscal_year,
         owner=owner,
-        description=description,
+        description=texts["description"],
     )
     db.session.add(project)
     db.session.flush()
@@ -54,11 +90,12 @@ def create_unit(
 ) -> Project:
     if project.is_unit:
         raise ProjectError("nested_unit")
+    texts = _texts({"name": name, "name_en": name_en})
     _check_identifier(identifier)
     position = len(project.units)
     unit = Project(
-        name=name,
-        name_en=name_en,
+        name=texts["name"],
+        name_en=texts["name_en"],
         identifier=identifier,
         parent=project,
         owner_organisation_id=project.owner_organisation_id,
@@ -70,6 +107,7 @@ def create_unit(
 
 
 def update_project(project: Project, data: dict) -> Project:
+    data = _texts(data)
     if "identifier" in data and data["identifier"] != project.identifier:
         _check_identifier(data["identifier"], project)
     for field in ("name", "name_en", "identifier", "description", "fiscal_year", "is_archived"):

@@ -54,6 +54,8 @@ def new():
                 name_en=form.name_en.data or None,
                 description=form.description.data or "",
             )
+        except services.ProjectTextError as error:
+            form[error.field].errors.append(str(error))
         except services.ProjectError:
             form.identifier.errors.append(_("This identifier is already taken."))
         else:
@@ -92,6 +94,8 @@ def settings(key):
     if form.validate_on_submit():
         try:
             services.update_project(project, form.data)
+        except services.ProjectTextError as error:
+            form[error.field].errors.append(str(error))
         except services.ProjectError:
             form.identifier.errors.append(_("This identifier is already taken."))
         else:
@@ -143,6 +147,8 @@ def add_unit(key):
                 unit_form.identifier.data,
                 name_en=unit_form.name_en.data or None,
             )
+        except services.ProjectTextError as error:
+            unit_form[error.field].errors.append(str(error))
         except services.ProjectError:
             unit_form.identifier.errors.append(_("This identifier is already taken."))
         else:

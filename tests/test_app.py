@@ -17,13 +17,23 @@ def test_migrations_match_the_models():
     assert diff == []
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys():
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite only")
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        # A writer waits a bounded time for another's lock, then answers 503.
+        wait_ms = app.config["SANMAI_DB_LOCK_WAIT"] * 1000
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == wait_ms
+
+
+def test_postgresql_waits_for_a_lock_a_bounded_time(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with db.engine.connect() as conn:
+        wait_ms = int(app.config["SANMAI_DB_LOCK_WAIT"] * 1000)
+        assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == f"{wait_ms // 1000}s"
 
 
 def test_production_refuses_the_development_secret_key(monkeypatch, tmp_path):

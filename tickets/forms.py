@@ -14,6 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+import textfields
+
 DONE_RATIOS = [(n, f"{n} %") for n in range(0, 101, 10)]
 
 
@@ -24,10 +26,14 @@ class TicketForm(FlaskForm):
         _l("Subject"),
         validators=[
             DataRequired(_l("Subject cannot be blank.")),
-            Length(max=255, message=_l("Subject is too long (at most 255 characters).")),
+            textfields.length(_l("Subject"), textfields.SUBJECT),
         ],
     )
-    description = TextAreaField(_l("Description"), render_kw={"rows": 10})
+    description = TextAreaField(
+        _l("Description"),
+        validators=[textfields.length(_l("Description"), textfields.LONG_TEXT)],
+        render_kw={"rows": 10},
+    )
     status_id = SelectField(_l("Status"), coerce=int)
     priority_id = SelectField(_l("Priority"), coerce=int)
     assignee_id = SelectField(_l("Assignee"), coerce=int)
@@ -43,26 +49,42 @@ class TicketForm(FlaskForm):
         render_kw={"inputmode": "numeric", "placeholder": "#"},
     )
     done_ratio = SelectField(_l("Progress"), coerce=int, choices=DONE_RATIOS, default=0)
-    decision = TextAreaField(_l("Decision"), render_kw={"rows": 3})
+    decision = TextAreaField(
+        _l("Decision"),
+        validators=[textfields.length(_l("Decision"), textfields.LONG_TEXT)],
+        render_kw={"rows": 3},
+    )
     attachments = MultipleFileField(_l("Files"))
 
 
 class TicketEditForm(TicketForm):
-    notes = TextAreaField(_l("Notes"), render_kw={"rows": 5})
+    notes = TextAreaField(
+        _l("Notes"),
+        validators=[textfields.length(_l("Notes"), textfields.LONG_TEXT)],
+        render_kw={"rows": 5},
+    )
     private_notes = BooleanField(_l("Private notes"))
     version = HiddenField()
 
 
 class TrackerForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)])
-    name_en = StringField(_l("English name"), validators=[Optional(), Length(max=60)])
+    name = StringField(
+        _l("Name"), validators=[DataRequired(), Length(max=textfields.REFERENCE_NAME)]
+    )
+    name_en = StringField(
+        _l("English name"), validators=[Optional(), Length(max=textfields.REFERENCE_NAME)]
+    )
     default_status_id = SelectField(_l("Default status"), coerce=int)
     position = IntegerField(_l("Order"), validators=[Optional()])
 
 
 class StatusForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)])
-    name_en = StringField(_l("English name"), validators=[Optional(), Length(max=60)])
+    name = StringField(
+        _l("Name"), validators=[DataRequired(), Length(max=textfields.REFERENCE_NAME)]
+    )
+    name_en = StringField(
+        _l("English name"), validators=[Optional(), Length(max=textfields.REFERENCE_NAME)]
+    )
     owner_side = SelectField(
         _l("Ball with"), choices=[("city", _l("City")), ("vendor", _l("Vendor"))]
     )

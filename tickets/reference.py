@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 import permissions
+import textfields
 from extensions import db
 from projects.models import ROLES
 from tickets.models import SIDES, Status, Tracker, Transition
@@ -31,12 +32,29 @@ def _require_admin(actor) -> None:
 
 
 def _clean_name(value: str | None, field: str = "name") -> str:
-    value = (value or "").strip()
+    value = textfields.checked(
+        value,
+        field=field,
+        label=_("Name"),
+        limit=textfields.REFERENCE_NAME,
+        error=ReferenceDataError,
+    )
     if not value:
         raise ReferenceDataError(_("Name cannot be blank."), field)
-    if len(value) > 60:
-        raise ReferenceDataError(_("Name is too long (at most 60 characters)."), field)
     return value
+
+
+def _english_name(value: str | None) -> str | None:
+    return (
+        textfields.checked(
+            value,
+            field="name_en",
+            label=_("English name"),
+            limit=textfields.REFERENCE_NAME,
+            error=ReferenceDataError,
+        )
+        or None
+    )
 
 
 def _unique(model, name: str, own_id: int | None) -> None:
@@ -61,7 +79,7 @@ def save_tracker(actor, tracker: Tracker | None, data: dict) -> Tracker:
         )
         db.session.add(tracker)
     tracker.name = name
-    tracker.name_en = (data.get("name_en") or "").strip() or None
+    tracker.name_en = _english_name(data.get("name_en"))
     tracker.description = (data.get("description") or "").strip()
     if data.get("default_status_id"):
         tracker.default_status_id = int(data["default_status_id"])
@@ -89,7 +107,7 @@ def save_status(actor, status: Status | None, data: dict) -> Status:
         status = Status(position=last + 1)
         db.session.add(status)
     status.name = name
-    status.name_en = (data.get("name_en") or "").strip() or None
+    status.name_en = _english_name(data.get("name_en"))
     status.owner_side = side
     status.is_closed = bool(data.get("is_closed"))
     if data.get("position") not in (None, ""):

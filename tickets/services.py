@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 import permissions
+import textfields
 from accounts.models import User
 from extensions import db
 from projects.models import Project
@@ -107,16 +108,44 @@ def _normalise(data: dict) -> dict:
     ):
         if key in out:
             out[column] = _id(out.pop(key))
-    if "subject" in out:
-        out["subject"] = (out["subject"] or "").strip()
+    for field, (label, limit, multiline) in _TEXTS.items():
+        if field in out and (out[field] is not None or field == "subject"):
+            out[field] = textfields.checked(
+                out[field],
+                field=field,
+                label=label(),
+                limit=limit,
+                error=TicketError,
+                multiline=multiline,
+                strip=not multiline,
+            )
     return out
+
+
+# Text attributes: (label in Redmine's words, longest length, multi-line).
+_TEXTS = {
+    "subject": (lambda: _("Subject"), textfields.SUBJECT, False),
+    "description": (lambda: _("Description"), textfields.LONG_TEXT, True),
+    "guest_name": (lambda: _("Assignee (guest)"), textfields.NAME, False),
+    "decision": (lambda: _("Decision"), textfields.LONG_TEXT, True),
+}
+
+
+def _checked_notes(notes: str | None) -> str:
+    return textfields.checked(
+        notes,
+        field="notes",
+        label=_("Notes"),
+        limit=textfields.LONG_TEXT,
+        error=TicketError,
+        multiline=True,
+        strip=False,
+    )
 
 
 def _check_subject(subject: str) -> None:
     if not subject:
         raise TicketError(_("Subject cannot be blank."), "subject")
-    if len(subject) > 255:
-        raise TicketError(_("Subject is too long (at most 255 characters)."), "subject")
 
 
 def _check_parent(ticket: Ticket | None, parent_id: int | None, actor=None, meeting=None) -> None:
@@ -229,6 +258,7 @@ def update_ticket(
         raise PermissionError("edit ticket")
     if expected_version is not None and expected_version != ticket.version:
         raise StaleTicket(ticket)
+    notes = _checked_notes(notes)
     changes = _normalise(changes)
     if "subject" in changes:
         _check_subject(changes["subject"])
@@ -289,6 +319,7 @@ def update_ticket(
 def add_note(actor: User, ticket: Ticket, notes: str, private: bool = False) -> Journal:
     if not permissions.can_comment_ticket(actor, ticket):
         raise PermissionError("comment")
+    notes = _checked_notes(notes)
     if not notes.strip():
         raise TicketError(_("Notes cannot be blank."), "notes")
     return _journal(ticket, actor, notes, [], private_notes=private)
@@ -299,7 +330,7 @@ def journal_change(actor: User | None, ticket: Ticket, notes: str, details: list
     (property, name, old value, new value) tuples, as JournalDetail holds them."""
     if actor is not None and not permissions.can_change_ticket(actor, ticket):
         raise PermissionError("edit ticket")
-    return _journal(ticket, actor, notes, details)
+    return _journal(ticket, actor, _checked_notes(notes), details)
 
 
 def _link(attachment: Attachment, ticket: Ticket) -> None:
