@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort
 
+import parsing
 from accounts.models import User
 from extensions import db
 from projects.models import Membership, Project
@@ -101,11 +102,15 @@ def can_administer(user) -> bool:
 
 def load_project(user, key: int | str) -> Project:
     """A project or unit by id or identifier, or 404 when absent or not visible."""
-    column = Project.id if isinstance(key, int) or str(key).isdigit() else Project.identifier
-    value = int(key) if column is Project.id else key
-    project = db.session.scalar(
-        sa.select(Project).where(column == value, visible(user, Project.id))
-    )
+    if isinstance(key, int) or str(key).isdigit():
+        column, value = Project.id, parsing.id_or_none(key)  # None: an id that cannot exist
+    else:
+        column, value = Project.identifier, key
+    project = None
+    if value is not None:
+        project = db.session.scalar(
+            sa.select(Project).where(column == value, visible(user, Project.id))
+        )
     if project is None:
         abort(404)
     return project
