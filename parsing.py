@@ -1,12 +1,13 @@
 """What a request brings, parsed in one place: ids in URLs, integers in query strings and
 form fields, JSON bodies, dates.
 
-- **Ids** are 1 … 2^63−1, the range of the database's BIGINT. The `id` URL converter matches
-  only those, so `/issues/99999999999999999999` is a 404 (no such object can exist) before a
-  view runs; `to_int` / `id_or_none` read ids from query strings, forms and JSON the same way.
-- **Counts** (page, offset, limit, version) are bounded the same way, and the offset made
-  from a page is clamped, so no product of them leaves what the database can compare;
-  values stored in an INTEGER column (positions, orders) stay within `MAX_INT`.
+- **Ids** are 1 … 2^31−1: ids are INTEGER columns, and PostgreSQL compares a parameter with
+  one as an INTEGER (a larger number is an error there, as 2^63 is on SQLite). The `id` URL
+  converter takes only those, so `/issues/99999999999999999999` is a 404 (no such object can
+  exist) before a view runs; `to_int` / `id_or_none` read ids from query strings, forms and
+  JSON the same way.
+- **Counts** (page, offset, limit, position, seq) stay within the same range: a page past
+  `MAX_PAGE` is not read, an offset is clamped (an empty page), never an error.
 - **JSON bodies** (`JSONProvider.loads`, which `request.get_json` calls): at most
   `MAX_JSON_DEPTH` levels of arrays and objects, and text that is valid Unicode (no lone
   UTF-16 surrogate, which no database can store). Anything else is a ValueError, which Flask
@@ -28,9 +29,9 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter
 from wtforms import IntegerField, ValidationError
 
-MAX_ID = 2**63 - 1
-MAX_INT = 2**31 - 1  # an INTEGER column: positions, orders, years
-MAX_PAGE = 10**9  # beyond any list; (page - 1) × a page's length stays far within MAX_ID
+MAX_INT = 2**31 - 1  # an INTEGER column (PostgreSQL's int4): ids, positions, counters
+MAX_ID = MAX_INT
+MAX_PAGE = 10**6  # beyond any list; (page − 1) × a page of up to 1,000 rows stays < MAX_INT
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2199, 12, 31)
 MAX_JSON_DEPTH = 32
@@ -40,7 +41,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class IdConverter(BaseConverter):
-    """`<id:name>`: a row id, 1 … 2^63−1 (a BIGINT); any other number is 404 Not Found.
+    """`<id:name>`: a row id, 1 … 2^31−1; any other number is 404 Not Found.
 
     NotFound, not werkzeug's ValidationError: a ValidationError means "this rule does not
     match", and werkzeug then answers 405 when a rule for another method matched the path
@@ -79,7 +80,7 @@ def to_int(value, low: int = 0, high: int = MAX_ID) -> int | None:
 
 
 def id_or_none(value) -> int | None:
-    """A row id (1 … 2^63−1) from text or JSON, or None; an id that cannot exist is None."""
+    """A row id (1 … MAX_ID) from text or JSON, or None; an id that cannot exist is None."""
     return to_int(value, low=1)
 
 

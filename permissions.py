@@ -13,6 +13,7 @@ import parsing
 from accounts.models import User
 from extensions import db
 from projects.models import Membership, Project
+from projects.services import IDENTIFIER_RE
 
 # What each role may do; a higher role includes the lower ones.
 ROLE_RANK = {"viewer": 0, "member": 1, "facilitator": 2, "manager": 3}
@@ -104,8 +105,8 @@ def load_project(user, key: int | str) -> Project:
     """A project or unit by id or identifier, or 404 when absent or not visible."""
     if isinstance(key, int) or str(key).isdigit():
         column, value = Project.id, parsing.id_or_none(key)  # None: an id that cannot exist
-    else:
-        column, value = Project.identifier, key
+    else:  # text no identifier can be (NUL, other scripts …) is not looked up
+        column, value = Project.identifier, key if IDENTIFIER_RE.match(str(key)) else None
     project = None
     if value is not None:
         project = db.session.scalar(

@@ -88,9 +88,9 @@ def includes() -> set[str]:
 
 def _to_i(value) -> int:
     """Ruby's String#to_i, as Redmine reads offset and limit: leading digits, else 0;
-    clamped to ±2^63−1, so an offset past every row is an empty page, never an error."""
+    clamped to ±MAX_INT, so an offset past every row is an empty page, never an error."""
     match = re.match(r"\s*([-+]?[0-9]{1,40})", value or "")
-    return parsing.clamp(int(match.group(1)), -parsing.MAX_ID) if match else 0
+    return parsing.clamp(int(match.group(1)), -parsing.MAX_INT, parsing.MAX_INT) if match else 0
 
 
 def offset_and_limit(args) -> tuple[int, int]:
@@ -101,7 +101,7 @@ def offset_and_limit(args) -> tuple[int, int]:
     else:
         offset = _to_i(args.get("offset"))
     # offset + limit (the search's head) stays within what the database compares
-    return parsing.clamp(offset, 0, parsing.MAX_ID - MAX_LIMIT), limit
+    return parsing.clamp(offset, 0, parsing.MAX_INT - MAX_LIMIT), limit
 
 
 # --- issues ----------------------------------------------------------------------------------

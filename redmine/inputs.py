@@ -18,6 +18,7 @@ import permissions
 from accounts.models import User
 from extensions import db
 from projects.models import Project
+from projects.services import IDENTIFIER_RE
 from tickets import services
 from tickets.models import Priority, Status, Ticket, Tracker
 
@@ -33,9 +34,9 @@ def _blank(value) -> bool:
 
 
 def as_int(value) -> int | None:
-    """A number given as a JSON number or text, within ±2^63−1 (what the database compares);
+    """A number given as a JSON number or text, within ±MAX_INT (what the database compares);
     else None, which the caller reports as not included in the list."""
-    return parsing.to_int(value, low=-parsing.MAX_ID)
+    return parsing.to_int(value, low=-parsing.MAX_INT, high=parsing.MAX_INT)
 
 
 def text(value) -> str | None:
@@ -71,8 +72,10 @@ def target_project(user: User, key) -> Project | None:
         column, value = Project.id, parsing.id_or_none(key)
         if value is None:  # an id no project can have
             return None
-    else:
+    elif IDENTIFIER_RE.match(key):
         column, value = Project.identifier, key
+    else:  # no identifier looks like this (NUL, spaces …)
+        return None
     project = db.session.scalar(
         sa.select(Project).where(column == value, permissions.visible(user, Project.id))
     )

@@ -12,8 +12,9 @@ from accounts import services as accounts
 from extensions import db
 from minutes.quickentry import parse_date
 
-HUGE = 2**63  # one more than the largest BIGINT
+HUGE = 2**63  # too large for SQLite's INTEGER (and PostgreSQL's BIGINT)
 HUGER = 10**30
+BEYOND_INT = 2**31  # too large for PostgreSQL's INTEGER, the type of every id column
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def _deep(levels: int) -> str:
 # --- ids in URLs -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("number", [HUGE, HUGER, 0])
+@pytest.mark.parametrize("number", [HUGE, HUGER, BEYOND_INT, 0])
 @pytest.mark.parametrize(
     "method, url",
     [
@@ -385,3 +386,21 @@ def test_a_ticket_list_date_filter_outside_the_range_is_refused(api, world):
     response = api.get("/issues.json?due_date=><2026-01-01|9999-12-31", world["user"])
     assert response.status_code == 422
     assert "due_date" in response.json["errors"][0]
+
+
+# --- text that names nothing ---------------------------------------------------------------------
+
+
+def test_a_project_key_no_identifier_can_be_is_not_found(api, client, login, world):
+    """PostgreSQL refuses NUL in a parameter: such a key is never looked up."""
+    login(world["user"])
+    assert client.get("/projects/a%00b/meetings").status_code == 404
+    assert client.get("/api/v1/meetings?unit=%00", headers=world["key"]).status_code == 404
+    body = {"issue": {"project_id": "p\x00", "subject": "件名"}}
+    assert api.post("/issues.json", world["user"], json=body).status_code == 422
+
+
+def test_control_characters_in_a_search_separate_words(client, login, world):
+    login(world["user"])
+    assert client.get("/search?q=住基%00帳票").status_code == 200
+    assert client.get("/issues?q=%00%1b").status_code == 200

@@ -298,7 +298,7 @@ def ticket_query(user: User, params, *, default_status: str = "open") -> TicketQ
     )
     # Past the last ticket a page is empty, however far: kept within what SQL can take.
     if get("offset") not in (None, ""):
-        query.offset = parsing.clamp(_int(get("offset"), 0, "offset"))
+        query.offset = parsing.clamp(_int(get("offset"), 0, "offset"), 0, parsing.MAX_INT)
     elif get("page") not in (None, ""):
         page = parsing.clamp(_int(get("page"), 1, "page"), 1, parsing.MAX_PAGE)
         query.offset = (page - 1) * query.limit
@@ -326,7 +326,7 @@ def keyword_search(user: User, q: str, offset: int = 0, limit: int = DEFAULT_LIM
 
 
 def _ids(value: str, name: str) -> list[int]:
-    """Ids joined by |. A number no row can have (0, 2^63 and more) matches nothing, as an
+    """Ids joined by |. A number no row can have (0, 2^31 and more) matches nothing, as an
     id of a deleted row does; text that is not a number is an error."""
     ids = []
     for part in (v for v in value.split("|") if v.strip()):
