@@ -12,16 +12,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYBABEL = str(Path(sys.executable).parent / "pybabel")
 PACKAGES = ["accounts", "projects", "minutes", "tickets", "exports", "reports", "redmine"]
-SHARED = [
-    "app.py",
-    "formatting.py",
-    "markup.py",
-    "parsing.py",
-    "permissions.py",
-    "templates/_macros",
-]
+SHARED = ["app.py", "formatting.py", "markup.py", "permissions.py", "templates/_macros"]
 SHARED += [str(p.relative_to(ROOT)) for p in (ROOT / "templates").glob("*.html")]
 CONFIG = ROOT / "scripts" / "babel.cfg"
+SHARED += ["parsing.py"]
 
 
 def run(*args: str) -> None:
