@@ -474,8 +474,10 @@ def _uploads(user, attrs: dict, errors: list[str]) -> list[Attachment]:
             attachment.filename = files.safe_filename(str(entry["filename"]))
         if entry.get("description") is not None:
             attachment.description = str(entry["description"])[:255]
+        given = entry.get("content_type")
         attachment.content_type = files.content_type_for(
-            attachment.filename, entry.get("content_type") or attachment.content_type
+            attachment.filename,
+            given if isinstance(given, str) and given else attachment.content_type,
         )
         found.append(attachment)
     return found

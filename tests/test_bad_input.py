@@ -404,3 +404,23 @@ def test_control_characters_in_a_search_separate_words(client, login, world):
     login(world["user"])
     assert client.get("/search?q=住基%00帳票").status_code == 200
     assert client.get("/issues?q=%00%1b").status_code == 200
+
+
+def test_a_parent_number_in_another_script_leaves_the_new_ticket_form_empty(client, login, world):
+    login(world["user"])
+    response = client.get(f"/projects/{world['unit'].identifier}/issues/new?parent_id=²")
+    assert response.status_code == 200
+
+
+def test_redmine_upload_details_of_the_wrong_type_are_not_a_server_error(api, world):
+    uploaded = api.post(
+        "/uploads.json?filename=memo.txt",
+        world["user"],
+        data=b"memo",
+        content_type="application/octet-stream",
+    )
+    token = uploaded.json["upload"]["token"]
+    upload = {"token": token, "filename": ["a"], "content_type": {"a": 1}, "description": 5}
+    body = {"issue": {"project_id": world["unit"].id, "subject": "添付", "uploads": [upload]}}
+    response = api.post("/issues.json", world["user"], json=body)
+    assert response.status_code == 201

@@ -268,8 +268,7 @@ def new(key):
         form.tracker_id.data = _default_tracker_id(project)
         form.priority_id.data = services.default_priority().id
         parent = request.args.get("parent_id") or request.args.get("issue[parent_issue_id]")
-        if parent and parent.isdigit():
-            form.parent_id.data = int(parent)
+        form.parent_id.data = parsing.id_or_none(parent)
     elif form.validate_on_submit() and _uploads_ok(form):
         unit = _unit_choice(project, form.project_id.data)
         try:
