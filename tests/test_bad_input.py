@@ -424,3 +424,9 @@ def test_redmine_upload_details_of_the_wrong_type_are_not_a_server_error(api, wo
     body = {"issue": {"project_id": world["unit"].id, "subject": "添付", "uploads": [upload]}}
     response = api.post("/issues.json", world["user"], json=body)
     assert response.status_code == 201
+
+
+def test_a_workflow_box_named_with_other_digits_is_ignored(client, login, make_user):
+    login(make_user(is_admin=True))
+    response = client.post("/admin/workflows?role=member", data={"t-²-1": "on", "t-1-١": "on"})
+    assert response.status_code == 302

@@ -115,8 +115,9 @@ def admin_workflows():
         for key in request.form:
             if key.startswith("t-"):
                 source, _sep, target = key[2:].partition("-")
-                if source.isdigit() and target.isdigit():
-                    allowed.add((int(source), int(target)))
+                pair = (parsing.id_or_none(source), parsing.id_or_none(target))
+                if None not in pair:
+                    allowed.add(pair)
         reference.set_workflow(current_user, tracker, role, allowed)
         db.session.commit()
         flash(_("The workflow was saved."), "success")
