@@ -11,7 +11,7 @@ form fields, JSON bodies, dates.
 - **JSON bodies** (`JSONProvider.loads`, which `request.get_json` calls): at most
   `MAX_JSON_DEPTH` levels of arrays and objects, and text that is valid Unicode (no lone
   UTF-16 surrogate, which no database can store). Anything else is a ValueError, which Flask
-  answers with 400.
+  answers with 400. Only the JSON APIs take JSON: elsewhere (HTML forms) it is 415.
 - **Dates** are kept within `EARLIEST` … `LATEST` (1900-01-01 … 2199-12-31): wide enough for
   any minutes or ticket, narrow enough that a day before or after, or a time zone shift,
   never leaves what Python and the databases hold.
@@ -23,6 +23,7 @@ import json
 import re
 from datetime import date, datetime
 
+from flask import abort, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound
@@ -185,6 +186,19 @@ def _check_json(data) -> None:
                 if key is not None:
                     stack.append((key, depth))
                 stack.append((item, depth + 1))
+
+
+def is_json_api(path: str) -> bool:
+    """/api/v1/… and the Redmine-compatible API (…json): the routes that read JSON bodies."""
+    return path.startswith("/api/") or path.endswith(".json")
+
+
+def refuse_json_outside_apis() -> None:
+    """before_request: a JSON body anywhere else is 415. Flask-WTF would read it as a form's
+    fields, and a list, a number or a nested value there breaks the form's validators."""
+    reads_body = request.method not in ("GET", "HEAD", "OPTIONS")
+    if reads_body and request.is_json and not is_json_api(request.path):
+        abort(415)
 
 
 class JSONProvider(DefaultJSONProvider):

@@ -430,3 +430,16 @@ def test_a_workflow_box_named_with_other_digits_is_ignored(client, login, make_u
     login(make_user(is_admin=True))
     response = client.post("/admin/workflows?role=member", data={"t-²-1": "on", "t-1-١": "on"})
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize("body", ["[1, 2]", '"x"', "5", '{"item-text": [1, {"a": 2}]}', "null"])
+def test_json_sent_to_an_html_form_is_415(client, login, world, body):
+    """Flask-WTF would read it as the form's fields; only the JSON APIs take JSON."""
+    login(world["user"])
+    for path in (
+        f"/meetings/{world['meeting'].id}/items",
+        f"/meetings/{world['meeting'].id}/edit",
+        f"/projects/{world['unit'].identifier}/issues/new",
+    ):
+        response = client.post(path, data=body, content_type="application/json")
+        assert response.status_code == 415

@@ -485,3 +485,21 @@ ITEM_FIELDS = {
 def test_item_forms_never_fail(client, world, fields, path):
     response = _send(client, "POST", _fill(path, world), data=fields)
     assert_no_server_error(response, (path, fields))
+
+
+@FUZZ
+@given(
+    body=st.one_of(json_value.map(json.dumps), raw_bodies),
+    path=st.sampled_from(
+        [
+            "/meetings/{meeting}/items",
+            "/meetings/{meeting}/edit",
+            "/projects/{unit}/issues/new",
+            "/issues/{ticket}",
+            "/issues/preview",
+        ]
+    ),
+)
+def test_json_sent_to_html_forms_never_fails(client, world, body, path):
+    response = _send(client, "POST", _fill(path, world), data=body, content_type="application/json")
+    assert_no_server_error(response, (path, body))
