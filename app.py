@@ -24,6 +24,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 import config
+import parsing
 import textsearch
 import transactions
 from extensions import babel, csrf, db, login_manager, migrate
@@ -79,6 +80,9 @@ CLI_COMMANDS = (
 
 def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=None)
+    # Ids in URLs and JSON bodies are parsed in one place (parsing.py); set before any route.
+    app.json = parsing.JSONProvider(app)
+    app.url_map.converters["id"] = parsing.IdConverter
     app.config.from_mapping(config.from_environment())
     if overrides:
         app.config.update(overrides)
@@ -88,6 +92,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
 
     register_extensions(app)
+    app.before_request(parsing.refuse_json_outside_apis)
     register_blueprints(app)
     register_template_helpers(app)
     register_errorhandlers(app)
@@ -260,6 +265,8 @@ def register_errorhandlers(app: Flask) -> None:
         405: lambda: _("This method is not allowed here."),
         409: lambda: _("Someone else changed this in the meantime."),
         413: lambda: _("The upload is too large."),
+        415: lambda: _("This address takes form fields, not JSON."),
+        422: lambda: _("Some of the values given cannot be used."),
         429: lambda: _("Too many attempts. Please wait a moment and try again."),
         500: lambda: _("Something went wrong on our side. Nothing you sent was lost."),
     }

@@ -9,9 +9,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort
 
+import parsing
 from accounts.models import User
 from extensions import db
 from projects.models import Membership, Project
+from projects.services import IDENTIFIER_RE
 
 # What each role may do; a higher role includes the lower ones.
 ROLE_RANK = {"viewer": 0, "member": 1, "facilitator": 2, "manager": 3}
@@ -102,11 +104,15 @@ def can_administer(user) -> bool:
 
 def load_project(user, key: int | str) -> Project:
     """A project or unit by id or identifier, or 404 when absent or not visible."""
-    column = Project.id if isinstance(key, int) or str(key).isdigit() else Project.identifier
-    value = int(key) if column is Project.id else key
-    project = db.session.scalar(
-        sa.select(Project).where(column == value, visible(user, Project.id))
-    )
+    if isinstance(key, int) or str(key).isdigit():
+        column, value = Project.id, parsing.id_or_none(key)  # None: an id that cannot exist
+    else:  # text no identifier can be (NUL, other scripts …) is not looked up
+        column, value = Project.identifier, key if IDENTIFIER_RE.match(str(key)) else None
+    project = None
+    if value is not None:
+        project = db.session.scalar(
+            sa.select(Project).where(column == value, visible(user, Project.id))
+        )
     if project is None:
         abort(404)
     return project

@@ -85,10 +85,14 @@ class Source:
     grams: str | None = None
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def words(q: str | None) -> list[str]:
-    """The distinct words of a query, in order."""
+    """The distinct words of a query, in order. Control characters (NUL …) separate words:
+    no text holds them, and PostgreSQL cannot take NUL in a parameter."""
     seen: list[str] = []
-    for word in _SPACES.split((q or "").strip()):
+    for word in _SPACES.split(_CONTROL.sub(" ", q or "").strip()):
         if word and word not in seen:
             seen.append(word)
     return seen

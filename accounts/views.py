@@ -146,7 +146,7 @@ def admin_users():
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
-@bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
+@bp.route("/admin/users/<id:user_id>/edit", methods=["GET", "POST"])
 def admin_user_edit(user_id: int | None = None):
     user = db.get_or_404(User, user_id) if user_id else None
     form = UserForm(obj=user)
@@ -195,7 +195,7 @@ def admin_organisations():
 
 
 @bp.route("/admin/organisations/new", methods=["GET", "POST"])
-@bp.route("/admin/organisations/<int:organisation_id>/edit", methods=["GET", "POST"])
+@bp.route("/admin/organisations/<id:organisation_id>/edit", methods=["GET", "POST"])
 def admin_organisation_edit(organisation_id: int | None = None):
     organisation = db.get_or_404(Organisation, organisation_id) if organisation_id else None
     form = OrganisationForm(obj=organisation)

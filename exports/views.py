@@ -69,14 +69,14 @@ def pdf_unavailable(error):
     return response
 
 
-@bp.route("/meetings/<int:meeting_id>.pdf")
+@bp.route("/meetings/<id:meeting_id>.pdf")
 def meeting_pdf(meeting_id):
     """The latest revision, or the working draft when nothing was frozen yet."""
     meeting = load_meeting(meeting_id)
     return _minutes_pdf(meeting, revisions.latest_revision(meeting))
 
 
-@bp.route("/meetings/<int:meeting_id>/revisions/<int:number>.pdf")
+@bp.route("/meetings/<id:meeting_id>/revisions/<id:number>.pdf")
 def revision_pdf(meeting_id, number):
     meeting = load_meeting(meeting_id)
     revision = revisions.get_revision(meeting, number)
@@ -107,8 +107,9 @@ def _issues_csv(params: dict):
     try:
         query = queries.ticket_query(current_user, params)
     except queries.QueryError as error:
-        abort(400, str(error))
-    stmt = query.select().execution_options(yield_per=500)
+        abort(422, str(error))
+    # Run before the response starts: a failure is then an error page, not a cut-off file.
+    tickets = db.session.scalars(query.select().execution_options(yield_per=500))
     header = [
         "#",
         _("Project"),
@@ -129,7 +130,7 @@ def _issues_csv(params: dict):
     ]
 
     def rows():
-        for t in db.session.scalars(stmt):
+        for t in tickets:
             yield [
                 t.id,
                 t.project.name,
@@ -198,8 +199,10 @@ def _homework_rows(where, status: str):
         _("Ticket URL"),
     ]
 
+    found = db.session.execute(stmt.execution_options(yield_per=500))  # before the first byte
+
     def rows():
-        for item, ticket, meeting in db.session.execute(stmt.execution_options(yield_per=500)):
+        for item, ticket, meeting in found:
             yield [
                 _moment(meeting.starts_at)[:10],
                 meeting.title,
@@ -245,8 +248,10 @@ def _result_rows(where):
         _("Meeting URL"),
     ]
 
+    found = db.session.execute(stmt.execution_options(yield_per=500))  # before the first byte
+
     def rows():
-        for item, meeting in db.session.execute(stmt.execution_options(yield_per=500)):
+        for item, meeting in found:
             origin = item.origin_item
             yield [
                 _moment(meeting.starts_at)[:10],
@@ -295,14 +300,14 @@ def project_results_csv(key):
     return csvs.response(f"results-{project.identifier}.csv", header, rows)
 
 
-@bp.route("/meetings/<int:meeting_id>/homework.csv")
+@bp.route("/meetings/<id:meeting_id>/homework.csv")
 def meeting_homework_csv(meeting_id):
     meeting = load_meeting(meeting_id)
     header, rows = _homework_rows([Meeting.id == meeting.id], "*")
     return csvs.response(f"homework-meeting-{meeting.id}.csv", header, rows)
 
 
-@bp.route("/meetings/<int:meeting_id>/results.csv")
+@bp.route("/meetings/<id:meeting_id>/results.csv")
 def meeting_results_csv(meeting_id):
     meeting = load_meeting(meeting_id)
     header, rows = _result_rows([Meeting.id == meeting.id])

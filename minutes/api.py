@@ -8,6 +8,7 @@ the CSRF token in X-CSRFToken. Access rules are the pages' (load → 404, check 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -16,13 +17,14 @@ from flask import Blueprint, abort, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+import parsing
 import permissions
 from accounts import public
 from accounts import services as accounts
 from accounts.models import User
 from extensions import csrf, db
 from markup import render_markdown
-from minutes import services
+from minutes import bodies, services
 from minutes.models import Item, Meeting
 from minutes.quickentry import EntryError, parse_date, parse_homework
 from minutes.views import live_etag, load_meeting
@@ -153,20 +155,35 @@ def meeting_json(meeting: Meeting, with_items: bool = False) -> dict:
 
 
 def _body() -> dict:
+    """The JSON object sent, checked against its operation's request schema in openapi.json
+    (minutes/bodies.py): 400 when it is not a JSON object (parsing.JSONProvider refuses deep
+    nesting and lone surrogates), 422 naming the first field of a wrong type or range."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, _("Send a JSON object."))
-    return data
+    schema = bodies.request_schema(
+        _OPERATION_PATH.sub(r"{\1}", request.url_rule.rule), request.method
+    )
+    try:
+        return bodies.check(data, schema) if schema else data
+    except bodies.BodyError as error:
+        raise ApiError(422, str(error), field=error.field) from None
+
+
+_OPERATION_PATH = re.compile(r"<(?:\w+:)?(\w+)>")  # /items/<id:item_id> → /items/{item_id}
 
 
 def _datetime(value, field: str) -> datetime | None:
-    """ISO 8601; without an offset the time is Japan time. Stored as naive UTC."""
+    """ISO 8601 within parsing.EARLIEST … LATEST; without an offset the time is Japan time.
+    Stored as naive UTC."""
     if value in (None, ""):
         return None
     try:
         parsed = datetime.fromisoformat(str(value))
     except ValueError:
         raise ApiError(422, _("Give a date and time like 2026-12-01T10:00."), field=field) from None
+    if not parsing.in_date_range(parsed):
+        raise ApiError(422, parsing.date_range_message(), field=field)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=JST)
     return parsed.astimezone(UTC).replace(tzinfo=None)
@@ -196,10 +213,10 @@ def _version(data: dict):
     value = data.get("version", request.args.get("version"))
     if value in (None, ""):
         return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ApiError(422, _("The version must be a number."), field="version") from None
+    number = parsing.to_int(value)
+    if number is None:
+        raise ApiError(422, _("The version must be a number."), field="version")
+    return number
 
 
 def _editable(meeting: Meeting) -> None:
@@ -228,7 +245,7 @@ def meetings():
         query = query.where(Meeting.unit_id == unit.id)
     if request.args.get("status"):
         query = query.where(Meeting.status == request.args["status"])
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = parsing.arg_int(request.args, "page", 1, low=1, high=parsing.MAX_PAGE)
     rows = db.session.scalars(
         query.order_by(Meeting.starts_at.desc(), Meeting.id.desc())
         .offset((page - 1) * PER_PAGE)
@@ -261,12 +278,12 @@ def create_meeting():
     return jsonify(meeting=meeting_json(meeting, with_items=True)), 201
 
 
-@bp.get("/meetings/<int:meeting_id>")
+@bp.get("/meetings/<id:meeting_id>")
 def meeting(meeting_id):
     return jsonify(meeting=meeting_json(load_meeting(meeting_id), with_items=True))
 
 
-@bp.patch("/meetings/<int:meeting_id>")
+@bp.patch("/meetings/<id:meeting_id>")
 def update_meeting(meeting_id):
     meeting = load_meeting(meeting_id)
     data = _body()
@@ -289,7 +306,7 @@ def update_meeting(meeting_id):
     return jsonify(meeting=meeting_json(meeting, with_items=True))
 
 
-@bp.get("/meetings/<int:meeting_id>/changes")
+@bp.get("/meetings/<id:meeting_id>/changes")
 def changes(meeting_id):
     """Live following: 304 while nothing changed (ETag), else the events after `since`."""
     meeting = load_meeting(meeting_id)
@@ -297,7 +314,7 @@ def changes(meeting_id):
     if request.if_none_match.contains(etag):
         response = current_app.response_class(status=304)
     else:
-        since = request.args.get("since", 0, type=int)
+        since = parsing.arg_int(request.args, "since", 0)
         response = jsonify(
             seq=meeting.change_seq,
             events=[
@@ -320,13 +337,13 @@ def changes(meeting_id):
 # --- items -----------------------------------------------------------------------------------
 
 
-@bp.get("/meetings/<int:meeting_id>/items")
+@bp.get("/meetings/<id:meeting_id>/items")
 def items(meeting_id):
     meeting = load_meeting(meeting_id)
     return jsonify(items=[item_json(i) for i in services.sheets(meeting)["all"]])
 
 
-@bp.post("/meetings/<int:meeting_id>/items")
+@bp.post("/meetings/<id:meeting_id>/items")
 def create_item(meeting_id):
     meeting = load_meeting(meeting_id)
     _editable(meeting)
@@ -374,12 +391,12 @@ def _homework_from_line(meeting: Meeting, data: dict) -> Item:
     )
 
 
-@bp.get("/items/<int:item_id>")
+@bp.get("/items/<id:item_id>")
 def item(item_id):
     return jsonify(item=item_json(_load_item(item_id)))
 
 
-@bp.patch("/items/<int:item_id>")
+@bp.patch("/items/<id:item_id>")
 def update_item(item_id):
     item = _load_item(item_id)
     _editable(item.meeting)
@@ -413,22 +430,23 @@ def update_item(item_id):
     return jsonify(item=item_json(item), seq=item.meeting.change_seq)
 
 
-@bp.delete("/items/<int:item_id>")
+@bp.delete("/items/<id:item_id>")
 def delete_item(item_id):
     item = _load_item(item_id)
     _editable(item.meeting)
-    services.delete_item(current_user, item, _version(request.get_json(silent=True) or {}))
+    data = request.get_json(silent=True)  # optional: the version may come in the query
+    services.delete_item(current_user, item, _version(data if isinstance(data, dict) else {}))
     db.session.commit()
     return jsonify(item=item_json(item), seq=item.meeting.change_seq)
 
 
-@bp.post("/items/<int:item_id>/move")
+@bp.post("/items/<id:item_id>/move")
 def move_item(item_id):
     """To another sheet of its meeting; with meeting_id (a preview), a goal of a later meeting."""
     item = _load_item(item_id)
     data = _body()
     if data.get("meeting_id") not in (None, item.meeting_id):
-        target = load_meeting(int(data["meeting_id"]))
+        target = load_meeting(data["meeting_id"])
         _editable(target)
         moved = services.pull_as_goal(current_user, target, item)
         db.session.commit()
@@ -456,13 +474,11 @@ def move_item(item_id):
     return jsonify(item=item_json(item), seq=item.meeting.change_seq)
 
 
-@bp.post("/items/<int:item_id>/reorder")
+@bp.post("/items/<id:item_id>/reorder")
 def reorder_item(item_id):
     item = _load_item(item_id)
     _editable(item.meeting)
     data = _body()
-    if not isinstance(data.get("position"), int):
-        raise ApiError(422, _("Give the new position as a number."), field="position")
     services.reorder_item(current_user, item, data["position"], _version(data))
     db.session.commit()
     return jsonify(item=item_json(item), seq=item.meeting.change_seq)

@@ -2,17 +2,18 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, StringField, TextAreaField
+from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length
 from wtforms.widgets import HiddenInput
 
+import parsing
 import textfields
 
 
 class AnswerForm(FlaskForm):
     """Names the revision the person read, so a newer freeze is never confirmed unread."""
 
-    revision = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    revision = parsing.IntField(widget=HiddenInput(), validators=[InputRequired()])
     fingerprint = HiddenField(validators=[InputRequired(), Length(min=64, max=64)])
 
 

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
+import parsing
 import permissions
 from accounts.auth import public
 from extensions import db
@@ -90,7 +91,7 @@ def _panel_helpers():
 # --- nothing dropped, freeze, correct --------------------------------------------------------
 
 
-@bp.route("/meetings/<int:meeting_id>/freeze", methods=["GET", "POST"])
+@bp.route("/meetings/<id:meeting_id>/freeze", methods=["GET", "POST"])
 def freeze(meeting_id):
     """The check before freezing (what would be dropped), and the freeze itself."""
     meeting = load_meeting(meeting_id)
@@ -126,7 +127,7 @@ def freeze(meeting_id):
     )
 
 
-@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/not-discussed", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/items/<id:item_id>/not-discussed", methods=["POST"])
 def not_discussed(meeting_id, item_id):
     meeting = load_meeting(meeting_id)
     _check_run(meeting)
@@ -146,7 +147,7 @@ def not_discussed(meeting_id, item_id):
     )
 
 
-@bp.route("/meetings/<int:meeting_id>/reopen", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/reopen", methods=["POST"])
 def reopen(meeting_id):
     """Correct confirmed (or frozen) minutes: back in session; the next freeze is N+1."""
     meeting = load_meeting(meeting_id)
@@ -160,7 +161,7 @@ def reopen(meeting_id):
 # --- revisions -------------------------------------------------------------------------------
 
 
-@bp.route("/meetings/<int:meeting_id>/revisions")
+@bp.route("/meetings/<id:meeting_id>/revisions")
 def revision_list(meeting_id):
     meeting = load_meeting(meeting_id)
     rows = [
@@ -170,7 +171,7 @@ def revision_list(meeting_id):
     return render_template("minutes/revisions.html", meeting=meeting, rows=rows)
 
 
-@bp.route("/meetings/<int:meeting_id>/revisions/<int:number>")
+@bp.route("/meetings/<id:meeting_id>/revisions/<id:number>")
 def revision(meeting_id, number):
     meeting = load_meeting(meeting_id)
     revision = _load_revision(meeting, number)
@@ -187,7 +188,7 @@ def revision(meeting_id, number):
     )
 
 
-@bp.route("/meetings/<int:meeting_id>/revisions/<int:number>.json")
+@bp.route("/meetings/<id:meeting_id>/revisions/<id:number>.json")
 def revision_json(meeting_id, number):
     """The canonical content, byte for byte: `sha256sum` of it is the fingerprint."""
     meeting = load_meeting(meeting_id)
@@ -287,15 +288,15 @@ def _header_changes(old: dict, new: dict) -> list[tuple[str, str, str]]:
     return changes
 
 
-@bp.route("/meetings/<int:meeting_id>/revisions/diff")
+@bp.route("/meetings/<id:meeting_id>/revisions/diff")
 def revision_diff(meeting_id):
     """What changed between two revisions (?from=1&to=2; by default the last two)."""
     meeting = load_meeting(meeting_id)
     numbers = [r.number for r in meeting.revisions]
     if not numbers:
         abort(404)
-    to = request.args.get("to", type=int) or numbers[-1]
-    start = request.args.get("from", type=int) or max(to - 1, numbers[0])
+    to = parsing.arg_int(request.args, "to", 0) or numbers[-1]
+    start = parsing.arg_int(request.args, "from", 0) or max(to - 1, numbers[0])
     old, new = _load_revision(meeting, start), _load_revision(meeting, to)
     a, b = revisions.content_of(old), revisions.content_of(new)
     return render_template(
@@ -312,7 +313,7 @@ def revision_diff(meeting_id):
 # --- sign-off --------------------------------------------------------------------------------
 
 
-@bp.route("/meetings/<int:meeting_id>/confirm")
+@bp.route("/meetings/<id:meeting_id>/confirm")
 def confirm_page(meeting_id):
     """Where an attendee reads the frozen revision and confirms it (the QR code leads here)."""
     meeting = load_meeting(meeting_id)
@@ -363,7 +364,7 @@ def _done(meeting, ok: bool, message: str, status: int = 200, target=None):
     return redirect(target or url_for("minutes.confirm_page", meeting_id=meeting.id))
 
 
-@bp.route("/meetings/<int:meeting_id>/confirm", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/confirm", methods=["POST"])
 def confirm(meeting_id):
     meeting = load_meeting(meeting_id)
     attendee = revisions.attendee_for(current_user, meeting)
@@ -389,7 +390,7 @@ def confirm(meeting_id):
     )
 
 
-@bp.route("/meetings/<int:meeting_id>/object", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/object", methods=["POST"])
 def object_to(meeting_id):
     meeting = load_meeting(meeting_id)
     attendee = revisions.attendee_for(current_user, meeting)
@@ -410,7 +411,7 @@ def object_to(meeting_id):
     return _done(meeting, True, _("Your objection is recorded; the facilitator sees it."))
 
 
-@bp.route("/meetings/<int:meeting_id>/attendees/<int:attendee_id>/confirm", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/confirm", methods=["POST"])
 def record_in_room(meeting_id, attendee_id):
     """The facilitator records a sign-off given in the room."""
     meeting = load_meeting(meeting_id)
@@ -434,7 +435,7 @@ def record_in_room(meeting_id, attendee_id):
     )
 
 
-@bp.route("/meetings/<int:meeting_id>/attendees/<int:attendee_id>/link", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/link", methods=["POST"])
 def guest_link(meeting_id, attendee_id):
     """A one-time link (and its QR code) for an attendee to confirm without logging in."""
     meeting = load_meeting(meeting_id)
@@ -458,7 +459,7 @@ def guest_link(meeting_id, attendee_id):
     )
 
 
-@bp.route("/meetings/<int:meeting_id>/attendees/<int:attendee_id>/link/send", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/link/send", methods=["POST"])
 def send_guest_link(meeting_id, attendee_id):
     """E-mail a fresh one-time link to the attendee (a guest's address, or one typed in)."""
     meeting = load_meeting(meeting_id)
@@ -525,7 +526,7 @@ def guest_confirm(token):
     )
 
 
-@bp.route("/meetings/<int:meeting_id>/confirmations.json")
+@bp.route("/meetings/<id:meeting_id>/confirmations.json")
 def confirmations_json(meeting_id):
     """The live count for the projector: who has confirmed the latest revision."""
     meeting = load_meeting(meeting_id)

@@ -6,16 +6,16 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.validators import DataRequired, InputRequired, Optional
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
+import parsing
 import textfields
 
 KIND_CHOICES = [
@@ -27,10 +27,6 @@ KIND_CHOICES = [
 ]
 
 
-def _int_or_none(value):
-    return int(value) if value not in (None, "", "None", "0", 0) else None
-
-
 class CheckboxList(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -40,26 +36,42 @@ class MeetingForm(FlaskForm):
     title = StringField(
         _l("Title"), validators=[DataRequired(), textfields.length(_l("Title"), textfields.TITLE)]
     )
-    day = DateField(_l("Date"), validators=[InputRequired(message=_l("Give a valid date."))])
+    day = DateField(
+        _l("Date"),
+        validators=[
+            InputRequired(message=_l("Give a valid date.")),
+            parsing.in_date_range_field,
+        ],
+    )
     start_time = TimeField(_l("Starts"), validators=[InputRequired()])
     end_time = TimeField(_l("Ends"), validators=[Optional()])
     place = StringField(_l("Place"), validators=[textfields.length(_l("Place"), textfields.TITLE)])
-    facilitator_id = SelectField(_l("Facilitator"), coerce=_int_or_none, validate_choice=False)
-    attendee_ids = CheckboxList(_l("Attendees (members)"), coerce=int, validate_choice=False)
+    facilitator_id = SelectField(
+        _l("Facilitator"), coerce=parsing.coerce_id_or_none, validate_choice=False
+    )
+    attendee_ids = CheckboxList(
+        _l("Attendees (members)"), coerce=parsing.coerce_id, validate_choice=False
+    )
     guests = TextAreaField(
         _l("Guests"),
         description=_l("One per line: name, organisation (e.g. 山本 翔, 上州システムサービス)"),
     )
-    version = HiddenField()
+    version = parsing.IntField(widget=HiddenInput(), validators=[Optional()], low=0)
 
 
 class CopyForm(FlaskForm):
-    day = DateField(_l("Date"), validators=[InputRequired(message=_l("Give a valid date."))])
+    day = DateField(
+        _l("Date"),
+        validators=[
+            InputRequired(message=_l("Give a valid date.")),
+            parsing.in_date_range_field,
+        ],
+    )
     start_time = TimeField(_l("Starts"), validators=[InputRequired()])
 
 
 class AttendeeForm(FlaskForm):
-    user_id = SelectField(_l("Member"), coerce=_int_or_none, validate_choice=False)
+    user_id = SelectField(_l("Member"), coerce=parsing.coerce_id_or_none, validate_choice=False)
     guest_name = StringField(
         _l("Guest name"), validators=[textfields.length(_l("Guest name"), textfields.NAME)]
     )
@@ -90,14 +102,16 @@ class ItemForm(FlaskForm):
     text = TextAreaField(
         _l("Text"), validators=[DataRequired(), textfields.length(_l("Text"), textfields.ITEM_TEXT)]
     )
-    parent_item_id = SelectField(_l("Under goal"), coerce=_int_or_none, validate_choice=False)
-    ticket_id = IntegerField(_l("Ticket #"), validators=[Optional(), NumberRange(min=1)])
+    parent_item_id = SelectField(
+        _l("Under goal"), coerce=parsing.coerce_id_or_none, validate_choice=False
+    )
+    ticket_id = parsing.IntField(_l("Ticket #"), validators=[Optional()])
 
 
 class HomeworkForm(FlaskForm):
     """Who, what and by when; `who` is a member or a guest's name."""
 
-    who_id = SelectField(_l("Who"), coerce=_int_or_none, validate_choice=False)
+    who_id = SelectField(_l("Who"), coerce=parsing.coerce_id_or_none, validate_choice=False)
     guest_name = StringField(
         _l("or a guest's name"), validators=[textfields.length(_l("Who"), textfields.NAME)]
     )
@@ -109,24 +123,30 @@ class HomeworkForm(FlaskForm):
         validators=[DataRequired()],
         description=_l("e.g. 2026-12-05, 12/5, 来週金曜"),
     )
-    parent_item_id = SelectField(_l("Under goal"), coerce=_int_or_none, validate_choice=False)
-    version = HiddenField()
+    parent_item_id = SelectField(
+        _l("Under goal"), coerce=parsing.coerce_id_or_none, validate_choice=False
+    )
+    version = parsing.IntField(widget=HiddenInput(), validators=[Optional()], low=0)
 
 
 class EditItemForm(FlaskForm):
     text = TextAreaField(
         _l("Text"), validators=[DataRequired(), textfields.length(_l("Text"), textfields.ITEM_TEXT)]
     )
-    parent_item_id = SelectField(_l("Under goal"), coerce=_int_or_none, validate_choice=False)
-    ticket_id = IntegerField(_l("Ticket #"), validators=[Optional(), NumberRange(min=1)])
-    version = HiddenField()
+    parent_item_id = SelectField(
+        _l("Under goal"), coerce=parsing.coerce_id_or_none, validate_choice=False
+    )
+    ticket_id = parsing.IntField(_l("Ticket #"), validators=[Optional()])
+    version = parsing.IntField(widget=HiddenInput(), validators=[Optional()], low=0)
 
 
 class MoveForm(FlaskForm):
     kind = SelectField(_l("Move to"), choices=KIND_CHOICES)
-    parent_item_id = SelectField(_l("Under goal"), coerce=_int_or_none, validate_choice=False)
+    parent_item_id = SelectField(
+        _l("Under goal"), coerce=parsing.coerce_id_or_none, validate_choice=False
+    )
     # Only for a move to homework, or the decision of homework becoming a result:
-    who_id = SelectField(_l("Who"), coerce=_int_or_none, validate_choice=False)
+    who_id = SelectField(_l("Who"), coerce=parsing.coerce_id_or_none, validate_choice=False)
     guest_name = StringField(
         _l("or a guest's name"), validators=[textfields.length(_l("Who"), textfields.NAME)]
     )
@@ -134,16 +154,18 @@ class MoveForm(FlaskForm):
         _l("What / decision"), validators=[textfields.length(_l("What"), textfields.SUBJECT)]
     )
     due = StringField(_l("By when"))
-    version = HiddenField()
+    version = parsing.IntField(widget=HiddenInput(), validators=[Optional()], low=0)
 
 
 class LaterMeetingForm(FlaskForm):
-    meeting_id = SelectField(_l("Goal of the later meeting"), coerce=int, validate_choice=False)
+    meeting_id = SelectField(
+        _l("Goal of the later meeting"), coerce=parsing.coerce_id, validate_choice=False
+    )
 
 
 class ReorderForm(FlaskForm):
     direction = HiddenField()
-    version = HiddenField()
+    version = parsing.IntField(widget=HiddenInput(), validators=[Optional()], low=0)
 
 
 class CarryForm(FlaskForm):

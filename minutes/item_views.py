@@ -87,7 +87,7 @@ def _due(text: str | None):
     return due
 
 
-@bp.route("/meetings/<int:meeting_id>/items", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/items", methods=["POST"])
 def add_item(meeting_id):
     meeting = load_meeting(meeting_id)
     check_edit(meeting)
@@ -114,7 +114,7 @@ def add_item(meeting_id):
     return _back(meeting, item)
 
 
-@bp.route("/meetings/<int:meeting_id>/homework", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/homework", methods=["POST"])
 def add_homework(meeting_id):
     meeting = load_meeting(meeting_id)
     check_edit(meeting)
@@ -196,7 +196,7 @@ def _render_item(meeting, item, forms, status=200, conflict=None):
     )
 
 
-@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>", methods=["GET", "POST"])
+@bp.route("/meetings/<id:meeting_id>/items/<id:item_id>", methods=["GET", "POST"])
 def item(meeting_id, item_id):
     meeting = load_meeting(meeting_id)
     item = _load_item(meeting, item_id)
@@ -242,7 +242,7 @@ def item(meeting_id, item_id):
     return _back(meeting, item)
 
 
-@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/move", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/items/<id:item_id>/move", methods=["POST"])
 def move(meeting_id, item_id):
     meeting = load_meeting(meeting_id)
     check_edit(meeting)
@@ -268,7 +268,7 @@ def move(meeting_id, item_id):
     return _back(meeting, item)
 
 
-@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/later", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/items/<id:item_id>/later", methods=["POST"])
 def to_later(meeting_id, item_id):
     """A preview item becomes a goal of a chosen later meeting of the unit."""
     meeting = load_meeting(meeting_id)
@@ -288,7 +288,7 @@ def to_later(meeting_id, item_id):
     return _back(target, goal)
 
 
-@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/reorder", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/items/<id:item_id>/reorder", methods=["POST"])
 def reorder(meeting_id, item_id):
     meeting = load_meeting(meeting_id)
     check_edit(meeting)
@@ -308,7 +308,7 @@ def reorder(meeting_id, item_id):
     return _back(meeting, item)
 
 
-@bp.route("/meetings/<int:meeting_id>/items/<int:item_id>/delete", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/items/<id:item_id>/delete", methods=["POST"])
 def delete(meeting_id, item_id):
     meeting = load_meeting(meeting_id)
     check_edit(meeting)
@@ -332,7 +332,7 @@ def _earlier_item(meeting: Meeting, item_id: int, same_unit: bool = False) -> It
     return item
 
 
-@bp.route("/meetings/<int:meeting_id>/carry/<int:item_id>", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/carry/<id:item_id>", methods=["POST"])
 def carry(meeting_id, item_id):
     """Earlier homework: decided today (a result here) or kept open (maybe a new by-when)."""
     meeting = load_meeting(meeting_id)
@@ -357,7 +357,7 @@ def carry(meeting_id, item_id):
     return redirect(url_for("minutes.show", meeting_id=meeting.id) + "#carry")
 
 
-@bp.route("/meetings/<int:meeting_id>/pull/<int:item_id>", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/pull/<id:item_id>", methods=["POST"])
 def pull(meeting_id, item_id):
     """A preview item of an earlier meeting becomes a goal of this one."""
     meeting = load_meeting(meeting_id)

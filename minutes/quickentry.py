@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 
+import parsing
 from accounts.models import User
 
 WEEKDAYS_JA = {"月": 0, "火": 1, "水": 2, "木": 3, "金": 4, "土": 5, "日": 6}
@@ -44,7 +45,13 @@ class Homework:
 
 
 def parse_date(text: str, today: date) -> date | None:
-    """A date from the short forms people say in a meeting, or None."""
+    """A date from the short forms people say in a meeting, or None; a date outside
+    parsing.EARLIEST … LATEST is None too."""
+    day = _parse_date(text, today)
+    return day if parsing.in_date_range(day) else None
+
+
+def _parse_date(text: str, today: date) -> date | None:
     s = text.strip().lower().replace("（", "(").replace("）", ")")
     s = re.sub(r"\([^)]*\)$", "", s).strip()  # 12/5(金): the weekday is for the reader
     s = s.translate(str.maketrans("０１２３４５６７８９／－", "0123456789/-"))

@@ -151,6 +151,16 @@ def _id(value):
     return value.id if hasattr(value, "id") else value
 
 
+def _facilitator_id(value) -> int | None:
+    """The id of an existing user (a User or an id), or None for nobody."""
+    value = _id(value)
+    if value in (None, "", 0):
+        return None
+    if not isinstance(value, int) or db.session.get(User, value) is None:
+        raise MinutesError(_("There is no such user."), "facilitator_id")
+    return value
+
+
 def snapshot(item: Item) -> dict:
     """What an item says, for ItemEvent before/after and the API (homework from its ticket)."""
     data = {
@@ -230,7 +240,7 @@ def create_meeting(actor: User | None, unit: Project, data: dict) -> Meeting:
         starts_at=data["starts_at"],
         ends_at=data.get("ends_at"),
         place=_text(data.get("place"), "place", _("Place"), textfields.TITLE),
-        facilitator_id=_id(data.get("facilitator", data.get("facilitator_id")))
+        facilitator_id=_facilitator_id(data.get("facilitator", data.get("facilitator_id")))
         or (actor.id if actor is not None else None),
         status="draft",
         previous_id=_id(data.get("previous")),
@@ -277,7 +287,7 @@ def update_meeting(
         elif key == "place":
             value = _text(value, "place", _("Place"), textfields.TITLE)
         elif key == "facilitator_id":
-            value = _id(value) or None
+            value = _facilitator_id(value)
         if value != getattr(meeting, key):
             before[key], after[key] = _plain(getattr(meeting, key)), _plain(value)
             setattr(meeting, key, value)

@@ -36,6 +36,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.routing import BuildError
 
 import generations
+import parsing
 import permissions
 from accounts.models import User
 from extensions import db
@@ -106,7 +107,7 @@ def _meeting_list(where, page: int):
 
 @bp.route("/meetings")
 def index():
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = parsing.arg_int(request.args, "page", 1, low=1, high=parsing.MAX_PAGE)
     upcoming, past, more = _meeting_list(permissions.visible(current_user, Meeting.unit_id), page)
     return render_template(
         "minutes/index.html", upcoming=upcoming, past=past, more=more, page=page, project=None
@@ -116,7 +117,7 @@ def index():
 @bp.route("/projects/<key>/meetings")
 def project_index(key):
     project = permissions.load_project(current_user, key)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = parsing.arg_int(request.args, "page", 1, low=1, high=parsing.MAX_PAGE)
     where = _in_project(project)
     upcoming, past, more = _meeting_list(where, page)
     return render_template(
@@ -276,7 +277,7 @@ def _field_error(form, error: services.MinutesError) -> None:
     field.errors = [*field.errors, str(error)]
 
 
-@bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
+@bp.route("/meetings/<id:meeting_id>/edit", methods=["GET", "POST"])
 def edit(meeting_id):
     meeting = load_meeting(meeting_id)
     check_edit(meeting)
@@ -315,7 +316,7 @@ def _attendee_form(meeting: Meeting) -> AttendeeForm:
     return form
 
 
-@bp.route("/meetings/<int:meeting_id>/attendees", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/attendees", methods=["POST"])
 def add_attendee(meeting_id):
     meeting = load_meeting(meeting_id)
     check_edit(meeting)
@@ -344,7 +345,7 @@ def _load_attendee(meeting: Meeting, attendee_id: int) -> Attendee:
     return attendee
 
 
-@bp.route("/meetings/<int:meeting_id>/attendees/<int:attendee_id>/presence", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/presence", methods=["POST"])
 def presence(meeting_id, attendee_id):
     meeting = load_meeting(meeting_id)
     check_edit(meeting)
@@ -356,7 +357,7 @@ def presence(meeting_id, attendee_id):
     )
 
 
-@bp.route("/meetings/<int:meeting_id>/attendees/<int:attendee_id>/delete", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/delete", methods=["POST"])
 def remove_attendee(meeting_id, attendee_id):
     meeting = load_meeting(meeting_id)
     check_edit(meeting)
@@ -365,7 +366,7 @@ def remove_attendee(meeting_id, attendee_id):
     return redirect(url_for("minutes.edit", meeting_id=meeting.id) + "#attendees")
 
 
-@bp.route("/meetings/<int:meeting_id>/status", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/status", methods=["POST"])
 def status(meeting_id):
     meeting = load_meeting(meeting_id)
     if meeting.is_confirmed:
@@ -380,7 +381,7 @@ def status(meeting_id):
     return redirect(url_for("minutes.show", meeting_id=meeting.id))
 
 
-@bp.route("/meetings/<int:meeting_id>/copy", methods=["GET", "POST"])
+@bp.route("/meetings/<id:meeting_id>/copy", methods=["GET", "POST"])
 def copy(meeting_id):
     meeting = load_meeting(meeting_id)
     if not permissions.can_create_meeting(current_user, meeting.unit):
@@ -430,7 +431,7 @@ def _load_attendees(meeting: Meeting) -> None:
     set_committed_value(meeting, "attendees", list(attendees))
 
 
-@bp.route("/meetings/<int:meeting_id>")
+@bp.route("/meetings/<id:meeting_id>")
 def show(meeting_id):
     meeting = load_meeting(meeting_id)
     etag = live_etag(meeting)
@@ -445,7 +446,7 @@ def show(meeting_id):
     )
 
 
-@bp.route("/meetings/<int:meeting_id>/present")
+@bp.route("/meetings/<id:meeting_id>/present")
 def present(meeting_id):
     meeting = load_meeting(meeting_id)
     members = members_of(meeting.unit)
@@ -690,7 +691,7 @@ def _live_statement() -> sa.Select:
     )
 
 
-@bp.route("/meetings/<int:meeting_id>/live")
+@bp.route("/meetings/<id:meeting_id>/live")
 def live(meeting_id):
     """Live following: 304 while nothing changed, else the re-rendered live region."""
     row = db.session.execute(

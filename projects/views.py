@@ -177,7 +177,7 @@ def set_member(key):
     return _render_settings(project, form, UnitForm(prefix="unit", formdata=None), member_form, 422)
 
 
-@bp.route("/projects/<key>/members/<int:membership_id>/delete", methods=["POST"])
+@bp.route("/projects/<key>/members/<id:membership_id>/delete", methods=["POST"])
 def remove_member(key, membership_id):
     project = permissions.load_project(current_user, key)
     if not permissions.can_manage_project(current_user, project):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import NotFound
 
+import parsing
 import permissions
 import textsearch
 from accounts import services as accounts
@@ -67,12 +68,13 @@ def envelope(name: str, items: list, total: int, offset: int, limit: int):
 
 
 def body_of(key: str) -> dict:
-    """The `{"issue": {...}}` object of a JSON body; 400 when the body is not JSON."""
+    """The `{"issue": {...}}` object of a JSON body; 400 when the body is not JSON (the app's
+    JSON parser also refuses deep nesting and lone surrogates: parsing.JSONProvider)."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
+        data = current_app.json.loads(raw)
     except ValueError:
         abort(empty(400))
     if not isinstance(data, dict) or not isinstance(data.get(key, {}), dict):
@@ -85,30 +87,32 @@ def includes() -> set[str]:
 
 
 def _to_i(value) -> int:
-    """Ruby's String#to_i, as Redmine reads offset and limit: leading digits, else 0."""
-    match = re.match(r"\s*([-+]?\d+)", value or "")
-    return int(match.group(1)) if match else 0
+    """Ruby's String#to_i, as Redmine reads offset and limit: leading digits, else 0;
+    clamped to ±MAX_INT, so an offset past every row is an empty page, never an error."""
+    match = re.match(r"\s*([-+]?[0-9]{1,40})", value or "")
+    return parsing.clamp(int(match.group(1)), -parsing.MAX_INT, parsing.MAX_INT) if match else 0
 
 
 def offset_and_limit(args) -> tuple[int, int]:
     limit = _to_i(args.get("limit"))
     limit = DEFAULT_LIMIT if limit < 1 else min(limit, MAX_LIMIT)
     if args.get("offset") in (None, "") and args.get("page"):
-        offset = (_to_i(args.get("page")) - 1) * limit
+        offset = (parsing.clamp(_to_i(args.get("page")), 1, parsing.MAX_PAGE) - 1) * limit
     else:
         offset = _to_i(args.get("offset"))
-    return max(offset, 0), limit
+    # offset + limit (the search's head) stays within what the database compares
+    return parsing.clamp(offset, 0, parsing.MAX_INT - MAX_LIMIT), limit
 
 
 # --- issues ----------------------------------------------------------------------------------
 
 # Filter values Sanmai's query understands; anything else matches nothing (as in Redmine).
-_IDS = r"\d+(\|\d+)*"
+_IDS = r"[0-9]+(\|[0-9]+)*"
 _FILTER_VALUES = {
     "status_id": re.compile(rf"^(open|o|closed|c|\*|{_IDS})$"),
     "tracker_id": re.compile(rf"^({_IDS})$"),
-    "assigned_to_id": re.compile(r"^(\*|!\*|(\d+|me)(\|(\d+|me))*)$"),
-    "author_id": re.compile(r"^(\*|!\*|(\d+|me)(\|(\d+|me))*)$"),
+    "assigned_to_id": re.compile(r"^(\*|!\*|([0-9]+|me)(\|([0-9]+|me))*)$"),
+    "author_id": re.compile(r"^(\*|!\*|([0-9]+|me)(\|([0-9]+|me))*)$"),
 }
 
 
@@ -197,7 +201,7 @@ def _journals(user, ticket: Ticket) -> list[dict]:
     return shown
 
 
-@route("/issues/<int:issue_id>.json")
+@route("/issues/<id:issue_id>.json")
 def issue(issue_id):
     ticket = load_issue(issue_id)
     user = caller()
@@ -270,7 +274,7 @@ def create_project_issue(key):
     return _create(key)
 
 
-@route("/issues/<int:issue_id>.json", methods=["PUT", "PATCH"])
+@route("/issues/<id:issue_id>.json", methods=["PUT", "PATCH"])
 def update_issue(issue_id):
     user = require_caller()
     ticket = load_issue(issue_id)
@@ -283,7 +287,10 @@ def update_issue(issue_id):
         changes = inputs.issue_changes(user, attrs, None, ticket)
     except inputs.Invalid as invalid:
         changes, errors = {}, invalid.messages
-    notes = "" if attrs.get("notes") is None else str(attrs["notes"])
+    notes = inputs.text(attrs.get("notes"))
+    if notes is None:
+        errors.append(_("Notes is invalid."))
+        notes = ""
     private = inputs.as_bool(attrs.get("private_notes"))
     expected = inputs.as_int(attrs.get("lock_version"))
     if (changes or attrs.get("uploads")) and not may_edit:
@@ -316,7 +323,7 @@ def update_issue(issue_id):
     return empty_no_content()
 
 
-@route("/issues/<int:issue_id>.json", methods=["DELETE"])
+@route("/issues/<id:issue_id>.json", methods=["DELETE"])
 def delete_issue(issue_id):
     user = require_caller()
     ticket = load_issue(issue_id)
@@ -467,8 +474,10 @@ def _uploads(user, attrs: dict, errors: list[str]) -> list[Attachment]:
             attachment.filename = files.safe_filename(str(entry["filename"]))
         if entry.get("description") is not None:
             attachment.description = str(entry["description"])[:255]
+        given = entry.get("content_type")
         attachment.content_type = files.content_type_for(
-            attachment.filename, entry.get("content_type") or attachment.content_type
+            attachment.filename,
+            given if isinstance(given, str) and given else attachment.content_type,
         )
         found.append(attachment)
     return found
@@ -507,7 +516,7 @@ def upload():
     return reply({"upload": {"id": attachment.id, "token": attachment.token}}, 201)
 
 
-@route("/attachments/<int:attachment_id>.json")
+@route("/attachments/<id:attachment_id>.json")
 def attachment(attachment_id):
     user = caller()
     if user is None:

@@ -13,10 +13,12 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+import parsing
 import permissions
 from accounts.models import User
 from extensions import db
 from projects.models import Project
+from projects.services import IDENTIFIER_RE
 from tickets import services
 from tickets.models import Priority, Status, Ticket, Tracker
 
@@ -32,13 +34,19 @@ def _blank(value) -> bool:
 
 
 def as_int(value) -> int | None:
-    if isinstance(value, bool):
+    """A number given as a JSON number or text, within ±MAX_INT (what the database compares);
+    else None, which the caller reports as not included in the list."""
+    return parsing.to_int(value, low=-parsing.MAX_INT, high=parsing.MAX_INT)
+
+
+def text(value) -> str | None:
+    """A text attribute: text, or a number or null as Rails would take it; None for a list,
+    an object or true/false, which Redmine refuses."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | list | dict):
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
+    return str(value)
 
 
 def as_bool(value) -> bool:
@@ -48,9 +56,11 @@ def as_bool(value) -> bool:
 
 
 def as_date(value) -> date | None:
-    if not isinstance(value, str):
+    """An ISO date within parsing.EARLIEST … LATEST; ValueError otherwise."""
+    day = parsing.date_or_none(value)
+    if day is None:
         raise ValueError(value)
-    return date.fromisoformat(value.strip())
+    return day
 
 
 def target_project(user: User, key) -> Project | None:
@@ -58,11 +68,16 @@ def target_project(user: User, key) -> Project | None:
     if _blank(key):
         return None
     key = str(key).strip()
-    column = Project.id if key.isdigit() else Project.identifier
+    if key.isdigit():
+        column, value = Project.id, parsing.id_or_none(key)
+        if value is None:  # an id no project can have
+            return None
+    elif IDENTIFIER_RE.match(key):
+        column, value = Project.identifier, key
+    else:  # no identifier looks like this (NUL, spaces …)
+        return None
     project = db.session.scalar(
-        sa.select(Project).where(
-            column == (int(key) if key.isdigit() else key), permissions.visible(user, Project.id)
-        )
+        sa.select(Project).where(column == value, permissions.visible(user, Project.id))
     )
     if project is None or not permissions.can_add_ticket(user, project):
         return None
@@ -92,10 +107,16 @@ def issue_changes(
     changes: dict = {}
     unit = project if project is not None else (ticket.project if ticket else None)
 
-    if "subject" in attrs:
-        changes["subject"] = "" if attrs["subject"] is None else str(attrs["subject"])
-    if "description" in attrs:
-        changes["description"] = "" if attrs["description"] is None else str(attrs["description"])
+    for name, message in (
+        ("subject", _("Subject is invalid.")),
+        ("description", _("Description is invalid.")),
+    ):
+        if name in attrs:
+            value = text(attrs[name])
+            if value is None:
+                errors.append(message)
+            else:
+                changes[name] = value
 
     if ticket is not None and "project_id" in attrs:
         target = target_project(user, attrs["project_id"])

@@ -2,8 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SearchField
+from wtforms import DateField, SearchField
 from wtforms.validators import DataRequired, Optional
+
+import parsing
 
 
 class FilterForm(FlaskForm):
@@ -13,8 +15,8 @@ class FilterForm(FlaskForm):
         csrf = False
 
     q = SearchField(_l("Keywords"), validators=[Optional()])
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    date_from = DateField(_l("From"), validators=[Optional(), parsing.in_date_range_field])
+    date_to = DateField(_l("To"), validators=[Optional(), parsing.in_date_range_field])
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -30,7 +32,7 @@ class FilterForm(FlaskForm):
 
 
 class SupersedeForm(FlaskForm):
-    new_id = IntegerField(_l("The later decision"), validators=[DataRequired()])
+    new_id = parsing.IntField(_l("The later decision"), validators=[DataRequired()])
 
 
 class UndoSupersedeForm(FlaskForm):

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload
 
 import generations
+import parsing
 import permissions
 from accounts.models import Organisation, User
 from extensions import db
@@ -369,7 +370,7 @@ class HomeworkFilters:
             value = (args.get(name) or "").strip()
             if value == "none":
                 return "none"
-            return int(value) if value.isdigit() else None
+            return parsing.id_or_none(value)
 
         state = args.get("state", "open")
         side = args.get("side")

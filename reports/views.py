@@ -22,6 +22,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 import generations
+import parsing
 import permissions
 import textsearch
 from extensions import db
@@ -49,9 +50,9 @@ bp.add_app_template_filter(highlight_html, "highlight_html")
 bp.add_app_template_filter(snippet, "snippet")
 
 
-def _int_arg(name: str) -> int | None:
-    value = (request.args.get(name) or "").strip()
-    return int(value) if value.isdigit() else None
+def _int_arg(name: str, low: int = 1, high: int = parsing.MAX_ID) -> int | None:
+    """A number from the query string, or None (absent, unreadable, out of range)."""
+    return parsing.to_int(request.args.get(name), low=low, high=high)
 
 
 def _scope() -> Project | None:
@@ -166,7 +167,9 @@ def _language() -> str:
 def dashboard():
     project = _scope()
     clock = queries.Clock.at()
-    year = _int_arg("fy") or (project.year if project and project.year else clock.fiscal_year)
+    year = _int_arg("fy", parsing.EARLIEST.year, parsing.LATEST.year - 1) or (
+        project.year if project and project.year else clock.fiscal_year
+    )
     weeks = queries.cached_weekly_trend(current_user, project, year, clock)
     chart = charts.weekly_chart(
         weeks,
@@ -199,7 +202,7 @@ def dashboard():
 def homework():
     project = _scope()
     filters = queries.HomeworkFilters.from_args(request.args)
-    page = _int_arg("page") or 1
+    page = _int_arg("page", high=parsing.MAX_PAGE) or 1
     clock = queries.Clock.at()
     lines, total = queries.homework_list(current_user, project, filters, page, clock)
     return render_template(
@@ -269,7 +272,7 @@ def decisions_index():
         q=(form.q.data or "").strip(),
         item_id=_int_arg("id"),
     )
-    page = _int_arg("page") or 1
+    page = _int_arg("page", high=parsing.MAX_PAGE) or 1
     rows, has_next = decisions.decisions(current_user, filters, page)
     return render_template(
         "reports/decisions.html",
@@ -285,7 +288,7 @@ def decisions_index():
     )
 
 
-@bp.route("/decisions/<int:item_id>/supersede", methods=["GET", "POST"])
+@bp.route("/decisions/<id:item_id>/supersede", methods=["GET", "POST"])
 def supersede(item_id):
     old = _load_result(item_id)
     if not permissions.can_supersede_decision(current_user, old):
@@ -315,7 +318,7 @@ def supersede(item_id):
     )
 
 
-@bp.route("/decisions/<int:item_id>/unsupersede", methods=["POST"])
+@bp.route("/decisions/<id:item_id>/unsupersede", methods=["POST"])
 def unsupersede(item_id):
     old = _load_result(item_id)
     if not permissions.can_supersede_decision(current_user, old):
@@ -341,7 +344,7 @@ def search_page():
         date_to=form.date_to.data if valid else None,
     )
     kind = request.args.get("kind") if request.args.get("kind") in search.KINDS else None
-    page = _int_arg("page") or 1
+    page = _int_arg("page", high=parsing.MAX_PAGE) or 1
     groups = search.search(current_user, filters, kind, page)
     return render_template(
         "reports/search.html",

@@ -16,6 +16,7 @@ SHARED = ["app.py", "formatting.py", "markup.py", "permissions.py", "textfields.
 SHARED += ["templates/_macros"]
 SHARED += [str(p.relative_to(ROOT)) for p in (ROOT / "templates").glob("*.html")]
 CONFIG = ROOT / "scripts" / "babel.cfg"
+SHARED += ["parsing.py"]
 
 
 def run(*args: str) -> None:

@@ -57,6 +57,7 @@ def test_every_api_route_is_in_the_openapi_file_and_back(app):
 def test_openapi_is_served(client):
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"].startswith("3.")
+    assert spec["paths"] == openapi_paths()  # the file the fuzz tests read (test_fuzz_api)
 
 
 def test_without_a_key_the_api_answers_401(client, meeting):

@@ -71,7 +71,7 @@ def test_issues_csv_takes_the_same_filter_as_the_ticket_list(
 
 def test_issues_csv_refuses_a_bad_filter(client, login, make_user):
     login(make_user())
-    assert client.get("/issues.csv?created_on=notadate").status_code == 400
+    assert client.get("/issues.csv?created_on=notadate").status_code == 422
 
 
 def test_homework_csv_of_a_meeting_and_of_its_project(client, login, ready_meeting, make_item):

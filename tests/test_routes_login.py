@@ -19,7 +19,7 @@ PUBLIC_PREFIXES = (
 def _routes(app):
     for rule in app.url_map.iter_rules():
         method = next(m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if m in rule.methods)
-        url = re.sub(r"<(?:int:)?(\w+)>", lambda m: "1", rule.rule)
+        url = re.sub(r"<(?:id:)?(\w+)>", lambda m: "1", rule.rule)
         url = re.sub(r"<\w+:(\w+)>", "x", url)
         yield rule.endpoint, method, url
 

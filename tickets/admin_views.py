@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 import formatting
+import parsing
 import permissions
 from extensions import db
 from tickets import bp, reference
@@ -49,7 +50,7 @@ def admin_trackers():
 
 
 @bp.route("/admin/trackers/new", methods=["GET", "POST"])
-@bp.route("/admin/trackers/<int:tracker_id>", methods=["GET", "POST"])
+@bp.route("/admin/trackers/<id:tracker_id>", methods=["GET", "POST"])
 def admin_tracker_edit(tracker_id: int | None = None):
     _admin_only()
     tracker = db.session.get(Tracker, tracker_id) if tracker_id else None
@@ -78,7 +79,7 @@ def admin_statuses():
 
 
 @bp.route("/admin/statuses/new", methods=["GET", "POST"])
-@bp.route("/admin/statuses/<int:status_id>", methods=["GET", "POST"])
+@bp.route("/admin/statuses/<id:status_id>", methods=["GET", "POST"])
 def admin_status_edit(status_id: int | None = None):
     _admin_only()
     status = db.session.get(Status, status_id) if status_id else None
@@ -103,7 +104,7 @@ def admin_workflows():
     trackers = _trackers()
     if not trackers:
         abort(404)
-    tracker = db.session.get(Tracker, request.values.get("tracker_id", type=int) or 0)
+    tracker = db.session.get(Tracker, parsing.id_or_none(request.values.get("tracker_id")) or 0)
     tracker = tracker or trackers[0]
     role = request.values.get("role") or "member"
     if role not in reference.WORKFLOW_ROLES:
@@ -114,8 +115,9 @@ def admin_workflows():
         for key in request.form:
             if key.startswith("t-"):
                 source, _sep, target = key[2:].partition("-")
-                if source.isdigit() and target.isdigit():
-                    allowed.add((int(source), int(target)))
+                pair = (parsing.id_or_none(source), parsing.id_or_none(target))
+                if None not in pair:
+                    allowed.add(pair)
         reference.set_workflow(current_user, tracker, role, allowed)
         db.session.commit()
         flash(_("The workflow was saved."), "success")

@@ -6,7 +6,6 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
-    IntegerField,
     MultipleFileField,
     SelectField,
     StringField,
@@ -14,6 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+import parsing
 import textfields
 
 DONE_RATIOS = [(n, f"{n} %") for n in range(0, 101, 10)]
@@ -38,12 +38,18 @@ class TicketForm(FlaskForm):
     priority_id = SelectField(_l("Priority"), coerce=int)
     assignee_id = SelectField(_l("Assignee"), coerce=int)
     start_date = DateField(
-        _l("Start date"), validators=[Optional()], format="%Y-%m-%d", render_kw={"type": "date"}
+        _l("Start date"),
+        validators=[Optional(), parsing.in_date_range_field],
+        format="%Y-%m-%d",
+        render_kw={"type": "date"},
     )
     due_date = DateField(
-        _l("Due date"), validators=[Optional()], format="%Y-%m-%d", render_kw={"type": "date"}
+        _l("Due date"),
+        validators=[Optional(), parsing.in_date_range_field],
+        format="%Y-%m-%d",
+        render_kw={"type": "date"},
     )
-    parent_id = IntegerField(
+    parent_id = parsing.IntField(
         _l("Parent ticket"),
         validators=[Optional(), NumberRange(min=1, message=_l("Enter a ticket number."))],
         render_kw={"inputmode": "numeric", "placeholder": "#"},
@@ -75,7 +81,9 @@ class TrackerForm(FlaskForm):
         _l("English name"), validators=[Optional(), Length(max=textfields.REFERENCE_NAME)]
     )
     default_status_id = SelectField(_l("Default status"), coerce=int)
-    position = IntegerField(_l("Order"), validators=[Optional()])
+    position = parsing.IntField(
+        _l("Order"), validators=[Optional()], low=-parsing.MAX_INT, high=parsing.MAX_INT
+    )
 
 
 class StatusForm(FlaskForm):
@@ -89,4 +97,6 @@ class StatusForm(FlaskForm):
         _l("Ball with"), choices=[("city", _l("City")), ("vendor", _l("Vendor"))]
     )
     is_closed = BooleanField(_l("Closed"))
-    position = IntegerField(_l("Order"), validators=[Optional()])
+    position = parsing.IntField(
+        _l("Order"), validators=[Optional()], low=-parsing.MAX_INT, high=parsing.MAX_INT
+    )

@@ -34,6 +34,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import aliased, joinedload
 
 import generations
+import parsing
 import permissions
 import textsearch
 from accounts.models import User
@@ -292,13 +293,15 @@ def ticket_query(user: User, params, *, default_status: str = "open") -> TicketQ
         query.sort = _parse_sort(sort)
         kept["sort"] = query.sort_param()
 
-    query.limit = min(
-        max(_int(get("limit") or get("per_page"), DEFAULT_LIMIT, "limit"), 1), MAX_LIMIT
+    query.limit = parsing.clamp(
+        _int(get("limit") or get("per_page"), DEFAULT_LIMIT, "limit"), 1, MAX_LIMIT
     )
+    # Past the last ticket a page is empty, however far: kept within what SQL can take.
     if get("offset") not in (None, ""):
-        query.offset = max(_int(get("offset"), 0, "offset"), 0)
+        query.offset = parsing.clamp(_int(get("offset"), 0, "offset"), 0, parsing.MAX_INT)
     elif get("page") not in (None, ""):
-        query.offset = (max(_int(get("page"), 1, "page"), 1) - 1) * query.limit
+        page = parsing.clamp(_int(get("page"), 1, "page"), 1, parsing.MAX_PAGE)
+        query.offset = (page - 1) * query.limit
     if query.limit != DEFAULT_LIMIT:
         kept["limit"] = str(query.limit)
     if "q" not in kept:  # totals of keywords are not kept: there is no end to words
@@ -323,23 +326,28 @@ def keyword_search(user: User, q: str, offset: int = 0, limit: int = DEFAULT_LIM
 
 
 def _ids(value: str, name: str) -> list[int]:
-    try:
-        return [int(v) for v in value.split("|") if v.strip()]
-    except ValueError:
-        raise QueryError(
-            _("Invalid value for %(name)s: %(value)s", name=name, value=value)
-        ) from None
+    """Ids joined by |. A number no row can have (0, 2^31 and more) matches nothing, as an
+    id of a deleted row does; text that is not a number is an error."""
+    ids = []
+    for part in (v for v in value.split("|") if v.strip()):
+        if not _NUMBER.fullmatch(part.strip()):
+            raise QueryError(_("Invalid value for %(name)s: %(value)s", name=name, value=value))
+        number = parsing.id_or_none(part)
+        if number is not None:
+            ids.append(number)
+    return ids
+
+
+_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 
 def _int(value, default: int, name: str) -> int:
+    """offset, limit, page: a number (any size: the caller bounds it), else QueryError."""
     if value in (None, ""):
         return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise QueryError(
-            _("Invalid value for %(name)s: %(value)s", name=name, value=value)
-        ) from None
+    if not isinstance(value, str) or not _NUMBER.fullmatch(value.strip()) or len(value) > 40:
+        raise QueryError(_("Invalid value for %(name)s: %(value)s", name=name, value=value))
+    return int(value)
 
 
 _STATUSES = generations.Cache(size=4)
@@ -358,12 +366,11 @@ def _status_ids(closed: bool) -> list[int]:
 
 
 def _date(value: str, name: str) -> date:
-    try:
-        return date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        raise QueryError(
-            _("Invalid date for %(name)s: %(value)s", name=name, value=value)
-        ) from None
+    """An ISO date within parsing.EARLIEST … LATEST (a time after it is ignored)."""
+    day = parsing.date_or_none(value.strip()[:10])
+    if day is None:
+        raise QueryError(_("Invalid date for %(name)s: %(value)s", name=name, value=value))
+    return day
 
 
 _OPERATOR = re.compile(r"^(><|>=|<=|=)?(.*)$")

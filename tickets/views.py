@@ -31,6 +31,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 import generations
+import parsing
 import permissions
 from accounts.models import User
 from extensions import db
@@ -267,8 +268,7 @@ def new(key):
         form.tracker_id.data = _default_tracker_id(project)
         form.priority_id.data = services.default_priority().id
         parent = request.args.get("parent_id") or request.args.get("issue[parent_issue_id]")
-        if parent and parent.isdigit():
-            form.parent_id.data = int(parent)
+        form.parent_id.data = parsing.id_or_none(parent)
     elif form.validate_on_submit() and _uploads_ok(form):
         unit = _unit_choice(project, form.project_id.data)
         try:
@@ -396,7 +396,7 @@ def _field_error(form, error) -> None:
 # --- show and update -------------------------------------------------------------------------
 
 
-@bp.route("/issues/<int:ticket_id>")
+@bp.route("/issues/<id:ticket_id>")
 def show(ticket_id):
     ticket = load_ticket(ticket_id)
     form = None
@@ -410,7 +410,7 @@ def show(ticket_id):
     return _render_show(ticket, form)
 
 
-@bp.route("/issues/<int:ticket_id>", methods=["POST"])
+@bp.route("/issues/<id:ticket_id>", methods=["POST"])
 def update(ticket_id):
     ticket = load_ticket(ticket_id)
     if not permissions.can_edit_ticket(current_user, ticket):
@@ -430,9 +430,8 @@ def update(ticket_id):
         _unit_choice(ticket.project, form.project_id.data)
     if _homework_item(ticket) is not None or ticket.decision:
         changes["decision"] = (form.decision.data or "").strip() or None
-    try:
-        expected = int(form.version.data or 0)
-    except ValueError:
+    expected = parsing.to_int(form.version.data or 0)
+    if expected is None:
         abort(400)
     try:
         uploads = _store_uploads(form)
@@ -563,8 +562,8 @@ def preview():
 # --- attachments -----------------------------------------------------------------------------
 
 
-@bp.route("/attachments/download/<int:attachment_id>")
-@bp.route("/attachments/download/<int:attachment_id>/<path:filename>")
+@bp.route("/attachments/download/<id:attachment_id>")
+@bp.route("/attachments/download/<id:attachment_id>/<path:filename>")
 def download_attachment(attachment_id, filename=None):
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or not _may_see(attachment):
@@ -596,7 +595,7 @@ def _may_see(attachment: Attachment) -> bool:
     return project is not None and permissions.can_view_project(current_user, project)
 
 
-@bp.route("/meetings/<int:meeting_id>/attachments", methods=["POST"])
+@bp.route("/meetings/<id:meeting_id>/attachments", methods=["POST"])
 def attach_to_meeting(meeting_id):
     from minutes.models import Meeting
 
