@@ -7,7 +7,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from accounts.models import LoginThrottle, Organisation, User
+from accounts import directory
+from accounts.models import DirectorySource, LoginThrottle, Organisation, User
 from extensions import db
 from timeutil import utcnow
 
@@ -42,7 +43,12 @@ def authenticate(login: str, password: str) -> User | None:
         if remaining > timedelta(0):
             raise TooManyAttempts(int(remaining.total_seconds()) + 1)
     user = find_user(key)
-    if user is not None and user.is_active and user.check_password(password):
+    if user is None or user.directory_source_id is not None:
+        # Raises DirectoryUnavailable (nothing counted) when the directory cannot answer.
+        user = directory.sign_in(key, password, user)
+    elif not user.check_password(password):
+        user = None
+    if user is not None and user.is_active:
         if throttle is not None:
             db.session.delete(throttle)
         user.last_login_at = now
@@ -98,13 +104,19 @@ def update_user(user: User, data: dict) -> User:
         user.email = data["email"] or None
     if "organisation_id" in data:
         user.organisation_id = data["organisation_id"] or None
-    if data.get("password"):
+    if "directory_source_id" in data:
+        source = db.session.get(DirectorySource, data["directory_source_id"] or 0)
+        if source is not user.directory_source:
+            directory.bind_user(user, source)
+    if data.get("password") and user.directory_source is None:
         user.set_password(data["password"])
     db.session.flush()
     return user
 
 
 def change_password(user: User, current: str, new: str) -> None:
+    if user.directory_source_id is not None:
+        raise AccountError("the password is the directory's")
     if not user.check_password(current):
         raise AccountError("current password is wrong")
     user.set_password(new)

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 import permissions
-from accounts import bp, public, services
+from accounts import bp, directory, public, services
 from accounts.forms import LoginForm, OrganisationForm, PasswordForm, PreferencesForm, UserForm
 from accounts.models import Organisation, User
 from extensions import db, login_manager
@@ -53,6 +53,11 @@ def login():
                 _("Too many failed attempts. Try again in %(n)s seconds.", n=locked.wait_seconds)
             )
             return render_template("accounts/login.html", form=form), 429
+        except directory.DirectoryUnavailable:
+            # The reason is logged by accounts.directory; local accounts still sign in.
+            message = _("Sign-in through the directory is unavailable now. Please try again later.")
+            flash(message, "warning")
+            return render_template("accounts/login.html", form=form), 503
         db.session.commit()
         if user is not None:
             login_user(user)
