@@ -44,6 +44,7 @@ PROJECT_SECTIONS = (
 )
 CLI_COMMANDS = (
     "accounts.cli:user_cli",
+    "accounts.cli:directory_cli",
     "demo:demo_cli",
     "tickets.defaults:setup_command",
     "reports.cli:remind_command",
