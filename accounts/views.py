@@ -160,10 +160,14 @@ def admin_user_edit(user_id: int | None = None):
     user = db.get_or_404(User, user_id) if user_id else None
     form = UserForm(obj=user)
     form.organisation_id.choices = _organisation_choices()
+    form.directory_source_id.choices = [(0, _("Sanmai password"))] + [
+        (source.id, source.name) for source in directory.sources()
+    ]
     if request.method == "GET" and user is not None:
         form.organisation_id.data = user.organisation_id or 0
+        form.directory_source_id.data = user.directory_source_id or 0
     if form.validate_on_submit():
-        if user is None and not form.password.data:
+        if user is None and not form.password.data and not form.directory_source_id.data:
             form.password.errors.append(_("A new user needs a password."))
         else:
             data = form.data
@@ -179,7 +183,13 @@ def admin_user_edit(user_id: int | None = None):
                         language=data["language"],
                         is_admin=data["is_admin"],
                     )
-                    services.update_user(user, {"is_active_account": data["is_active_account"]})
+                    services.update_user(
+                        user,
+                        {
+                            "is_active_account": data["is_active_account"],
+                            "directory_source_id": data["directory_source_id"],
+                        },
+                    )
                 else:
                     services.update_user(user, data)
             except services.AccountError:
