@@ -120,7 +120,7 @@ def test_source(name, login, password):
         raise click.ClickException(f"no directory source {name!r}")
     report = directory.check_source(source, login, password)
     for step in report.steps:
-        click.echo(f"{'ok ' if step.ok else 'FAIL'} {step.label}: {step.detail}")
+        click.echo(f"{'ok' if step.ok else 'FAIL':4} {step.label}: {step.detail}")
     if report.person is not None:
         person = report.person
         for label, value in (

@@ -57,7 +57,12 @@ DEFAULT_PORTS = {"none": 389, "starttls": 389, "ldaps": 636}
 
 
 class DirectoryUnavailable(Exception):
-    """The directory could not answer; str() is the reason, for the log."""
+    """The directory could not answer; str() is the reason, for the log. `stage` names the
+    step that failed (connect, StartTLS, bind, search, password), for `check_source`."""
+
+    def __init__(self, stage: str, reason: str):
+        super().__init__(reason)
+        self.stage = stage
 
 
 class SourceError(ValueError):
@@ -202,13 +207,15 @@ def _open(source: DirectorySource, conn: ldap3.Connection, steps: list[Step] | N
     try:
         conn.open()
     except (LDAPException, OSError) as error:
-        raise DirectoryUnavailable(f"cannot connect to {where}: {error}") from error
+        raise DirectoryUnavailable("connect", f"cannot connect to {where}: {error}") from error
     _note(steps, "connect", where + (" (LDAPS)" if source.encryption == "ldaps" else ""))
     if source.encryption == "starttls":
         try:
             conn.start_tls()
         except (LDAPException, OSError) as error:
-            raise DirectoryUnavailable(f"StartTLS with {where} failed: {error}") from error
+            raise DirectoryUnavailable(
+                "StartTLS", f"StartTLS with {where} failed: {error}"
+            ) from error
         _note(steps, "StartTLS", _certificate_note(source))
     elif source.encryption == "ldaps":
         _note(steps, "TLS", _certificate_note(source))
@@ -232,19 +239,24 @@ def _service_connection(source: DirectorySource, steps: list[Step] | None = None
         try:
             password = secretbox.open_sealed(source.bind_password_sealed)
         except secretbox.SecretBoxError as error:
-            raise DirectoryUnavailable(f"bind password of {source.name!r}: {error}") from error
+            raise DirectoryUnavailable(
+                "bind", f"bind password of {source.name!r}: {error}"
+            ) from error
     conn = _connection(source, source.bind_dn, password)
     _open(source, conn, steps)
     try:
         bound = conn.bind()
     except (LDAPException, OSError) as error:
         conn.unbind()
-        raise DirectoryUnavailable(f"bind as {source.bind_dn or 'anonymous'}: {error}") from error
+        raise DirectoryUnavailable(
+            "bind", f"bind as {source.bind_dn or 'anonymous'}: {error}"
+        ) from error
     if not bound:
         conn.unbind()
         raise DirectoryUnavailable(
+            "bind",
             f"bind as {source.bind_dn or 'anonymous'} refused: {conn.result.get('description')}"
-            f" {conn.result.get('message') or ''}".rstrip()
+            f" {conn.result.get('message') or ''}".rstrip(),
         )
     _note(steps, "bind", source.bind_dn or "anonymous")
     return conn
@@ -276,10 +288,11 @@ def _search(conn, base: str, search_filter: str, scope, attributes) -> list[dict
     try:
         conn.search(base, search_filter, search_scope=scope, attributes=attributes)
     except (LDAPException, OSError) as error:
-        raise DirectoryUnavailable(f"search under {base}: {error}") from error
+        raise DirectoryUnavailable("search", f"search under {base}: {error}") from error
     if conn.result.get("description") not in ("success", "noSuchObject"):
         raise DirectoryUnavailable(
-            f"search under {base}: {conn.result.get('description')} {conn.result.get('message')}"
+            "search",
+            f"search under {base}: {conn.result.get('description')} {conn.result.get('message')}",
         )
     return [entry for entry in conn.response or () if entry.get("type") == "searchResEntry"]
 
@@ -335,7 +348,7 @@ def password_accepted(source: DirectorySource, person: Person, password: str) ->
     try:
         return bool(conn.bind())
     except (LDAPException, OSError) as error:
-        raise DirectoryUnavailable(f"bind as {person.dn}: {error}") from error
+        raise DirectoryUnavailable("password", f"bind as {person.dn}: {error}") from error
     finally:
         conn.unbind()
 
@@ -405,7 +418,7 @@ def _sign_in(login: str, password: str, user: User | None) -> User | None:
             return None
         return _create_user(source, person)
     if unavailable:
-        raise DirectoryUnavailable("; ".join(unavailable))
+        raise DirectoryUnavailable("connect", "; ".join(unavailable))
     return None
 
 
@@ -443,7 +456,7 @@ def check_source(source: DirectorySource, login: str, password: str | None = Non
     try:
         conn = _service_connection(source, report.steps)
     except DirectoryUnavailable as error:
-        report.steps.append(Step("connect and bind", False, str(error)))
+        report.steps.append(Step(error.stage, False, str(error)))
         return report
     try:
         search_filter = user_search_filter(source, login)
@@ -457,9 +470,11 @@ def check_source(source: DirectorySource, login: str, password: str | None = Non
         report.steps.append(Step("find", True, person.dn))
         if source.group_dn:
             member = is_member(source, conn, person)
-            report.steps.append(Step("group", member, f"{group_filter(source, person)}"))
+            report.steps.append(Step("group", member, group_filter(source, person)))
+            if not member:
+                return report
     except DirectoryUnavailable as error:
-        report.steps.append(Step("search", False, str(error)))
+        report.steps.append(Step(error.stage, False, str(error)))
         return report
     finally:
         conn.unbind()

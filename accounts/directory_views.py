@@ -18,7 +18,6 @@ STEP_LABELS = {
     "StartTLS": _l("StartTLS"),
     "TLS": _l("TLS (LDAPS)"),
     "bind": _l("Bind as the service account"),
-    "connect and bind": _l("Connect and bind"),
     "find": _l("Find the user"),
     "search": _l("Search"),
     "group": _l("Member of the group"),

@@ -300,12 +300,12 @@ def test_directory_test_walks_the_source_end_to_end(app, ldap_server):
     )
     assert result.exit_code == 0, result.output
     for line in (
-        f"ok  connect: 127.0.0.1:{ldap_server.port}",
-        f"ok  StartTLS: certificate checked against {ldap_server.ca_file}",
-        "ok  bind: cn=sanmai,ou=services,dc=maebashi,dc=example",
-        f"ok  find: uid=yamada.taro,{PEOPLE}",
-        "ok  group:",
-        "ok  password: accepted",
+        f"ok   connect: 127.0.0.1:{ldap_server.port}",
+        f"ok   StartTLS: certificate checked against {ldap_server.ca_file}",
+        "ok   bind: cn=sanmai,ou=services,dc=maebashi,dc=example",
+        f"ok   find: uid=yamada.taro,{PEOPLE}",
+        "ok   group:",
+        "ok   password: accepted",
         "name: 山田 太郎（情報政策課）",
         "last name: 山田",
         "first name: 太郎",
@@ -329,7 +329,15 @@ def test_directory_test_reports_an_unreachable_server(app, make_source):
     make_source(name="前橋市", port=_closed_port())
     result = app.test_cli_runner().invoke(args=["directory", "test", "前橋市", "yamada.taro"])
     assert result.exit_code == 1
-    assert "FAIL connect and bind: cannot connect to 127.0.0.1" in result.output
+    assert "FAIL connect: cannot connect to 127.0.0.1" in result.output
+
+
+def test_directory_test_names_a_certificate_it_cannot_check(app, make_source):
+    make_source(name="前橋市", encryption="starttls")
+    result = app.test_cli_runner().invoke(args=["directory", "test", "前橋市", "yamada.taro"])
+    assert result.exit_code == 1
+    assert "ok   connect:" in result.output
+    assert "FAIL StartTLS:" in result.output and "CERTIFICATE_VERIFY_FAILED" in result.output
 
 
 # --- the admin pages ---------------------------------------------------------------------------
