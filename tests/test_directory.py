@@ -5,7 +5,7 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from accounts import directory, services
+from accounts import directory, directory_server, services
 from accounts.models import DirectorySource, User
 from extensions import db
 from projects.models import Membership
@@ -128,8 +128,8 @@ def test_only_members_of_the_sources_group_sign_in(client, make_source):
 
 def test_active_directory_group_check_follows_nested_groups_in_an_escaped_filter():
     source = DirectorySource(kind="ad", group_dn="CN=三枚(利用者),OU=Groups,DC=city,DC=example")
-    person = directory.Person(dn="CN=山田 太郎,OU=Staff,DC=city,DC=example", login="yamada")
-    assert directory.group_filter(source, person) == (
+    person = directory_server.Person(dn="CN=山田 太郎,OU=Staff,DC=city,DC=example", login="yamada")
+    assert directory_server.group_filter(source, person) == (
         "(memberOf:1.2.840.113556.1.4.1941:=CN=三枚\\28利用者\\29,OU=Groups,DC=city,DC=example)"
     )
 
@@ -147,7 +147,7 @@ def test_ldap_filter_characters_in_a_login_are_matched_literally(client, make_so
 
 def test_the_user_filter_escapes_the_login_and_keeps_the_sources_filter(make_source):
     source = make_source(user_filter="(objectClass=inetOrgPerson)")
-    assert directory.user_search_filter(source, "a*(b)\\") == (
+    assert directory_server.user_search_filter(source, "a*(b)\\") == (
         "(&(uid=a\\2a\\28b\\29\\5c)(objectClass=inetOrgPerson))"
     )
 
@@ -163,8 +163,8 @@ def test_the_login_slow_down_applies_to_directory_logins(app, client, make_sourc
 
 def test_an_empty_password_is_refused_without_asking_the_directory(make_source):
     source = make_source()
-    person = directory.Person(dn=f"uid=yamada.taro,{PEOPLE}", login="yamada.taro")
-    assert directory.password_accepted(source, person, "") is False
+    person = directory_server.Person(dn=f"uid=yamada.taro,{PEOPLE}", login="yamada.taro")
+    assert directory_server.password_accepted(source, person, "") is False
     assert directory.sign_in("yamada.taro", "", None) is None
 
 
@@ -191,8 +191,11 @@ def test_ldaps_signs_in_with_the_sources_ca_file(client, ldap_server, make_sourc
 
 
 def test_the_certificate_must_name_the_host(client, ldap_server, make_source):
-    # The test certificate names 127.0.0.1 and localhost, not this other loopback address.
-    make_source(host="127.0.0.2", encryption="starttls", ca_file=ldap_server.ca_file)
+    # The server also listens on 127.0.0.2, which its certificate does not name.
+    source = make_source(host="127.0.0.2", encryption="starttls", ca_file=ldap_server.ca_file)
+    steps = directory.check_source(source, "yamada.taro").steps
+    assert [(step.label, step.ok) for step in steps] == [("connect", True), ("StartTLS", False)]
+    assert "doesn't match" in steps[-1].detail
     assert _sign_in(client, "yamada.taro", _password("yamada.taro")).status_code == 503
 
 
