@@ -61,11 +61,15 @@ def upgrade():
 
 def downgrade():
     op.drop_index(op.f("ix_users_directory_source_id"), table_name="users")
-    # SQLite drops a column that a foreign key names only by copying the table.
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        if op.get_bind().dialect.name != "sqlite":
-            batch_op.drop_constraint(
-                op.f("fk_users_directory_source_id_directory_sources"), type_="foreignkey"
-            )
-        batch_op.drop_column("directory_source_id")
+    fk_name = op.f("fk_users_directory_source_id_directory_sources")
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_constraint(fk_name, "users", type_="foreignkey")
+        op.drop_column("users", "directory_source_id")
+    else:
+        # SQLite drops a column that a foreign key names only by copying the table, and the
+        # copy drops users, which other tables reference: foreign keys are off meanwhile.
+        op.execute("PRAGMA foreign_keys=OFF")
+        with op.batch_alter_table("users", schema=None) as batch_op:
+            batch_op.drop_column("directory_source_id")
+        op.execute("PRAGMA foreign_keys=ON")
     op.drop_table("directory_sources")
