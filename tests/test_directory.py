@@ -67,6 +67,18 @@ def test_first_sign_in_creates_the_person_in_the_sources_organisation_without_ro
     assert db.session.scalar(sa.select(Membership).where(Membership.user_id == user.id)) is None
 
 
+def test_each_city_has_its_source_and_a_new_person_joins_the_city_that_knows_them(
+    client, make_source, make_org
+):
+    # 高崎市's source searches where no 前橋市 staff are; 前橋市's finds them.
+    make_source(name="高崎市", base_dn=GROUP_DN.split(",", 1)[1], organisation=make_org("高崎市"))
+    maebashi = make_source(name="前橋市", organisation=make_org("前橋市"))
+    assert _sign_in(client, "yamada.taro", _password("yamada.taro")).status_code == 302
+    user = services.find_user("yamada.taro")
+    assert user.directory_source == maebashi
+    assert user.organisation.name == "前橋市"
+
+
 def test_without_create_users_a_person_unknown_to_sanmai_is_refused(client, make_source):
     make_source(create_users=False)
     response = _sign_in(client, "yamada.taro", _password("yamada.taro"))
