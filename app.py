@@ -72,6 +72,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 BUSY_RETRY_SECONDS = 2
 CLI_COMMANDS = (
     "accounts.cli:user_cli",
+    "accounts.cli:directory_cli",
     "demo:demo_cli",
     "tickets.defaults:setup_command",
     "reports.cli:remind_command",

@@ -53,6 +53,10 @@ def from_environment() -> dict:
         # The PDF renderer process (exports/renderer.py; SANMAI_PDF_IDLE_SECONDS is read there).
         "SANMAI_PDF_TIMEOUT": _int("SANMAI_PDF_TIMEOUT", 25),
         "SANMAI_PDF_MAX_RENDERS": _int("SANMAI_PDF_MAX_RENDERS", 200),
+        # Directory sign-in: the key that encrypts bind passwords (secretbox.py), and how
+        # long to wait for a directory server before saying it is unavailable.
+        "SANMAI_SECRET_BOX_KEY": os.environ.get("SANMAI_SECRET_BOX_KEY", ""),
+        "SANMAI_DIRECTORY_TIMEOUT": _int("SANMAI_DIRECTORY_TIMEOUT", 5),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SANMAI_SECURE_COOKIES"),

@@ -15,6 +15,8 @@ from timeutil import utcnow
 
 ORGANISATION_KINDS = ("city", "vendor", "council")
 LANGUAGES = ("ja", "en")
+DIRECTORY_KINDS = ("ad", "openldap")
+DIRECTORY_ENCRYPTIONS = ("none", "starttls", "ldaps")
 
 
 class Organisation(db.Model):
@@ -55,8 +57,13 @@ class User(UserMixin, db.Model):
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set: the password is checked by the directory only (accounts/directory.py).
+    directory_source_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("directory_sources.id"), index=True
+    )
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
+    directory_source: Mapped[DirectorySource | None] = relationship(back_populates="users")
 
     def __repr__(self) -> str:
         return f"<User {self.login}>"
@@ -99,3 +106,40 @@ class LoginThrottle(db.Model):
     failures: Mapped[int] = mapped_column(default=0)
     first_failed_at: Mapped[datetime] = mapped_column(default=utcnow)  # the count's window
     last_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DirectorySource(db.Model):
+    """An LDAP or Active Directory server its users sign in through (Redmine's auth source)."""
+
+    __tablename__ = "directory_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), default="ad")  # one of DIRECTORY_KINDS
+    host: Mapped[str] = mapped_column(sa.String(255))
+    port: Mapped[int]
+    encryption: Mapped[str] = mapped_column(sa.String(16))  # one of DIRECTORY_ENCRYPTIONS
+    # PEM file of the CA that signed the server's certificate; empty: the system's CAs.
+    ca_file: Mapped[str | None] = mapped_column(sa.String(500))
+    check_certificate: Mapped[bool] = mapped_column(default=True)
+    bind_dn: Mapped[str | None] = mapped_column(sa.String(500))
+    # Fernet token (secretbox.py), never the password in clear.
+    bind_password_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    base_dn: Mapped[str] = mapped_column(sa.String(500))
+    user_filter: Mapped[str | None] = mapped_column(sa.String(1000))
+    attr_login: Mapped[str] = mapped_column(sa.String(60))
+    attr_firstname: Mapped[str] = mapped_column(sa.String(60))
+    attr_lastname: Mapped[str] = mapped_column(sa.String(60))
+    attr_mail: Mapped[str] = mapped_column(sa.String(60))
+    attr_display_name: Mapped[str] = mapped_column(sa.String(60))
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
+    create_users: Mapped[bool] = mapped_column(default=False)
+    # Only members of this group (nested groups included on Active Directory) may sign in.
+    group_dn: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation | None] = relationship()
+    users: Mapped[list[User]] = relationship(back_populates="directory_source")
+
+    def __repr__(self) -> str:
+        return f"<DirectorySource {self.name}>"

@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
 import textfields
-from accounts.models import LoginThrottle, Organisation, User
+from accounts import directory
+from accounts.models import DirectorySource, LoginThrottle, Organisation, User
 from extensions import db
 from timeutil import utcnow
 
@@ -66,7 +67,12 @@ def authenticate(login: str, password: str, address: str | None) -> User | None:
     if wait:
         raise TooManyAttempts(wait)
     user = find_user(name)
-    if user is not None and user.is_active and user.check_password(password):
+    if user is None or user.directory_source_id is not None:
+        # Raises DirectoryUnavailable (nothing counted) when the directory cannot answer.
+        user = directory.sign_in(name, password, user)
+    elif not user.check_password(password):
+        user = None
+    if user is not None and user.is_active:
         db.session.execute(
             sa.delete(LoginThrottle).where(
                 LoginThrottle.login == name, LoginThrottle.address == address
@@ -199,7 +205,11 @@ def update_user(user: User, data: dict) -> User:
         user.email = data["email"] or None
     if "organisation_id" in data:
         user.organisation_id = data["organisation_id"] or None
-    if data.get("password"):
+    if "directory_source_id" in data:
+        source = db.session.get(DirectorySource, data["directory_source_id"] or 0)
+        if source is not user.directory_source:
+            directory.bind_user(user, source)
+    if data.get("password") and user.directory_source is None:
         user.set_password(data["password"])
     if locked or data.get("password"):
         end_sessions(user)  # none may outlive the password, nor come back with an unlock
@@ -208,6 +218,8 @@ def update_user(user: User, data: dict) -> User:
 
 
 def change_password(user: User, current: str, new: str) -> None:
+    if user.directory_source_id is not None:
+        raise AccountError("the password is the directory's")
     if not user.check_password(current):
         raise AccountError("current password is wrong")
     user.set_password(new)

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 import permissions
-from accounts import bp, public, services
+from accounts import bp, directory, public, services
 from accounts.forms import LoginForm, OrganisationForm, PasswordForm, PreferencesForm, UserForm
 from accounts.models import Organisation, User
 from extensions import db, login_manager
@@ -45,6 +45,11 @@ def login():
                 _("Too many failed attempts. Try again in %(n)s seconds.", n=locked.wait_seconds)
             )
             return render_template("accounts/login.html", form=form), 429
+        except directory.DirectoryUnavailable:
+            # The reason is logged by accounts.directory; local accounts still sign in.
+            message = _("Sign-in through the directory is unavailable now. Please try again later.")
+            flash(message, "warning")
+            return render_template("accounts/login.html", form=form), 503
         db.session.commit()
         if user is not None:
             login_user(user)
@@ -151,10 +156,14 @@ def admin_user_edit(user_id: int | None = None):
     user = db.get_or_404(User, user_id) if user_id else None
     form = UserForm(obj=user)
     form.organisation_id.choices = _organisation_choices()
+    form.directory_source_id.choices = [(0, _("Sanmai password"))] + [
+        (source.id, source.name) for source in directory.sources()
+    ]
     if request.method == "GET" and user is not None:
         form.organisation_id.data = user.organisation_id or 0
+        form.directory_source_id.data = user.directory_source_id or 0
     if form.validate_on_submit():
-        if user is None and not form.password.data:
+        if user is None and not form.password.data and not form.directory_source_id.data:
             form.password.errors.append(_("A new user needs a password."))
         else:
             data = form.data
@@ -170,7 +179,13 @@ def admin_user_edit(user_id: int | None = None):
                         language=data["language"],
                         is_admin=data["is_admin"],
                     )
-                    services.update_user(user, {"is_active_account": data["is_active_account"]})
+                    services.update_user(
+                        user,
+                        {
+                            "is_active_account": data["is_active_account"],
+                            "directory_source_id": data["directory_source_id"],
+                        },
+                    )
                 else:
                     services.update_user(user, data)
             except services.AccountTextError as error:

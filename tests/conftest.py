@@ -45,6 +45,7 @@ pytest_plugins = [
     "tests.fixtures.reports",
     "tests.fixtures.redmine",
     "tests.fixtures.queries",
+    "tests.fixtures.directory",
 ]
 
 
