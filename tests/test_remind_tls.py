@@ -1,9 +1,7 @@
 """Reminders over TLS: SANMAI_SMTP_TLS=starttls and =ssl against a real aiosmtpd server with a
-certificate made for the test (the client trusts only that certificate)."""
+certificate made for the test (the client trusts only the test's CA)."""
 
-import shutil
 import ssl
-import subprocess
 from datetime import date, datetime
 
 import pytest
@@ -12,54 +10,30 @@ from aiosmtpd.controller import Controller
 from reports import mail
 from reports.queries import Clock
 from reports.reminders import send_reminders
+from tests.fixtures.tls import make_certificates
 from tests.test_remind import Inbox, free_port
-
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
+    """(CA, server certificate, server key)."""
+    return make_certificates(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
 def trust(monkeypatch, certificate):
-    """The mailer verifies the server as always, against the test's certificate only."""
-    cert, _key = certificate
+    """The mailer verifies the server as always, against the test's CA only."""
+    ca, _cert, _key = certificate
     original = ssl.create_default_context
     monkeypatch.setattr(
         mail.ssl,
         "create_default_context",
-        lambda *args, **kwargs: original(*args, **{**kwargs, "cafile": str(cert)}),
+        lambda *args, **kwargs: original(*args, **{**kwargs, "cafile": str(ca)}),
     )
 
 
 def _server(certificate, mode):
-    cert, key = certificate
+    _ca, cert, key = certificate
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(cert), str(key))
     inbox, port = Inbox(), free_port()
