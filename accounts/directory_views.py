@@ -31,7 +31,7 @@ def admin_directories():
 
 
 @bp.route("/admin/directories/new", methods=["GET", "POST"])
-@bp.route("/admin/directories/<int:source_id>/edit", methods=["GET", "POST"])
+@bp.route("/admin/directories/<id:source_id>/edit", methods=["GET", "POST"])
 def admin_directory_edit(source_id: int | None = None):
     source = db.get_or_404(DirectorySource, source_id) if source_id else None
     form = DirectorySourceForm(obj=source)
@@ -54,7 +54,7 @@ def admin_directory_edit(source_id: int | None = None):
     return render_template("accounts/admin_directory_form.html", form=form, source=source)
 
 
-@bp.route("/admin/directories/<int:source_id>/check", methods=["GET", "POST"])
+@bp.route("/admin/directories/<id:source_id>/check", methods=["GET", "POST"])
 def admin_directory_check(source_id: int):
     """Runs the same end-to-end check as `flask directory test`."""
     source = db.get_or_404(DirectorySource, source_id)

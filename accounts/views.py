@@ -161,7 +161,9 @@ def admin_user_edit(user_id: int | None = None):
     ]
     if request.method == "GET" and user is not None:
         form.organisation_id.data = user.organisation_id or 0
-        form.directory_source_id.data = user.directory_source_id or 0
+    if "directory_source_id" not in request.form:
+        # A post without the field (a script, an older form) keeps the user's binding.
+        form.directory_source_id.data = (user.directory_source_id if user else None) or 0
     if form.validate_on_submit():
         if user is None and not form.password.data and not form.directory_source_id.data:
             form.password.errors.append(_("A new user needs a password."))
