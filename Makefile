@@ -83,7 +83,7 @@ format: $(VENV)/.test-installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# Benchmark at city scale (issue 7), not part of `make test`: see bench/README.md.
+# Benchmark at city scale, not part of `make test`: see bench/README.md.
 # bench-data makes bench/data/bench.db (or, with DATABASE_URL, a PostgreSQL database).
 $(VENV)/.bench-installed: uv.lock pyproject.toml $(VENV)/.test-installed | $(UV)
 	$(UV) sync --frozen --python $(PYTHON) --group test --group bench

@@ -152,7 +152,7 @@ def register_extensions(app: Flask) -> None:
 
 def _translations():
     """The context's translations, looked up once per locale. Templates call gettext hundreds
-    of times a page and Flask-Babel finds the translations anew each time (~20 µs); they are
+    of times a page and Flask-Babel would find the translations anew each time; they are
     kept on Flask-Babel's own context object beside the locale they are for, so a
     force_locale block (e-mails in the recipient's language) still gets its own."""
     try:
@@ -185,8 +185,8 @@ def _sqlite_pragmas(dbapi_connection, _record, wait_ms: int = 3000) -> None:
 
 def _postgresql_settings(dbapi_connection, _record, wait_ms: int = 3000) -> None:
     """No JIT compilation: the app's statements run in milliseconds, and a search whose
-    estimated cost passes jit_above_cost (a common word over 100,000 tickets) spent 38 ms
-    compiling to save none (explained on the bench data). A statement waits at most
+    estimated cost passes jit_above_cost (a common word over 100,000 tickets) spends longer
+    compiling than it saves (explained on the bench data). A statement waits at most
     `wait_ms` for a lock, then fails and the request answers 503 (transactions.py)."""
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET jit = off")

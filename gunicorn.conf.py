@@ -3,7 +3,7 @@
 
 Each worker has a PDF renderer process of its own (exports/renderer.py): WeasyPrint and the
 CJK fonts live there, not in the worker. It is started as soon as the worker has loaded the
-app, so that loading WeasyPrint and the fonts (~3 s of CPU) is done before the first PDF is
+app, so that loading WeasyPrint and the fonts (seconds of CPU) is done before the first PDF is
 asked for rather than during it; `SANMAI_PDF_WARM=0` starts it on the first PDF instead. When
 the worker exits, its renderer is stopped with it.
 """

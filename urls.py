@@ -1,8 +1,8 @@
 """URLs for the rows of long lists, links to pages other packages own, and `next` targets.
 
-url_for costs ~20 µs a call, and a list of a hundred rows links each row two or three
-times: `row_url` builds an endpoint's URL once per request with numbered slots and fills
-in each row's ids. `object_url` links an object's page (a ticket, a meeting) whatever its
+url_for is costly enough to show in a list of a hundred rows that links each row two or
+three times: `row_url` builds an endpoint's URL once per request with numbered slots and
+fills in each row's ids. `object_url` links an object's page (a ticket, a meeting) whatever its
 id argument is called, or None while no such page exists. `safe_next` is the one check of
 a `next` parameter before the redirect that follows a form.
 """

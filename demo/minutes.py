@@ -409,7 +409,7 @@ def _progress(homework: list[Item], users) -> None:
 
 
 def _confirm(meeting: Meeting, facilitator) -> None:
-    """Freeze and have every present attendee confirm in the room (issue 5's services)."""
+    """Freeze and have every present attendee confirm in the room (the confirmation services)."""
     try:
         from minutes import revisions
     except ImportError:  # confirmation not installed: leave the minutes awaiting it

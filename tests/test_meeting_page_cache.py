@@ -1,7 +1,7 @@
-"""The meeting page's cached live region and confirmation panel (issue 7, meeting page at city
-scale): an unchanged meeting is neither recomputed nor re-rendered, and the cache never serves a
-stale page, another language's, an editor's forms to a viewer, or another person's CSRF token or
-confirmation state."""
+"""The meeting page's cached live region and confirmation panel: an unchanged meeting is
+neither recomputed nor re-rendered, and the cache never serves a stale page, another
+language's, an editor's forms to a viewer, or another person's CSRF token or confirmation
+state."""
 
 import re
 from datetime import date, datetime, timedelta

@@ -1,4 +1,4 @@
-"""One source of truth for homework (issue 4, point 6): who / what / by-when live on the
+"""One source of truth for homework: who / what / by-when live on the
 ticket only, so an edit on either side shows on the other and they can never drift."""
 
 from datetime import date

@@ -1,5 +1,5 @@
-"""No query per row (issue 7, point 4): each page the benchmark measures issues the same
-number of SQL statements whether it shows 10 rows or 100."""
+"""No query per row: each page the benchmark measures issues the same number of SQL
+statements whether it shows 10 rows or 100."""
 
 from datetime import date, datetime, timedelta
 from itertools import count

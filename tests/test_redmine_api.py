@@ -205,7 +205,7 @@ def test_basic_login_gives_the_api_key_made_on_first_use(client, make_user):
 
 @pytest.fixture
 def family(rm_world, make_ticket):
-    """A parent with one child assigned to the member (as Redmine's issue #3)."""
+    """A parent with one child assigned to the member (as in Redmine's reference answer)."""
     member = rm_world["member"]
     parent = make_ticket(rm_world["unit"], member, subject="予算会議の議事録を作成する")
     child = make_ticket(
