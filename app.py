@@ -242,7 +242,6 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["datetime_ja"] = formatting.format_datetime
     app.jinja_env.filters["time_ja"] = formatting.format_time
     app.jinja_env.globals["can"] = permissions
-    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["role_label"] = formatting.role_label
     # Sections a domain adds to a project or unit page (missing ones are skipped).
     app.jinja_env.globals["project_sections"] = PROJECT_SECTIONS
