@@ -32,14 +32,17 @@ HOMEWORK_TRACKER = "問い合わせ管理"
 # Items that share one ordering: results are ordered among results, sheet ③ as one list.
 ORDER_GROUP = {"goal": ("goal",), "result": ("result",), "homework": ("homework",)}
 ORDER_GROUP["break"] = ORDER_GROUP["preview"] = ("break", "preview")
-# Moves between sheets the talk describes (same meeting); other targets are refused.
+# Moves between sheets the talk describes (same meeting), in the order the projector offers
+# them; other targets are refused.
 MOVES = {
-    "preview": {"result", "homework", "goal", "break"},
-    "break": {"preview", "result", "homework", "goal"},
-    "homework": {"result"},
-    "goal": {"preview", "break"},
-    "result": {"preview", "break", "homework"},
+    "preview": ("result", "homework", "goal", "break"),
+    "break": ("result", "homework", "goal", "preview"),
+    "homework": ("result",),
+    "goal": ("preview", "break"),
+    "result": ("preview", "break", "homework"),
 }
+# Kinds a later meeting can take over as a goal (pull_as_goal).
+TAKEN_OVER_AS_GOAL = ("preview", "break")
 
 
 class MinutesError(ValueError):
@@ -800,7 +803,7 @@ def keep_open(actor: User | None, meeting: Meeting, homework: Item, due_date=Non
 
 def pull_as_goal(actor: User | None, meeting: Meeting, preview: Item) -> Item:
     """A preview (さきどり) of an earlier meeting becomes a goal of this later one."""
-    if preview.kind not in ("preview", "break"):
+    if preview.kind not in TAKEN_OVER_AS_GOAL:
         raise MinutesError(_("Only preview items can become a goal of a later meeting."), "kind")
     if preview.meeting.unit.root.id != meeting.unit.root.id:
         raise MinutesError(_("Only items of this project can be taken over."), "unit")

@@ -473,6 +473,7 @@ def present(meeting_id):
         ],
         etag=live_etag(meeting),
         today=to_local(utcnow()).date(),
+        moves={"sheet": services.MOVES, "later": services.TAKEN_OVER_AS_GOAL},
     )
 
 

@@ -452,14 +452,21 @@
   }
 
   // --- moving, reordering, deleting ---------------------------------------------------------
-  var MOVES = {
-    preview: ["r", "h", "g", "b", "n"], "break": ["r", "h", "g", "p", "n"],
-    homework: ["r"], goal: ["p", "b"], result: ["p", "b", "h"],
-  };
+  // The server's table (minutes.services.MOVES): the sheets each kind can move to, in the
+  // order offered, and the kinds a later meeting can take over as a goal (key n).
+  var moves = json("moves", { sheet: {}, later: [] });
   var MOVE_KIND = { r: "result", h: "homework", g: "goal", p: "preview", b: "break" };
+  var MOVE_KEY = {};
+  Object.keys(MOVE_KIND).forEach(function (k) { MOVE_KEY[MOVE_KIND[k]] = k; });
+
+  function moveKeys(kind) {
+    var options = (moves.sheet[kind] || []).map(function (to) { return MOVE_KEY[to]; });
+    if (moves.later.indexOf(kind) >= 0 && later.length) options.push("n");
+    return options;
+  }
 
   function startMove(el) {
-    var options = (MOVES[el.dataset.kind] || []).filter(function (k) { return k !== "n" || later.length; });
+    var options = moveKeys(el.dataset.kind);
     if (!options.length) return;
     state.mode = "move";
     say(T.move_to + " " + options.map(function (k) {
@@ -551,7 +558,7 @@
     if (state.mode === "move") {
       e.preventDefault();
       if (e.key === "Escape") { state.mode = "list"; say(""); return applyPending(); }
-      if (el && (MOVES[el.dataset.kind] || []).indexOf(e.key) >= 0) move(el, e.key);
+      if (el && moveKeys(el.dataset.kind).indexOf(e.key) >= 0) move(el, e.key);
       return applyPending();
     }
     if (state.mode === "later") {
