@@ -1,6 +1,6 @@
 """Time helpers: stored times are naive UTC; people see Japan time."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -8,6 +8,11 @@ JST = ZoneInfo("Asia/Tokyo")
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def local_to_utc(day: date, at: time = time()) -> datetime:
+    """The naive UTC moment at which `at` on `day` happens in Japan (midnight by default)."""
+    return datetime.combine(day, at, tzinfo=JST).astimezone(UTC).replace(tzinfo=None)
 
 
 def to_local(value: datetime) -> datetime:

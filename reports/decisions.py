@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 import permissions
 import textsearch
+import timeutil
 from extensions import db
 from minutes.models import Confirmation, Item, ItemEvent, Meeting, Revision
 from projects.models import Project
@@ -40,9 +41,9 @@ class DecisionFilters:
         if self.item_id is not None:
             out.append(Item.id == self.item_id)
         if self.date_from:
-            out.append(Meeting.starts_at >= queries.utc_of_local_midnight(self.date_from))
+            out.append(Meeting.starts_at >= timeutil.local_to_utc(self.date_from))
         if self.date_to:
-            end = queries.utc_of_local_midnight(self.date_to + timedelta(days=1))
+            end = timeutil.local_to_utc(self.date_to + timedelta(days=1))
             out.append(Meeting.starts_at < end)
         keyword = textsearch.matches_all(self.q, Item.id, ITEM_SOURCES)
         if keyword is not None:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 import permissions
+import timeutil
 from extensions import db
 from minutes.models import Item, Meeting
 from projects.models import Project
@@ -120,8 +121,8 @@ def last_year(user, project: Project, clock: queries.Clock) -> LastYear:
     ]
     if previous is None:
         return LastYear(project, None, weeks)
-    start = queries.utc_of_local_midnight(first)
-    end = queries.utc_of_local_midnight(first + timedelta(weeks=len(weeks)))
+    start = timeutil.local_to_utc(first)
+    end = timeutil.local_to_utc(first + timedelta(weeks=len(weeks)))
 
     def week_of(moment) -> WeekDigest:
         return weeks[min((moment - start).days // 7, len(weeks) - 1)]

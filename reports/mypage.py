@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 import permissions
+import timeutil
 from extensions import db
 from minutes.models import Attendee, Confirmation, Meeting, Revision
 from projects.models import Project
@@ -44,7 +45,7 @@ def next_meetings(user, clock: queries.Clock, limit: int = 10) -> list[Meeting]:
             .join(Attendee, Attendee.meeting_id == Meeting.id)
             .where(
                 Attendee.user_id == user.id,
-                Meeting.starts_at >= queries.utc_of_local_midnight(clock.today),
+                Meeting.starts_at >= timeutil.local_to_utc(clock.today),
                 permissions.visible(user, Meeting.unit_id),
             )
             .order_by(Meeting.starts_at, Meeting.id)

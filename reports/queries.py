@@ -9,7 +9,7 @@ vendor). Every query is restricted by `permissions.visible(user, Ticket.project_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 
 import sqlalchemy as sa
@@ -23,7 +23,14 @@ from extensions import db
 from minutes.models import Item, Meeting
 from projects.models import Project
 from tickets.models import Status, Ticket
-from timeutil import JST, fiscal_year_bounds, fiscal_year_of, to_local, utcnow, week_start
+from timeutil import (
+    fiscal_year_bounds,
+    fiscal_year_of,
+    local_to_utc,
+    to_local,
+    utcnow,
+    week_start,
+)
 
 # The dashboard's numbers per (user, scope, day, …), until the homework data changes. The
 # user's id is enough: who sees which project is homework data (memberships) as well.
@@ -31,11 +38,6 @@ _CACHE = generations.Cache(size=64)
 
 STATES = ("open", "overdue", "week", "done_month", "all")
 PAGE_SIZE = 50
-
-
-def utc_of_local_midnight(day: date) -> datetime:
-    """The naive UTC moment at which `day` begins in Japan."""
-    return datetime.combine(day, time(), tzinfo=JST).astimezone(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,8 @@ def _state_clause(state: str, clock: Clock):
         ),
         "done_month": sa.and_(
             Status.is_closed.is_(True),
-            Ticket.closed_at >= utc_of_local_midnight(clock.month_start),
-            Ticket.closed_at < utc_of_local_midnight(clock.next_month_start),
+            Ticket.closed_at >= local_to_utc(clock.month_start),
+            Ticket.closed_at < local_to_utc(clock.next_month_start),
         ),
         "all": sa.true(),
     }[state]
@@ -543,9 +545,9 @@ def weekly_trend(user, project=None, year: int | None = None, clock=None) -> lis
     if not weeks:
         return []
     first, _last = fiscal_year_bounds(year)
-    fy_start = utc_of_local_midnight(first)
-    monday = utc_of_local_midnight(weeks[0])
-    end = utc_of_local_midnight(weeks[-1] + timedelta(days=7))
+    fy_start = local_to_utc(first)
+    monday = local_to_utc(weeks[0])
+    end = local_to_utc(weeks[-1] + timedelta(days=7))
     where = homework_where(user, project)
     if project is None and sees_many_units(user):
         # Across many units the year's rows are fewer than all the units' tickets: read them

@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 
 import permissions
 import textsearch
+import timeutil
 from extensions import db
 from minutes.models import Item, Meeting
 from projects.models import Project
@@ -72,9 +73,9 @@ class SearchFilters:
     def day_range(self, column) -> list:
         out = []
         if self.date_from:
-            out.append(column >= queries.utc_of_local_midnight(self.date_from))
+            out.append(column >= timeutil.local_to_utc(self.date_from))
         if self.date_to:
-            out.append(column < queries.utc_of_local_midnight(self.date_to + timedelta(days=1)))
+            out.append(column < timeutil.local_to_utc(self.date_to + timedelta(days=1)))
         return out
 
     def args(self) -> dict:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -41,7 +41,7 @@ from accounts.models import User
 from extensions import db
 from projects.models import Project
 from tickets.models import Journal, Priority, Status, Ticket, Tracker
-from timeutil import JST, local_today
+from timeutil import local_to_utc, local_today
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -400,10 +400,7 @@ def _date_range(name: str, get) -> tuple[date | None, date | None]:
 
 def _bound(column, day: date):
     """Stored times are naive UTC; a day in Japan time starts at 15:00 UTC the day before."""
-    if column is Ticket.due_date:
-        return day
-    start = datetime.combine(day, time.min, tzinfo=JST)
-    return start.astimezone(UTC).replace(tzinfo=None)
+    return day if column is Ticket.due_date else local_to_utc(day)
 
 
 def _parse_sort(value: str) -> list[tuple[str, bool]]:
