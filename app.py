@@ -25,6 +25,7 @@ from flask_wtf.csrf import CSRFError
 
 import config
 import parsing
+import requestlog
 import textsearch
 import transactions
 from extensions import babel, csrf, db, login_manager, migrate
@@ -38,6 +39,7 @@ BLUEPRINTS = (
     "exports:bp",
     "reports:bp",
     "redmine:bp",
+    "health:bp",
 )
 MODEL_MODULES = (
     "accounts.models",
@@ -93,6 +95,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
 
     register_extensions(app)
+    requestlog.init_app(app)  # first, so every later hook's log lines carry the request id
     app.before_request(parsing.refuse_json_outside_apis)
     register_blueprints(app)
     register_template_helpers(app)

@@ -50,6 +50,7 @@ def from_environment() -> dict:
         "SANMAI_LOGIN_WINDOW_SECONDS": _int("SANMAI_LOGIN_WINDOW_SECONDS", 900),
         # How long a write waits for another's write lock before it answers 503 (busy).
         "SANMAI_DB_LOCK_WAIT": float(os.environ.get("SANMAI_DB_LOCK_WAIT", "3")),
+        "SANMAI_LOG_FORMAT": os.environ.get("SANMAI_LOG_FORMAT", "text"),
         # The PDF renderer process (exports/renderer.py; SANMAI_PDF_IDLE_SECONDS is read there).
         "SANMAI_PDF_TIMEOUT": _int("SANMAI_PDF_TIMEOUT", 25),
         "SANMAI_PDF_MAX_RENDERS": _int("SANMAI_PDF_MAX_RENDERS", 200),

@@ -22,3 +22,10 @@ def worker_exit(server, worker):
     from exports import renderer
 
     renderer.shutdown()
+
+
+# gunicorn's default access line, then the request id the app sends back (requestlog.py),
+# so this log and the app's own name the same request.
+access_log_format = (
+    '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s'
+)

@@ -53,8 +53,8 @@ def reads_in_autocommit() -> None:
     """before_request (PostgreSQL only): a GET's session starts on an autocommit connection."""
     if request.method not in SAFE_METHODS:
         return
-    if request.endpoint == "static":
-        return  # a static file needs no connection at all
+    if request.endpoint == "static" or request.blueprint == "health":
+        return  # a static file needs no connection; a health check handles its own failures
     session = db.session()
     if not session.in_transaction():
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
