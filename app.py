@@ -78,6 +78,8 @@ CLI_COMMANDS = (
     "demo:demo_cli",
     "tickets.defaults:setup_command",
     "reports.cli:remind_command",
+    "backup:backup_command",
+    "backup:restore_command",
 )
 
 
