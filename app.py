@@ -24,6 +24,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 import config
+import errors
 import parsing
 import textsearch
 import transactions
@@ -287,11 +288,13 @@ def register_errorhandlers(app: Flask) -> None:
     for code in messages:
         app.register_error_handler(code, lambda e, code=code: render_error(e, code))
 
-    @app.errorhandler(PermissionError)
+    @app.errorhandler(errors.Forbidden)
+    @app.errorhandler(errors.NotFound)
     def refused(error):
-        # A service refused the actor (the view found the object visible): nothing is kept.
+        # A service refused the actor or found nothing to act on: nothing is kept, and the
+        # page does not show the error's text (it names the action, for logs and tests).
         db.session.rollback()
-        return render_error(error, 403)
+        return render_error(None, error.status)
 
     @app.errorhandler(sa.exc.OperationalError)
     def database_busy(error):

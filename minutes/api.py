@@ -17,6 +17,7 @@ from flask import Blueprint, abort, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+import errors
 import parsing
 import permissions
 from accounts import public
@@ -58,21 +59,24 @@ def _api_error(error: ApiError):
     return jsonify(errors=[str(error)], **error.extra), error.status
 
 
-@bp.errorhandler(services.MinutesError)
-def _minutes_error(error: services.MinutesError):
+@bp.errorhandler(errors.DomainError)
+def _domain_error(error: errors.DomainError):
+    """One JSON shape: `errors` with the message, plus what the client needs to recover."""
+    db.session.rollback()
+    if isinstance(error, errors.Forbidden):
+        return jsonify(errors=[_("You are not allowed to do this.")]), 403
+    if isinstance(error, errors.NotFound):
+        return (
+            jsonify(
+                errors=[_("The page you are looking for does not exist, or is not yours to see.")]
+            ),
+            404,
+        )
     if isinstance(error, services.StaleItem):
-        db.session.rollback()
         return jsonify(errors=[str(error)], item=item_json(error.item)), 409
-    db.session.rollback()
-    if isinstance(error, services.MinutesLocked):
+    if isinstance(error, errors.Locked):
         return jsonify(errors=[str(error)], locked=True), 409
-    return jsonify(errors=[str(error)], field=error.field), 422
-
-
-@bp.errorhandler(PermissionError)
-def _forbidden(_error):
-    db.session.rollback()
-    return jsonify(errors=[_("You are not allowed to do this.")]), 403
+    return jsonify(errors=[str(error)], field=error.field), error.status
 
 
 # --- JSON shapes -----------------------------------------------------------------------------
@@ -223,7 +227,7 @@ def _editable(meeting: Meeting) -> None:
     if meeting.is_confirmed:
         raise services.MinutesLocked(meeting)
     if not permissions.can_edit_minutes(current_user, meeting):
-        raise PermissionError
+        raise errors.Forbidden
 
 
 def _load_item(item_id: int) -> Item:
@@ -259,7 +263,7 @@ def create_meeting():
     data = _body()
     unit = permissions.load_project(current_user, data.get("unit") or data.get("unit_id") or 0)
     if not permissions.can_create_meeting(current_user, unit):
-        raise PermissionError
+        raise errors.Forbidden
     starts = _datetime(data.get("starts_at"), "starts_at")
     if starts is None:
         raise ApiError(422, _("Give a date and time like 2026-12-01T10:00."), field="starts_at")
@@ -298,7 +302,7 @@ def update_meeting(meeting_id):
         if data["status"] == "confirmed":
             raise ApiError(422, _("Minutes are confirmed by their attendees."), field="status")
         if not permissions.can_run_meeting(current_user, meeting):
-            raise PermissionError
+            raise errors.Forbidden
         if meeting.is_confirmed:
             raise services.MinutesLocked(meeting)
         services.set_status(current_user, meeting, data["status"])

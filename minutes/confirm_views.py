@@ -23,12 +23,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
+import errors
 import parsing
 import permissions
 from accounts.auth import public
 from extensions import db
 from minutes import bp, revisions
-from minutes import services as minutes_services
 from minutes.confirm_forms import AnswerForm, ObjectionForm, SendLinkForm
 from minutes.models import Attendee, Item
 from minutes.views import load_meeting
@@ -137,7 +137,7 @@ def not_discussed(meeting_id, item_id):
     value = request.form.get("value", "1") == "1"
     try:
         revisions.mark_not_discussed(current_user, goal, value)
-    except (revisions.ConfirmationError, minutes_services.MinutesError) as error:
+    except (errors.Invalid, errors.Locked, errors.StaleVersion) as error:
         db.session.rollback()
         flash(str(error), "error")
     else:

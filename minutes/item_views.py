@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+import errors
 import permissions
 from accounts.models import User
 from extensions import db
@@ -81,9 +82,7 @@ def _who(form) -> User | str | None:
 def _due(text: str | None):
     due = parse_date(text or "", local_today())
     if due is None:
-        raise services.MinutesError(
-            _("Give a date by which it is to be done, e.g. 12/5."), "due_date"
-        )
+        raise errors.Invalid(_("Give a date by which it is to be done, e.g. 12/5."), "due_date")
     return due
 
 
@@ -106,7 +105,7 @@ def add_item(meeting_id):
             parent=form.parent_item_id.data,
             ticket=form.ticket_id.data,
         )
-    except services.MinutesError as error:
+    except (errors.Invalid, errors.Locked, errors.StaleVersion) as error:
         db.session.rollback()
         flash(str(error), "error")
         return _back(meeting)
@@ -129,7 +128,7 @@ def add_homework(meeting_id):
             _due(form.due.data),
             goal=form.parent_item_id.data,
         )
-    except services.MinutesError as error:
+    except (errors.Invalid, errors.Locked, errors.StaleVersion) as error:
         db.session.rollback()
         flash(str(error), "error")
         return _back(meeting)
@@ -232,7 +231,7 @@ def item(meeting_id, item_id):
         current = services.snapshot(stale.item)
         form.version.data = stale.item.version
         return _render_item(meeting, item, forms, 409, conflict={"message": str(stale), **current})
-    except services.MinutesError as error:
+    except (errors.Invalid, errors.Locked, errors.StaleVersion) as error:
         db.session.rollback()
         form.errors  # noqa: B018 - make sure the dict exists
         flash(str(error), "error")
@@ -260,7 +259,7 @@ def move(meeting_id, item_id):
             what=form.what.data or None,
             due_date=_due(form.due.data) if form.kind.data == "homework" else None,
         )
-    except services.MinutesError as error:
+    except (errors.Invalid, errors.Locked, errors.StaleVersion) as error:
         db.session.rollback()
         flash(str(error), "error")
         return redirect(url_for("minutes.item", meeting_id=meeting.id, item_id=item.id))
@@ -279,7 +278,7 @@ def to_later(meeting_id, item_id):
     check_edit(target)
     try:
         goal = services.pull_as_goal(current_user, target, item)
-    except services.MinutesError as error:
+    except (errors.Invalid, errors.Locked, errors.StaleVersion) as error:
         db.session.rollback()
         flash(str(error), "error")
         return _back(meeting, item)
@@ -300,7 +299,7 @@ def reorder(meeting_id, item_id):
     index = group.index(item) if item in group else 0
     try:
         services.reorder_item(current_user, item, index + step, form.version.data or None)
-    except services.MinutesError as error:
+    except (errors.Invalid, errors.Locked, errors.StaleVersion) as error:
         db.session.rollback()
         flash(str(error), "error")
     else:
@@ -315,7 +314,7 @@ def delete(meeting_id, item_id):
     item = _load_item(meeting, item_id)
     try:
         services.delete_item(current_user, item, request.form.get("version") or None)
-    except services.MinutesError as error:
+    except (errors.Invalid, errors.Locked, errors.StaleVersion) as error:
         db.session.rollback()
         flash(str(error), "error")
     else:
@@ -348,7 +347,7 @@ def carry(meeting_id, item_id):
         else:
             services.carry_over(current_user, meeting, homework, decision=form.decision.data)
             message = _("Recorded as a result of this meeting; its ticket was closed.")
-    except services.MinutesError as error:
+    except (errors.Invalid, errors.Locked, errors.StaleVersion) as error:
         db.session.rollback()
         flash(str(error), "error")
     else:
@@ -365,7 +364,7 @@ def pull(meeting_id, item_id):
     preview = _earlier_item(meeting, item_id)
     try:
         goal = services.pull_as_goal(current_user, meeting, preview)
-    except services.MinutesError as error:
+    except (errors.Invalid, errors.Locked, errors.StaleVersion) as error:
         db.session.rollback()
         flash(str(error), "error")
         return _back(meeting)

@@ -35,6 +35,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.routing import BuildError
 
+import errors
 import generations
 import parsing
 import permissions
@@ -259,7 +260,7 @@ def new(key):
                     services.add_attendee(current_user, meeting, user)
             for name, org in _guests(form.guests.data):
                 services.add_attendee(current_user, meeting, None, name, org)
-        except services.MinutesError as error:
+        except (errors.Invalid, errors.Locked, errors.StaleVersion) as error:
             db.session.rollback()
             _field_error(form, error)
         else:
@@ -269,7 +270,7 @@ def new(key):
     return render_template("minutes/form.html", form=form, unit=unit, meeting=None)
 
 
-def _field_error(form, error: services.MinutesError) -> None:
+def _field_error(form, error: errors.DomainError) -> None:
     field = getattr(form, error.field or "", None) or getattr(form, "title", None)
     if field is None or not hasattr(field, "errors"):
         flash(str(error), "error")
@@ -291,7 +292,7 @@ def edit(meeting_id):
         }
         try:
             services.update_meeting(current_user, meeting, data, form.version.data or None)
-        except services.MinutesError as error:
+        except (errors.Invalid, errors.Locked, errors.StaleVersion) as error:
             db.session.rollback()
             _field_error(form, error)
         else:
@@ -330,7 +331,7 @@ def add_attendee(meeting_id):
         services.add_attendee(
             current_user, meeting, user, form.guest_name.data, form.guest_organisation.data
         )
-    except services.MinutesError as error:
+    except (errors.Invalid, errors.Locked, errors.StaleVersion) as error:
         db.session.rollback()
         flash(str(error), "error")
     else:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import NotFound
 
+import errors
 import parsing
 import permissions
 import textsearch
@@ -241,22 +242,22 @@ def _create(project_key: str | None):
                     _("Status cannot be blank."),
                 ]
             )
-    errors = []
+    problems = []
     problem = inputs.unit_problem(project)
     if problem:
-        errors.append(problem)
+        problems.append(problem)
     try:
         changes = inputs.issue_changes(user, attrs, project)
     except inputs.Invalid as invalid:
-        errors += invalid.messages
-    uploads = _uploads(user, attrs, errors)
-    if errors:
-        unprocessable(errors)
+        problems += invalid.messages
+    uploads = _uploads(user, attrs, problems)
+    if problems:
+        unprocessable(problems)
     try:
         ticket = services.create_ticket(user, project, changes, attachments=uploads)
-    except services.TicketError as error:
+    except errors.Invalid as error:
         unprocessable([str(error)])
-    except PermissionError:
+    except errors.Forbidden:
         db.session.rollback()
         forbidden()
     db.session.commit()
@@ -282,22 +283,22 @@ def update_issue(issue_id):
     if not may_edit and not permissions.can_comment_ticket(user, ticket):
         forbidden()
     attrs = body_of("issue")
-    errors = []
+    problems = []
     try:
         changes = inputs.issue_changes(user, attrs, None, ticket)
     except inputs.Invalid as invalid:
-        changes, errors = {}, invalid.messages
+        changes, problems = {}, invalid.messages
     notes = inputs.text(attrs.get("notes"))
     if notes is None:
-        errors.append(_("Notes is invalid."))
+        problems.append(_("Notes is invalid."))
         notes = ""
     private = inputs.as_bool(attrs.get("private_notes"))
     expected = inputs.as_int(attrs.get("lock_version"))
     if (changes or attrs.get("uploads")) and not may_edit:
         forbidden()
-    uploads = _uploads(user, attrs, errors)
-    if errors:
-        unprocessable(errors)
+    uploads = _uploads(user, attrs, problems)
+    if problems:
+        unprocessable(problems)
     try:
         if changes or uploads or expected is not None:
             services.update_ticket(
@@ -314,9 +315,9 @@ def update_issue(issue_id):
     except services.StaleTicket as stale:
         db.session.rollback()
         abort(reply({"errors": [str(stale)]}, 409))
-    except services.TicketError as error:
+    except errors.Invalid as error:
         unprocessable([str(error)])
-    except PermissionError:
+    except errors.Forbidden:
         db.session.rollback()
         forbidden()
     db.session.commit()
@@ -329,10 +330,10 @@ def delete_issue(issue_id):
     ticket = load_issue(issue_id)
     try:
         services.delete_ticket(user, ticket)
-    except PermissionError:
+    except errors.Forbidden:
         db.session.rollback()
         forbidden()
-    except services.TicketError as error:
+    except errors.Invalid as error:
         unprocessable([str(error)])
     db.session.commit()
     return empty_no_content()
@@ -457,7 +458,7 @@ def current_user():
 # --- uploads and attachments -----------------------------------------------------------------
 
 
-def _uploads(user, attrs: dict, errors: list[str]) -> list[Attachment]:
+def _uploads(user, attrs: dict, problems: list[str]) -> list[Attachment]:
     """The caller's own uploads named in `"uploads": [{"token": ...}]`, with the file name,
     description and content type the client gives when attaching (as Redmine takes them)."""
     entries = attrs.get("uploads") or []
@@ -468,7 +469,7 @@ def _uploads(user, attrs: dict, errors: list[str]) -> list[Attachment]:
         token = entry.get("token") if isinstance(entry, dict) else None
         attachment = files.upload_by_token(user, str(token)) if token else None
         if attachment is None or attachment in found:
-            errors.append(_("The upload token is invalid or was already used."))
+            problems.append(_("The upload token is invalid or was already used."))
             continue
         if entry.get("filename"):
             attachment.filename = files.safe_filename(str(entry["filename"]))

@@ -30,6 +30,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+import errors
 import generations
 import parsing
 import permissions
@@ -276,7 +277,7 @@ def new(key):
             ticket = services.create_ticket(
                 current_user, unit, _ticket_data(form), attachments=uploads
             )
-        except (services.TicketError, files.AttachmentError) as error:
+        except errors.Invalid as error:
             db.session.rollback()
             _field_error(form, error)
         else:
@@ -370,14 +371,14 @@ def _uploads(form) -> list:
 
 def _uploads_ok(form) -> bool:
     """Check every file before anything is written; errors go next to the file field."""
-    errors = []
+    problems = []
     for upload in _uploads(form):
         try:
             files.check_upload(upload)
         except files.AttachmentError as error:
-            errors.append(str(error))
-    form.attachments.errors = list(form.attachments.errors) + errors
-    return not errors
+            problems.append(str(error))
+    form.attachments.errors = list(form.attachments.errors) + problems
+    return not problems
 
 
 def _store_uploads(form) -> list[Attachment]:
@@ -450,7 +451,7 @@ def update(ticket_id):
         conflict = _conflict(ticket, form)
         form.version.data = ticket.version  # saving again is now a deliberate overwrite
         return _render_show(ticket, form, conflict=conflict), 409
-    except (services.TicketError, files.AttachmentError) as error:
+    except errors.Invalid as error:
         db.session.rollback()
         ticket = load_ticket(ticket_id)
         _field_error(form, error)
