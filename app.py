@@ -10,10 +10,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import (
     Flask,
+    flash,
     g,
     has_request_context,
     jsonify,
     make_response,
+    redirect,
     render_template,
     request,
     session,
@@ -295,6 +297,18 @@ def register_errorhandlers(app: Flask) -> None:
         # page does not show the error's text (it names the action, for logs and tests).
         db.session.rollback()
         return render_error(None, error.status)
+
+    @app.errorhandler(errors.DomainError)
+    def refused_input(error):
+        # Invalid, StaleVersion: nothing is kept; the person goes back to the page the form
+        # came from with the message (errors.return_to), else gets a page saying it. Locked
+        # minutes always get the page: going back to them would not help.
+        db.session.rollback()
+        back = errors.return_url()
+        if back is None or wants_json() or isinstance(error, errors.Locked):
+            return render_error(None, error.status, str(error))
+        flash(str(error), "error")
+        return redirect(back)
 
     @app.errorhandler(sa.exc.OperationalError)
     def database_busy(error):

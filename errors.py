@@ -11,6 +11,8 @@ the input the error is about, when there is one; `status` is the HTTP status it 
 
 from __future__ import annotations
 
+from flask import g
+
 
 class DomainError(Exception):
     status = 422
@@ -51,3 +53,14 @@ class StaleVersion(DomainError):
     def __init__(self, message: str, current, field: str | None = "version"):
         super().__init__(message, field)
         self.current = current
+
+
+def return_to(url: str | None) -> None:
+    """Where the HTML handler sends the person, with the error's message flashed, when a
+    service refuses this request's input (Invalid, Locked, StaleVersion). Without it, such
+    an error is answered with its own page (the message and the status)."""
+    g.error_return_to = url
+
+
+def return_url() -> str | None:
+    return g.get("error_return_to")

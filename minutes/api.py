@@ -223,13 +223,6 @@ def _version(data: dict):
     return number
 
 
-def _editable(meeting: Meeting) -> None:
-    if meeting.is_confirmed:
-        raise services.MinutesLocked(meeting)
-    if not permissions.can_edit_minutes(current_user, meeting):
-        raise errors.Forbidden
-
-
 def _load_item(item_id: int) -> Item:
     item = db.session.get(Item, item_id)
     if item is None:
@@ -296,15 +289,14 @@ def update_meeting(meeting_id):
         if key in data:
             changes[key] = _datetime(data[key], key)
     if changes:
-        _editable(meeting)
+        permissions.require_edit_minutes(current_user, meeting)
         services.update_meeting(current_user, meeting, changes, _version(data))
     if "status" in data and data["status"] != meeting.status:
         if data["status"] == "confirmed":
             raise ApiError(422, _("Minutes are confirmed by their attendees."), field="status")
         if not permissions.can_run_meeting(current_user, meeting):
             raise errors.Forbidden
-        if meeting.is_confirmed:
-            raise services.MinutesLocked(meeting)
+        permissions.require_unlocked(meeting)
         services.set_status(current_user, meeting, data["status"])
     db.session.commit()
     return jsonify(meeting=meeting_json(meeting, with_items=True))
@@ -350,7 +342,7 @@ def items(meeting_id):
 @bp.post("/meetings/<id:meeting_id>/items")
 def create_item(meeting_id):
     meeting = load_meeting(meeting_id)
-    _editable(meeting)
+    permissions.require_edit_minutes(current_user, meeting)
     data = _body()
     kind = data.get("kind")
     if kind == "homework":
@@ -403,7 +395,7 @@ def item(item_id):
 @bp.patch("/items/<id:item_id>")
 def update_item(item_id):
     item = _load_item(item_id)
-    _editable(item.meeting)
+    permissions.require_edit_minutes(current_user, item.meeting)
     data = _body()
     if item.kind == "homework" and data.get("line"):
         hw = _parse_line(
@@ -437,7 +429,7 @@ def update_item(item_id):
 @bp.delete("/items/<id:item_id>")
 def delete_item(item_id):
     item = _load_item(item_id)
-    _editable(item.meeting)
+    permissions.require_edit_minutes(current_user, item.meeting)
     data = request.get_json(silent=True)  # optional: the version may come in the query
     services.delete_item(current_user, item, _version(data if isinstance(data, dict) else {}))
     db.session.commit()
@@ -451,11 +443,11 @@ def move_item(item_id):
     data = _body()
     if data.get("meeting_id") not in (None, item.meeting_id):
         target = load_meeting(data["meeting_id"])
-        _editable(target)
+        permissions.require_edit_minutes(current_user, target)
         moved = services.pull_as_goal(current_user, target, item)
         db.session.commit()
         return jsonify(item=item_json(moved), seq=target.change_seq)
-    _editable(item.meeting)
+    permissions.require_edit_minutes(current_user, item.meeting)
     kind = data.get("kind")
     if kind == "homework" and data.get("line"):
         hw = _parse_line(item.meeting, data["line"])
@@ -481,7 +473,7 @@ def move_item(item_id):
 @bp.post("/items/<id:item_id>/reorder")
 def reorder_item(item_id):
     item = _load_item(item_id)
-    _editable(item.meeting)
+    permissions.require_edit_minutes(current_user, item.meeting)
     data = _body()
     services.reorder_item(current_user, item, data["position"], _version(data))
     db.session.commit()

@@ -43,15 +43,6 @@ MOVES = {
 }
 
 
-class MinutesLocked(errors.Locked):
-    def __init__(self, meeting: Meeting):
-        super().__init__(
-            _("These minutes are confirmed and can no longer be changed."),
-            "status",
-        )
-        self.meeting = meeting
-
-
 class StaleItem(errors.StaleVersion):
     """Someone saved the item after the caller loaded it; `item` is the current state."""
 
@@ -63,13 +54,6 @@ class StaleItem(errors.StaleVersion):
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _check_edit(actor: User | None, meeting: Meeting) -> None:
-    if meeting.is_confirmed:
-        raise MinutesLocked(meeting)
-    if actor is not None and not permissions.can_edit_minutes(actor, meeting):
-        raise errors.Forbidden("edit minutes")
 
 
 def _bump(meeting: Meeting) -> int:
@@ -89,10 +73,9 @@ def _bump(meeting: Meeting) -> int:
 
 def _begin_write(actor: User | None, meeting: Meeting) -> int:
     """Check the rules and take the next change_seq (and the meeting row's write lock)."""
-    _check_edit(actor, meeting)
+    permissions.require_edit_minutes(actor, meeting)
     seq = _bump(meeting)
-    if meeting.is_confirmed:  # confirmed while we were waiting for the lock
-        raise MinutesLocked(meeting)
+    permissions.require_unlocked(meeting)  # confirmed while we were waiting for the lock
     if meeting.status == "awaiting_confirmation":  # edited after freezing: revision N+1 next
         from minutes import revisions
 

@@ -173,7 +173,7 @@ def test_all_present_confirm_then_the_minutes_are_confirmed_and_locked(
     revision = freeze_meeting(meeting)
     confirm_all(meeting, revision)
     assert meeting.status == "confirmed" and revisions.is_confirmed(revision)
-    with pytest.raises(minutes.MinutesLocked):
+    with pytest.raises(errors.Locked):
         minutes.add_item(meeting.facilitator, meeting, "break", "追記")
 
 

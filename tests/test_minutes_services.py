@@ -254,7 +254,7 @@ def test_confirmed_minutes_refuse_every_edit(make_meeting, make_item, facilitato
         lambda: services.add_attendee(facilitator, meeting, None, "客", "某社"),
     ]
     for attempt in attempts:
-        with pytest.raises(services.MinutesLocked):
+        with pytest.raises(errors.Locked):
             attempt()
     db.session.rollback()
     assert item.text == "目標" and item.deleted_at is None
