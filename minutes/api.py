@@ -7,13 +7,14 @@ the CSRF token in X-CSRFToken. Access rules are the pages' (load → 404, check 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -28,7 +29,7 @@ from markup import render_markdown
 from minutes import bodies, services
 from minutes.models import Item, Meeting
 from minutes.quickentry import EntryError, parse_date, parse_homework
-from minutes.views import live_etag, load_meeting
+from minutes.views import CHECKS, live_etag, load_meeting, meeting_view
 from projects.services import members_of
 from timeutil import JST, local_today, to_local
 
@@ -223,12 +224,24 @@ def _version(data: dict):
     return number
 
 
-def _load_item(item_id: int) -> Item:
-    item = db.session.get(Item, item_id)
-    if item is None:
-        abort(404)
-    load_meeting(item.meeting_id)
-    return item
+def item_view(*checks: str):
+    """Route decorator: load the item of `item_id` (404 unless its meeting is visible), apply
+    `checks` to its meeting (CHECKS of minutes.views) and call the view with `item`."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(item_id, **view_args):
+            item = db.session.get(Item, item_id)
+            if item is None:
+                raise errors.NotFound("item")
+            load_meeting(item.meeting_id)
+            for check in checks:
+                CHECKS[check](item.meeting)
+            return view(item, **view_args)
+
+        return wrapper
+
+    return decorate
 
 
 # --- meetings --------------------------------------------------------------------------------
@@ -276,13 +289,14 @@ def create_meeting():
 
 
 @bp.get("/meetings/<id:meeting_id>")
-def meeting(meeting_id):
-    return jsonify(meeting=meeting_json(load_meeting(meeting_id), with_items=True))
+@meeting_view()
+def meeting(meeting):
+    return jsonify(meeting=meeting_json(meeting, with_items=True))
 
 
 @bp.patch("/meetings/<id:meeting_id>")
-def update_meeting(meeting_id):
-    meeting = load_meeting(meeting_id)
+@meeting_view()
+def update_meeting(meeting):
     data = _body()
     changes = {k: data[k] for k in ("title", "place", "facilitator_id") if k in data}
     for key in ("starts_at", "ends_at"):
@@ -303,9 +317,9 @@ def update_meeting(meeting_id):
 
 
 @bp.get("/meetings/<id:meeting_id>/changes")
-def changes(meeting_id):
+@meeting_view()
+def changes(meeting):
     """Live following: 304 while nothing changed (ETag), else the events after `since`."""
-    meeting = load_meeting(meeting_id)
     etag = live_etag(meeting)
     if request.if_none_match.contains(etag):
         response = current_app.response_class(status=304)
@@ -334,15 +348,14 @@ def changes(meeting_id):
 
 
 @bp.get("/meetings/<id:meeting_id>/items")
-def items(meeting_id):
-    meeting = load_meeting(meeting_id)
+@meeting_view()
+def items(meeting):
     return jsonify(items=[item_json(i) for i in services.sheets(meeting)["all"]])
 
 
 @bp.post("/meetings/<id:meeting_id>/items")
-def create_item(meeting_id):
-    meeting = load_meeting(meeting_id)
-    permissions.require_edit_minutes(current_user, meeting)
+@meeting_view("edit")
+def create_item(meeting):
     data = _body()
     kind = data.get("kind")
     if kind == "homework":
@@ -388,14 +401,14 @@ def _homework_from_line(meeting: Meeting, data: dict) -> Item:
 
 
 @bp.get("/items/<id:item_id>")
-def item(item_id):
-    return jsonify(item=item_json(_load_item(item_id)))
+@item_view()
+def item(item):
+    return jsonify(item=item_json(item))
 
 
 @bp.patch("/items/<id:item_id>")
-def update_item(item_id):
-    item = _load_item(item_id)
-    permissions.require_edit_minutes(current_user, item.meeting)
+@item_view("edit")
+def update_item(item):
     data = _body()
     if item.kind == "homework" and data.get("line"):
         hw = _parse_line(
@@ -427,9 +440,8 @@ def update_item(item_id):
 
 
 @bp.delete("/items/<id:item_id>")
-def delete_item(item_id):
-    item = _load_item(item_id)
-    permissions.require_edit_minutes(current_user, item.meeting)
+@item_view("edit")
+def delete_item(item):
     data = request.get_json(silent=True)  # optional: the version may come in the query
     services.delete_item(current_user, item, _version(data if isinstance(data, dict) else {}))
     db.session.commit()
@@ -437,9 +449,9 @@ def delete_item(item_id):
 
 
 @bp.post("/items/<id:item_id>/move")
-def move_item(item_id):
+@item_view()
+def move_item(item):
     """To another sheet of its meeting; with meeting_id (a preview), a goal of a later meeting."""
-    item = _load_item(item_id)
     data = _body()
     if data.get("meeting_id") not in (None, item.meeting_id):
         target = load_meeting(data["meeting_id"])
@@ -471,9 +483,8 @@ def move_item(item_id):
 
 
 @bp.post("/items/<id:item_id>/reorder")
-def reorder_item(item_id):
-    item = _load_item(item_id)
-    permissions.require_edit_minutes(current_user, item.meeting)
+@item_view("edit")
+def reorder_item(item):
     data = _body()
     services.reorder_item(current_user, item, data["position"], _version(data))
     db.session.commit()
