@@ -59,6 +59,18 @@ def reply(payload, status: int = 200, headers: dict | None = None):
     return response
 
 
+@bp.errorhandler(errors.DomainError)
+def _domain_error(error: errors.DomainError):
+    """A service's refusal in Redmine's shape: 403 and 404 bare, else {"errors": [...]} with
+    422 (invalid input) or 409 (a stale lock_version)."""
+    db.session.rollback()
+    if isinstance(error, errors.Forbidden):
+        return empty(403)
+    if isinstance(error, errors.NotFound):
+        return empty(401 if caller() is None else 404)
+    return reply({"errors": [str(error)]}, error.status)
+
+
 def unprocessable(messages: list[str]):
     db.session.rollback()
     abort(reply({"errors": messages}, 422))
@@ -253,13 +265,7 @@ def _create(project_key: str | None):
     uploads = _uploads(user, attrs, problems)
     if problems:
         unprocessable(problems)
-    try:
-        ticket = services.create_ticket(user, project, changes, attachments=uploads)
-    except errors.Invalid as error:
-        unprocessable([str(error)])
-    except errors.Forbidden:
-        db.session.rollback()
-        forbidden()
+    ticket = services.create_ticket(user, project, changes, attachments=uploads)
     db.session.commit()
     location = out.site_url(f"/issues/{ticket.id}")
     return reply({"issue": out.issue(ticket, created=True)}, 201, {"Location": location})
@@ -299,27 +305,18 @@ def update_issue(issue_id):
     uploads = _uploads(user, attrs, problems)
     if problems:
         unprocessable(problems)
-    try:
-        if changes or uploads or expected is not None:
-            services.update_ticket(
-                user,
-                ticket,
-                changes,
-                notes,
-                expected_version=expected,
-                private_notes=private,
-                attachments=uploads,
-            )
-        elif notes.strip():
-            services.add_note(user, ticket, notes, private)
-    except services.StaleTicket as stale:
-        db.session.rollback()
-        abort(reply({"errors": [str(stale)]}, 409))
-    except errors.Invalid as error:
-        unprocessable([str(error)])
-    except errors.Forbidden:
-        db.session.rollback()
-        forbidden()
+    if changes or uploads or expected is not None:
+        services.update_ticket(
+            user,
+            ticket,
+            changes,
+            notes,
+            expected_version=expected,
+            private_notes=private,
+            attachments=uploads,
+        )
+    elif notes.strip():
+        services.add_note(user, ticket, notes, private)
     db.session.commit()
     return empty_no_content()
 
@@ -328,13 +325,7 @@ def update_issue(issue_id):
 def delete_issue(issue_id):
     user = require_caller()
     ticket = load_issue(issue_id)
-    try:
-        services.delete_ticket(user, ticket)
-    except errors.Forbidden:
-        db.session.rollback()
-        forbidden()
-    except errors.Invalid as error:
-        unprocessable([str(error)])
+    services.delete_ticket(user, ticket)
     db.session.commit()
     return empty_no_content()
 
@@ -509,10 +500,7 @@ def upload():
         filename=request.args.get("filename", ""),
         content_type="application/octet-stream",
     )
-    try:
-        attachment = files.store_upload(user, storage)
-    except files.AttachmentError as error:
-        unprocessable([str(error)])
+    attachment = files.store_upload(user, storage)
     db.session.commit()
     return reply({"upload": {"id": attachment.id, "token": attachment.token}}, 201)
 
