@@ -92,13 +92,9 @@ def freeze(meeting):
     if request.method == "POST":
         try:
             revision = revisions.freeze(current_user, meeting)
-        except revisions.FreezeRefused as refused:
+        except revisions.FreezeRefused as refused:  # the check page again, with the problems
             db.session.rollback()
             flash(str(refused), "error")
-        except revisions.ConfirmationError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-            return redirect(url_for("minutes.show", meeting_id=meeting.id))
         else:
             db.session.commit()
             flash(
@@ -445,13 +441,17 @@ def guest_link(meeting, attendee_id):
     )
 
 
+def _confirmation_panel(meeting, **_view_args) -> str:
+    return url_for("minutes.show", meeting_id=meeting.id) + "#confirmation"
+
+
 @bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/link/send", methods=["POST"])
-@meeting_view("run")
+@meeting_view("run", back=_confirmation_panel)
 def send_guest_link(meeting, attendee_id):
     """E-mail a fresh one-time link to the attendee (a guest's address, or one typed in)."""
     attendee = _load_attendee(meeting, attendee_id)
     revision = revisions.latest_revision(meeting)
-    back = redirect(url_for("minutes.show", meeting_id=meeting.id) + "#confirmation")
+    back = redirect(_confirmation_panel(meeting))
     form = SendLinkForm()
     if not revisions.awaiting(meeting, revision):
         flash(_("Freeze the minutes first."), "error")
@@ -461,12 +461,8 @@ def send_guest_link(meeting, attendee_id):
         return back
     token = revisions.make_link_token(current_user, revision, attendee)
     url = url_for("minutes.guest_confirm", token=token, _external=True)
-    try:
-        revisions.send_link(current_user, revision, attendee, form.email.data, url)
-    except revisions.ConfirmationError as error:
-        flash(str(error), "error")
-    else:
-        flash(_("The link was sent to %(email)s.", email=form.email.data), "success")
+    revisions.send_link(current_user, revision, attendee, form.email.data, url)
+    flash(_("The link was sent to %(email)s.", email=form.email.data), "success")
     return back
 
 
