@@ -111,3 +111,14 @@ def test_not_found_is_the_404_page(client, login, facilitator, make_meeting):
     assert client.get(f"/meetings/{foreign.id}").status_code == 404
     assert client.get("/meetings/999999").status_code == 404
     assert client.get("/issues/999999").status_code == 404
+
+
+def test_locked_minutes_answer_409_with_the_reason(client, login, meeting, facilitator):
+    services.set_status(None, meeting, "confirmed")
+    db.session.commit()
+    login(facilitator)
+    response = client.post(
+        f"/meetings/{meeting.id}/items", data={"item-kind": "goal", "item-text": "目標"}
+    )
+    assert response.status_code == 409
+    assert "この議事録は確定済みのため、変更できません。" in response.get_data(as_text=True)
