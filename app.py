@@ -10,10 +10,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import (
     Flask,
+    flash,
     g,
     has_request_context,
     jsonify,
     make_response,
+    redirect,
     render_template,
     request,
     session,
@@ -24,6 +26,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 import config
+import errors
 import parsing
 import requestlog
 import textsearch
@@ -291,11 +294,25 @@ def register_errorhandlers(app: Flask) -> None:
     for code in messages:
         app.register_error_handler(code, lambda e, code=code: render_error(e, code))
 
-    @app.errorhandler(PermissionError)
+    @app.errorhandler(errors.Forbidden)
+    @app.errorhandler(errors.NotFound)
     def refused(error):
-        # A service refused the actor (the view found the object visible): nothing is kept.
+        # A service refused the actor or found nothing to act on: nothing is kept, and the
+        # page does not show the error's text (it names the action, for logs and tests).
         db.session.rollback()
-        return render_error(error, 403)
+        return render_error(None, error.status)
+
+    @app.errorhandler(errors.DomainError)
+    def refused_input(error):
+        # Invalid, StaleVersion: nothing is kept; the person goes back to the page the form
+        # came from with the message (errors.return_to), else gets a page saying it. Locked
+        # minutes always get the page: going back to them would not help.
+        db.session.rollback()
+        back = errors.return_url()
+        if back is None or wants_json() or isinstance(error, errors.Locked):
+            return render_error(None, error.status, str(error))
+        flash(str(error), "error")
+        return redirect(back)
 
     @app.errorhandler(sa.exc.OperationalError)
     def database_busy(error):

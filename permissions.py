@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort
+from flask_babel import gettext as _
 
+import errors
 import parsing
 from accounts.models import User
 from extensions import db
@@ -136,6 +138,23 @@ def can_edit_minutes(user, meeting) -> bool:
     ):
         return True
     return has_role(user, meeting.unit, "facilitator")
+
+
+def require_unlocked(meeting) -> None:
+    """Confirmed minutes are locked for everyone (Locked)."""
+    if meeting.is_confirmed:
+        raise errors.Locked(
+            _("These minutes are confirmed and can no longer be changed."), "status"
+        )
+
+
+def require_edit_minutes(user, meeting) -> None:
+    """The one edit gate of minutes: not locked (require_unlocked), and the actor may edit
+    them (can_edit_minutes, else Forbidden). `user` None: a change by the system (scheduled
+    jobs, the CLI), checked for the lock only."""
+    require_unlocked(meeting)
+    if user is not None and not can_edit_minutes(user, meeting):
+        raise errors.Forbidden("edit minutes")
 
 
 def can_run_meeting(user, meeting) -> bool:

@@ -10,6 +10,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
+import errors
 import textfields
 from accounts import directory
 from accounts.models import DirectorySource, LoginThrottle, Organisation, User
@@ -17,16 +18,12 @@ from extensions import db
 from timeutil import utcnow
 
 
-class AccountError(ValueError):
+class AccountError(errors.Invalid):
     """A rule was broken; the message is for the person who asked."""
 
 
 class AccountTextError(AccountError):
     """A name over its longest length; `field` names the form field."""
-
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
 
 
 def _name(value, field: str = "name", label=None) -> str:

@@ -7,16 +7,18 @@ the CSRF token in X-CSRFToken. Access rules are the pages' (load → 404, check 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+import errors
 import parsing
 import permissions
 from accounts import public
@@ -27,7 +29,7 @@ from markup import render_markdown
 from minutes import bodies, services
 from minutes.models import Item, Meeting
 from minutes.quickentry import EntryError, parse_date, parse_homework
-from minutes.views import live_etag, load_meeting
+from minutes.views import CHECKS, live_etag, load_meeting, meeting_view
 from projects.services import members_of
 from timeutil import JST, local_today, to_local
 
@@ -58,21 +60,24 @@ def _api_error(error: ApiError):
     return jsonify(errors=[str(error)], **error.extra), error.status
 
 
-@bp.errorhandler(services.MinutesError)
-def _minutes_error(error: services.MinutesError):
+@bp.errorhandler(errors.DomainError)
+def _domain_error(error: errors.DomainError):
+    """One JSON shape: `errors` with the message, plus what the client needs to recover."""
+    db.session.rollback()
+    if isinstance(error, errors.Forbidden):
+        return jsonify(errors=[_("You are not allowed to do this.")]), 403
+    if isinstance(error, errors.NotFound):
+        return (
+            jsonify(
+                errors=[_("The page you are looking for does not exist, or is not yours to see.")]
+            ),
+            404,
+        )
     if isinstance(error, services.StaleItem):
-        db.session.rollback()
         return jsonify(errors=[str(error)], item=item_json(error.item)), 409
-    db.session.rollback()
-    if isinstance(error, services.MinutesLocked):
+    if isinstance(error, errors.Locked):
         return jsonify(errors=[str(error)], locked=True), 409
-    return jsonify(errors=[str(error)], field=error.field), 422
-
-
-@bp.errorhandler(PermissionError)
-def _forbidden(_error):
-    db.session.rollback()
-    return jsonify(errors=[_("You are not allowed to do this.")]), 403
+    return jsonify(errors=[str(error)], field=error.field), error.status
 
 
 # --- JSON shapes -----------------------------------------------------------------------------
@@ -219,19 +224,24 @@ def _version(data: dict):
     return number
 
 
-def _editable(meeting: Meeting) -> None:
-    if meeting.is_confirmed:
-        raise services.MinutesLocked(meeting)
-    if not permissions.can_edit_minutes(current_user, meeting):
-        raise PermissionError
+def item_view(*checks: str):
+    """Route decorator: load the item of `item_id` (404 unless its meeting is visible), apply
+    `checks` to its meeting (CHECKS of minutes.views) and call the view with `item`."""
 
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(item_id, **view_args):
+            item = db.session.get(Item, item_id)
+            if item is None:
+                raise errors.NotFound("item")
+            load_meeting(item.meeting_id)
+            for check in checks:
+                CHECKS[check](item.meeting)
+            return view(item, **view_args)
 
-def _load_item(item_id: int) -> Item:
-    item = db.session.get(Item, item_id)
-    if item is None:
-        abort(404)
-    load_meeting(item.meeting_id)
-    return item
+        return wrapper
+
+    return decorate
 
 
 # --- meetings --------------------------------------------------------------------------------
@@ -259,7 +269,7 @@ def create_meeting():
     data = _body()
     unit = permissions.load_project(current_user, data.get("unit") or data.get("unit_id") or 0)
     if not permissions.can_create_meeting(current_user, unit):
-        raise PermissionError
+        raise errors.Forbidden
     starts = _datetime(data.get("starts_at"), "starts_at")
     if starts is None:
         raise ApiError(422, _("Give a date and time like 2026-12-01T10:00."), field="starts_at")
@@ -279,37 +289,37 @@ def create_meeting():
 
 
 @bp.get("/meetings/<id:meeting_id>")
-def meeting(meeting_id):
-    return jsonify(meeting=meeting_json(load_meeting(meeting_id), with_items=True))
+@meeting_view()
+def meeting(meeting):
+    return jsonify(meeting=meeting_json(meeting, with_items=True))
 
 
 @bp.patch("/meetings/<id:meeting_id>")
-def update_meeting(meeting_id):
-    meeting = load_meeting(meeting_id)
+@meeting_view()
+def update_meeting(meeting):
     data = _body()
     changes = {k: data[k] for k in ("title", "place", "facilitator_id") if k in data}
     for key in ("starts_at", "ends_at"):
         if key in data:
             changes[key] = _datetime(data[key], key)
     if changes:
-        _editable(meeting)
+        permissions.require_edit_minutes(current_user, meeting)
         services.update_meeting(current_user, meeting, changes, _version(data))
     if "status" in data and data["status"] != meeting.status:
         if data["status"] == "confirmed":
             raise ApiError(422, _("Minutes are confirmed by their attendees."), field="status")
         if not permissions.can_run_meeting(current_user, meeting):
-            raise PermissionError
-        if meeting.is_confirmed:
-            raise services.MinutesLocked(meeting)
+            raise errors.Forbidden
+        permissions.require_unlocked(meeting)
         services.set_status(current_user, meeting, data["status"])
     db.session.commit()
     return jsonify(meeting=meeting_json(meeting, with_items=True))
 
 
 @bp.get("/meetings/<id:meeting_id>/changes")
-def changes(meeting_id):
+@meeting_view()
+def changes(meeting):
     """Live following: 304 while nothing changed (ETag), else the events after `since`."""
-    meeting = load_meeting(meeting_id)
     etag = live_etag(meeting)
     if request.if_none_match.contains(etag):
         response = current_app.response_class(status=304)
@@ -338,15 +348,14 @@ def changes(meeting_id):
 
 
 @bp.get("/meetings/<id:meeting_id>/items")
-def items(meeting_id):
-    meeting = load_meeting(meeting_id)
+@meeting_view()
+def items(meeting):
     return jsonify(items=[item_json(i) for i in services.sheets(meeting)["all"]])
 
 
 @bp.post("/meetings/<id:meeting_id>/items")
-def create_item(meeting_id):
-    meeting = load_meeting(meeting_id)
-    _editable(meeting)
+@meeting_view("edit")
+def create_item(meeting):
     data = _body()
     kind = data.get("kind")
     if kind == "homework":
@@ -392,14 +401,14 @@ def _homework_from_line(meeting: Meeting, data: dict) -> Item:
 
 
 @bp.get("/items/<id:item_id>")
-def item(item_id):
-    return jsonify(item=item_json(_load_item(item_id)))
+@item_view()
+def item(item):
+    return jsonify(item=item_json(item))
 
 
 @bp.patch("/items/<id:item_id>")
-def update_item(item_id):
-    item = _load_item(item_id)
-    _editable(item.meeting)
+@item_view("edit")
+def update_item(item):
     data = _body()
     if item.kind == "homework" and data.get("line"):
         hw = _parse_line(
@@ -431,9 +440,8 @@ def update_item(item_id):
 
 
 @bp.delete("/items/<id:item_id>")
-def delete_item(item_id):
-    item = _load_item(item_id)
-    _editable(item.meeting)
+@item_view("edit")
+def delete_item(item):
     data = request.get_json(silent=True)  # optional: the version may come in the query
     services.delete_item(current_user, item, _version(data if isinstance(data, dict) else {}))
     db.session.commit()
@@ -441,17 +449,17 @@ def delete_item(item_id):
 
 
 @bp.post("/items/<id:item_id>/move")
-def move_item(item_id):
+@item_view()
+def move_item(item):
     """To another sheet of its meeting; with meeting_id (a preview), a goal of a later meeting."""
-    item = _load_item(item_id)
     data = _body()
     if data.get("meeting_id") not in (None, item.meeting_id):
         target = load_meeting(data["meeting_id"])
-        _editable(target)
+        permissions.require_edit_minutes(current_user, target)
         moved = services.pull_as_goal(current_user, target, item)
         db.session.commit()
         return jsonify(item=item_json(moved), seq=target.change_seq)
-    _editable(item.meeting)
+    permissions.require_edit_minutes(current_user, item.meeting)
     kind = data.get("kind")
     if kind == "homework" and data.get("line"):
         hw = _parse_line(item.meeting, data["line"])
@@ -475,9 +483,8 @@ def move_item(item_id):
 
 
 @bp.post("/items/<id:item_id>/reorder")
-def reorder_item(item_id):
-    item = _load_item(item_id)
-    _editable(item.meeting)
+@item_view("edit")
+def reorder_item(item):
     data = _body()
     services.reorder_item(current_user, item, data["position"], _version(data))
     db.session.commit()

@@ -28,10 +28,9 @@ import permissions
 from accounts.auth import public
 from extensions import db
 from minutes import bp, revisions
-from minutes import services as minutes_services
 from minutes.confirm_forms import AnswerForm, ObjectionForm, SendLinkForm
 from minutes.models import Attendee, Item
-from minutes.views import load_meeting
+from minutes.views import meeting_view
 from urls import safe_next
 
 
@@ -58,11 +57,6 @@ def _load_attendee(meeting, attendee_id: int) -> Attendee:
     if attendee is None or attendee.meeting_id != meeting.id:
         abort(404)
     return attendee
-
-
-def _check_run(meeting) -> None:
-    if not permissions.can_run_meeting(current_user, meeting):
-        abort(403)
 
 
 def panel(meeting) -> dict:
@@ -92,20 +86,15 @@ def _panel_helpers():
 
 
 @bp.route("/meetings/<id:meeting_id>/freeze", methods=["GET", "POST"])
-def freeze(meeting_id):
+@meeting_view("run")
+def freeze(meeting):
     """The check before freezing (what would be dropped), and the freeze itself."""
-    meeting = load_meeting(meeting_id)
-    _check_run(meeting)
     if request.method == "POST":
         try:
             revision = revisions.freeze(current_user, meeting)
-        except revisions.FreezeRefused as refused:
+        except revisions.FreezeRefused as refused:  # the check page again, with the problems
             db.session.rollback()
             flash(str(refused), "error")
-        except revisions.ConfirmationError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-            return redirect(url_for("minutes.show", meeting_id=meeting.id))
         else:
             db.session.commit()
             flash(
@@ -127,31 +116,26 @@ def freeze(meeting_id):
     )
 
 
+def _freeze_check(meeting, **_view_args) -> str:
+    return safe_next(request.form.get("next"), url_for("minutes.freeze", meeting_id=meeting.id))
+
+
 @bp.route("/meetings/<id:meeting_id>/items/<id:item_id>/not-discussed", methods=["POST"])
-def not_discussed(meeting_id, item_id):
-    meeting = load_meeting(meeting_id)
-    _check_run(meeting)
+@meeting_view("run", back=_freeze_check)
+def not_discussed(meeting, item_id):
     goal = db.session.get(Item, item_id)
     if goal is None or goal.meeting_id != meeting.id:
         abort(404)
     value = request.form.get("value", "1") == "1"
-    try:
-        revisions.mark_not_discussed(current_user, goal, value)
-    except (revisions.ConfirmationError, minutes_services.MinutesError) as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-    return redirect(
-        safe_next(request.form.get("next"), url_for("minutes.freeze", meeting_id=meeting.id))
-    )
+    revisions.mark_not_discussed(current_user, goal, value)
+    db.session.commit()
+    return redirect(_freeze_check(meeting))
 
 
 @bp.route("/meetings/<id:meeting_id>/reopen", methods=["POST"])
-def reopen(meeting_id):
+@meeting_view("run")
+def reopen(meeting):
     """Correct confirmed (or frozen) minutes: back in session; the next freeze is N+1."""
-    meeting = load_meeting(meeting_id)
-    _check_run(meeting)
     revisions.start_new_revision(current_user, meeting)
     db.session.commit()
     flash(_("The minutes are open for correction. Freeze them again to confirm."), "success")
@@ -162,8 +146,8 @@ def reopen(meeting_id):
 
 
 @bp.route("/meetings/<id:meeting_id>/revisions")
-def revision_list(meeting_id):
-    meeting = load_meeting(meeting_id)
+@meeting_view()
+def revision_list(meeting):
     rows = [
         (r, revisions.is_confirmed(r), len([c for c in r.confirmations if c.objection is None]))
         for r in reversed(meeting.revisions)
@@ -172,8 +156,8 @@ def revision_list(meeting_id):
 
 
 @bp.route("/meetings/<id:meeting_id>/revisions/<id:number>")
-def revision(meeting_id, number):
-    meeting = load_meeting(meeting_id)
+@meeting_view()
+def revision(meeting, number):
     revision = _load_revision(meeting, number)
     content = revisions.content_of(revision)
     return render_template(
@@ -189,9 +173,9 @@ def revision(meeting_id, number):
 
 
 @bp.route("/meetings/<id:meeting_id>/revisions/<id:number>.json")
-def revision_json(meeting_id, number):
+@meeting_view()
+def revision_json(meeting, number):
     """The canonical content, byte for byte: `sha256sum` of it is the fingerprint."""
-    meeting = load_meeting(meeting_id)
     revision = _load_revision(meeting, number)
     response = current_app.response_class(
         revision.content.encode("utf-8"), mimetype="application/json"
@@ -289,9 +273,9 @@ def _header_changes(old: dict, new: dict) -> list[tuple[str, str, str]]:
 
 
 @bp.route("/meetings/<id:meeting_id>/revisions/diff")
-def revision_diff(meeting_id):
+@meeting_view()
+def revision_diff(meeting):
     """What changed between two revisions (?from=1&to=2; by default the last two)."""
-    meeting = load_meeting(meeting_id)
     numbers = [r.number for r in meeting.revisions]
     if not numbers:
         abort(404)
@@ -314,9 +298,9 @@ def revision_diff(meeting_id):
 
 
 @bp.route("/meetings/<id:meeting_id>/confirm")
-def confirm_page(meeting_id):
+@meeting_view()
+def confirm_page(meeting):
     """Where an attendee reads the frozen revision and confirms it (the QR code leads here)."""
-    meeting = load_meeting(meeting_id)
     revision = revisions.latest_revision(meeting)
     attendee = revisions.attendee_for(current_user, meeting)
     answer = None
@@ -365,8 +349,8 @@ def _done(meeting, ok: bool, message: str, status: int = 200, target=None):
 
 
 @bp.route("/meetings/<id:meeting_id>/confirm", methods=["POST"])
-def confirm(meeting_id):
-    meeting = load_meeting(meeting_id)
+@meeting_view()
+def confirm(meeting):
     attendee = revisions.attendee_for(current_user, meeting)
     if attendee is None or not permissions.can_confirm_as(current_user, attendee):
         abort(403)
@@ -391,8 +375,8 @@ def confirm(meeting_id):
 
 
 @bp.route("/meetings/<id:meeting_id>/object", methods=["POST"])
-def object_to(meeting_id):
-    meeting = load_meeting(meeting_id)
+@meeting_view()
+def object_to(meeting):
     attendee = revisions.attendee_for(current_user, meeting)
     if attendee is None or not permissions.can_confirm_as(current_user, attendee):
         abort(403)
@@ -412,10 +396,9 @@ def object_to(meeting_id):
 
 
 @bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/confirm", methods=["POST"])
-def record_in_room(meeting_id, attendee_id):
+@meeting_view("run")
+def record_in_room(meeting, attendee_id):
     """The facilitator records a sign-off given in the room."""
-    meeting = load_meeting(meeting_id)
-    _check_run(meeting)
     attendee = _load_attendee(meeting, attendee_id)
     form = AnswerForm()
     if not form.validate_on_submit():
@@ -436,10 +419,9 @@ def record_in_room(meeting_id, attendee_id):
 
 
 @bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/link", methods=["POST"])
-def guest_link(meeting_id, attendee_id):
+@meeting_view("run")
+def guest_link(meeting, attendee_id):
     """A one-time link (and its QR code) for an attendee to confirm without logging in."""
-    meeting = load_meeting(meeting_id)
-    _check_run(meeting)
     attendee = _load_attendee(meeting, attendee_id)
     revision = revisions.latest_revision(meeting)
     if not revisions.awaiting(meeting, revision):
@@ -459,14 +441,17 @@ def guest_link(meeting_id, attendee_id):
     )
 
 
+def _confirmation_panel(meeting, **_view_args) -> str:
+    return url_for("minutes.show", meeting_id=meeting.id) + "#confirmation"
+
+
 @bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/link/send", methods=["POST"])
-def send_guest_link(meeting_id, attendee_id):
+@meeting_view("run", back=_confirmation_panel)
+def send_guest_link(meeting, attendee_id):
     """E-mail a fresh one-time link to the attendee (a guest's address, or one typed in)."""
-    meeting = load_meeting(meeting_id)
-    _check_run(meeting)
     attendee = _load_attendee(meeting, attendee_id)
     revision = revisions.latest_revision(meeting)
-    back = redirect(url_for("minutes.show", meeting_id=meeting.id) + "#confirmation")
+    back = redirect(_confirmation_panel(meeting))
     form = SendLinkForm()
     if not revisions.awaiting(meeting, revision):
         flash(_("Freeze the minutes first."), "error")
@@ -476,12 +461,8 @@ def send_guest_link(meeting_id, attendee_id):
         return back
     token = revisions.make_link_token(current_user, revision, attendee)
     url = url_for("minutes.guest_confirm", token=token, _external=True)
-    try:
-        revisions.send_link(current_user, revision, attendee, form.email.data, url)
-    except revisions.ConfirmationError as error:
-        flash(str(error), "error")
-    else:
-        flash(_("The link was sent to %(email)s.", email=form.email.data), "success")
+    revisions.send_link(current_user, revision, attendee, form.email.data, url)
+    flash(_("The link was sent to %(email)s.", email=form.email.data), "success")
     return back
 
 
@@ -527,9 +508,9 @@ def guest_confirm(token):
 
 
 @bp.route("/meetings/<id:meeting_id>/confirmations.json")
-def confirmations_json(meeting_id):
+@meeting_view()
+def confirmations_json(meeting):
     """The live count for the projector: who has confirmed the latest revision."""
-    meeting = load_meeting(meeting_id)
     state = revisions.confirmation_state(meeting)
     response = jsonify(state)
     response.headers["Cache-Control"] = "no-cache"

@@ -116,11 +116,15 @@ class HomeworkForm(FlaskForm):
         _l("or a guest's name"), validators=[textfields.length(_l("Who"), textfields.NAME)]
     )
     what = StringField(
-        _l("What"), validators=[DataRequired(), textfields.length(_l("What"), textfields.SUBJECT)]
+        _l("What"),
+        validators=[
+            DataRequired(message=_l("Say what is to be done.")),
+            textfields.length(_l("What"), textfields.SUBJECT),
+        ],
     )
     due = StringField(
         _l("By when"),
-        validators=[DataRequired()],
+        validators=[DataRequired(message=_l("Give a date by which it is to be done, e.g. 12/5."))],
         description=_l("e.g. 2026-12-05, 12/5, 来週金曜"),
     )
     parent_item_id = SelectField(

@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+import errors
 import permissions
 from accounts.models import User
 from extensions import db
@@ -23,7 +24,7 @@ from minutes.forms import (
 )
 from minutes.models import Item, Meeting
 from minutes.quickentry import parse_date
-from minutes.views import check_edit, load_meeting
+from minutes.views import load_meeting, meeting_view
 from projects.services import members_of
 from timeutil import local_today
 
@@ -81,58 +82,64 @@ def _who(form) -> User | str | None:
 def _due(text: str | None):
     due = parse_date(text or "", local_today())
     if due is None:
-        raise services.MinutesError(
-            _("Give a date by which it is to be done, e.g. 12/5."), "due_date"
-        )
+        raise errors.Invalid(_("Give a date by which it is to be done, e.g. 12/5."), "due_date")
     return due
 
 
+def _require_valid(form) -> None:
+    """A form that does not validate is refused as a service refuses input: Invalid with
+    the first problem, which the error handler flashes on the page the form came from."""
+    if not form.validate_on_submit():
+        problems = [
+            (name, message) for name, messages in form.errors.items() for message in messages
+        ]
+        name, message = problems[0] if problems else (None, _("The text cannot be blank."))
+        raise errors.Invalid(message, name)
+
+
+def _at_item(meeting: Meeting, item_id: int, **_view_args) -> str:
+    return url_for("minutes.show", meeting_id=meeting.id) + f"#item-{item_id}"
+
+
+def _item_page(meeting: Meeting, item_id: int) -> str:
+    return url_for("minutes.item", meeting_id=meeting.id, item_id=item_id)
+
+
+def _carry_list(meeting: Meeting, **_view_args) -> str:
+    return url_for("minutes.show", meeting_id=meeting.id) + "#carry"
+
+
 @bp.route("/meetings/<id:meeting_id>/items", methods=["POST"])
-def add_item(meeting_id):
-    meeting = load_meeting(meeting_id)
-    check_edit(meeting)
+@meeting_view("edit")
+def add_item(meeting):
     form = ItemForm(prefix="item")
     form.parent_item_id.choices = _goal_choices(meeting)
-    if not form.validate_on_submit():
-        problems = [message for messages in form.errors.values() for message in messages]
-        flash(problems[0] if problems else _("The text cannot be blank."), "error")
-        return _back(meeting)
-    try:
-        item = services.add_item(
-            current_user,
-            meeting,
-            form.kind.data,
-            form.text.data,
-            parent=form.parent_item_id.data,
-            ticket=form.ticket_id.data,
-        )
-    except services.MinutesError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return _back(meeting)
+    _require_valid(form)
+    item = services.add_item(
+        current_user,
+        meeting,
+        form.kind.data,
+        form.text.data,
+        parent=form.parent_item_id.data,
+        ticket=form.ticket_id.data,
+    )
     db.session.commit()
     return _back(meeting, item)
 
 
 @bp.route("/meetings/<id:meeting_id>/homework", methods=["POST"])
-def add_homework(meeting_id):
-    meeting = load_meeting(meeting_id)
-    check_edit(meeting)
+@meeting_view("edit")
+def add_homework(meeting):
     form = HomeworkForm(prefix="hw")
-    form.validate_on_submit()
-    try:
-        item = services.add_homework(
-            current_user,
-            meeting,
-            _who(form),
-            form.what.data,
-            _due(form.due.data),
-            goal=form.parent_item_id.data,
-        )
-    except services.MinutesError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return _back(meeting)
+    _require_valid(form)
+    item = services.add_homework(
+        current_user,
+        meeting,
+        _who(form),
+        form.what.data,
+        _due(form.due.data),
+        goal=form.parent_item_id.data,
+    )
     db.session.commit()
     return _back(meeting, item)
 
@@ -197,12 +204,12 @@ def _render_item(meeting, item, forms, status=200, conflict=None):
 
 
 @bp.route("/meetings/<id:meeting_id>/items/<id:item_id>", methods=["GET", "POST"])
-def item(meeting_id, item_id):
-    meeting = load_meeting(meeting_id)
+@meeting_view()
+def item(meeting, item_id):
     item = _load_item(meeting, item_id)
     if request.method == "GET":
         return _render_item(meeting, item, _edit_forms(meeting, item))
-    check_edit(meeting)
+    permissions.require_edit_minutes(current_user, meeting)
     forms = _edit_forms(meeting, item, formdata=request.form)
     form = forms["edit_form"]
     if not form.validate():
@@ -227,14 +234,13 @@ def item(meeting_id, item_id):
                 parent=form.parent_item_id.data if item.kind == "result" else False,
             )
     except services.StaleItem as stale:
-        # Keep what this person typed in the form; show the text that was saved meanwhile.
+        # The form is shown again with what this person typed, beside the text saved meanwhile.
         db.session.rollback()
         current = services.snapshot(stale.item)
         form.version.data = stale.item.version
         return _render_item(meeting, item, forms, 409, conflict={"message": str(stale), **current})
-    except services.MinutesError as error:
+    except errors.Invalid as error:
         db.session.rollback()
-        form.errors  # noqa: B018 - make sure the dict exists
         flash(str(error), "error")
         return _render_item(meeting, item, forms, 422)
     db.session.commit()
@@ -243,84 +249,62 @@ def item(meeting_id, item_id):
 
 
 @bp.route("/meetings/<id:meeting_id>/items/<id:item_id>/move", methods=["POST"])
-def move(meeting_id, item_id):
-    meeting = load_meeting(meeting_id)
-    check_edit(meeting)
+@meeting_view("edit", back=_item_page)
+def move(meeting, item_id):
     item = _load_item(meeting, item_id)
     form = MoveForm(prefix="move")
-    form.validate_on_submit()
-    try:
-        services.move_item(
-            current_user,
-            item,
-            form.kind.data,
-            expected_version=form.version.data or None,
-            parent=form.parent_item_id.data,
-            who=_who(form),
-            what=form.what.data or None,
-            due_date=_due(form.due.data) if form.kind.data == "homework" else None,
-        )
-    except services.MinutesError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(url_for("minutes.item", meeting_id=meeting.id, item_id=item.id))
+    _require_valid(form)
+    services.move_item(
+        current_user,
+        item,
+        form.kind.data,
+        expected_version=form.version.data or None,
+        parent=form.parent_item_id.data,
+        who=_who(form),
+        what=form.what.data or None,
+        due_date=_due(form.due.data) if form.kind.data == "homework" else None,
+    )
     db.session.commit()
     return _back(meeting, item)
 
 
 @bp.route("/meetings/<id:meeting_id>/items/<id:item_id>/later", methods=["POST"])
-def to_later(meeting_id, item_id):
+@meeting_view(back=_at_item)
+def to_later(meeting, item_id):
     """A preview item becomes a goal of a chosen later meeting of the unit."""
-    meeting = load_meeting(meeting_id)
     item = _load_item(meeting, item_id)
     form = LaterMeetingForm(prefix="later")
-    form.validate_on_submit()
-    target = load_meeting(form.meeting_id.data or 0)
-    check_edit(target)
-    try:
-        goal = services.pull_as_goal(current_user, target, item)
-    except services.MinutesError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return _back(meeting, item)
+    if not form.validate_on_submit():
+        abort(404)  # no meeting can have that id
+    target = load_meeting(form.meeting_id.data)
+    permissions.require_edit_minutes(current_user, target)
+    goal = services.pull_as_goal(current_user, target, item)
     db.session.commit()
     flash(_("The item is now a goal of “%(title)s”.", title=target.title), "success")
     return _back(target, goal)
 
 
 @bp.route("/meetings/<id:meeting_id>/items/<id:item_id>/reorder", methods=["POST"])
-def reorder(meeting_id, item_id):
-    meeting = load_meeting(meeting_id)
-    check_edit(meeting)
+@meeting_view("edit", back=_at_item)
+def reorder(meeting, item_id):
     item = _load_item(meeting, item_id)
     form = ReorderForm()
-    form.validate_on_submit()
+    _require_valid(form)
     step = -1 if form.direction.data == "up" else 1
     group = services.group_items(meeting.id, item.kind)
     index = group.index(item) if item in group else 0
-    try:
-        services.reorder_item(current_user, item, index + step, form.version.data or None)
-    except services.MinutesError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
+    services.reorder_item(current_user, item, index + step, form.version.data or None)
+    db.session.commit()
     return _back(meeting, item)
 
 
 @bp.route("/meetings/<id:meeting_id>/items/<id:item_id>/delete", methods=["POST"])
-def delete(meeting_id, item_id):
-    meeting = load_meeting(meeting_id)
-    check_edit(meeting)
+@meeting_view("edit")
+def delete(meeting, item_id):
     item = _load_item(meeting, item_id)
-    try:
-        services.delete_item(current_user, item, request.form.get("version") or None)
-    except services.MinutesError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(_("The item was deleted (it stays in the history)."), "success")
+    services.delete_item(current_user, item, request.form.get("version") or None)
+    db.session.commit()
+    flash(_("The item was deleted (it stays in the history)."), "success")
     return _back(meeting)
 
 
@@ -333,41 +317,29 @@ def _earlier_item(meeting: Meeting, item_id: int, same_unit: bool = False) -> It
 
 
 @bp.route("/meetings/<id:meeting_id>/carry/<id:item_id>", methods=["POST"])
-def carry(meeting_id, item_id):
+@meeting_view("edit", back=_carry_list)
+def carry(meeting, item_id):
     """Earlier homework: decided today (a result here) or kept open (maybe a new by-when)."""
-    meeting = load_meeting(meeting_id)
-    check_edit(meeting)
     homework = _earlier_item(meeting, item_id, same_unit=True)
     form = CarryForm()
-    form.validate_on_submit()
-    try:
-        if request.form.get("action") == "keep":
-            due = _due(form.due.data) if (form.due.data or "").strip() else None
-            services.keep_open(current_user, meeting, homework, due_date=due)
-            message = _("Kept open.")
-        else:
-            services.carry_over(current_user, meeting, homework, decision=form.decision.data)
-            message = _("Recorded as a result of this meeting; its ticket was closed.")
-    except services.MinutesError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+    _require_valid(form)
+    if request.form.get("action") == "keep":
+        due = _due(form.due.data) if (form.due.data or "").strip() else None
+        services.keep_open(current_user, meeting, homework, due_date=due)
+        message = _("Kept open.")
     else:
-        db.session.commit()
-        flash(message, "success")
-    return redirect(url_for("minutes.show", meeting_id=meeting.id) + "#carry")
+        services.carry_over(current_user, meeting, homework, decision=form.decision.data)
+        message = _("Recorded as a result of this meeting; its ticket was closed.")
+    db.session.commit()
+    flash(message, "success")
+    return redirect(_carry_list(meeting))
 
 
 @bp.route("/meetings/<id:meeting_id>/pull/<id:item_id>", methods=["POST"])
-def pull(meeting_id, item_id):
+@meeting_view("edit")
+def pull(meeting, item_id):
     """A preview item of an earlier meeting becomes a goal of this one."""
-    meeting = load_meeting(meeting_id)
-    check_edit(meeting)
     preview = _earlier_item(meeting, item_id)
-    try:
-        goal = services.pull_as_goal(current_user, meeting, preview)
-    except services.MinutesError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return _back(meeting)
+    goal = services.pull_as_goal(current_user, meeting, preview)
     db.session.commit()
     return _back(meeting, goal)

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.dialects import postgresql, sqlite
 
+import errors
 import permissions
 import textfields
 from accounts.models import User
@@ -35,7 +36,7 @@ LINK_SALT = "sanmai.confirm-link"
 OPEN_STATUSES = ("draft", "in_session")
 
 
-class ConfirmationError(ValueError):
+class ConfirmationError(errors.Invalid):
     """A rule was broken; str(error) is a message for the person who asked."""
 
 
@@ -349,7 +350,7 @@ def awaiting(meeting: Meeting, revision: Revision | None) -> bool:
 def freeze(actor: User, meeting: Meeting) -> Revision:
     """Freeze the minutes as the next revision; the meeting then awaits confirmation."""
     if not permissions.can_run_meeting(actor, meeting):
-        raise PermissionError("freeze")
+        raise errors.Forbidden("freeze")
     seq = _lock(meeting)
     if not can_be_frozen(meeting):
         raise ConfirmationError(_("These minutes are already frozen."))
@@ -388,7 +389,7 @@ def start_new_revision(actor: User | None, meeting: Meeting, seq: int | None = N
     if meeting.status == "confirmed" and (
         actor is None or not permissions.can_run_meeting(actor, meeting)
     ):
-        raise PermissionError("correct confirmed minutes")
+        raise errors.Forbidden("correct confirmed minutes")
     if seq is None:
         seq = _lock(meeting)
     latest = latest_revision(meeting)
@@ -550,14 +551,14 @@ def _answer(
 def confirm(actor: User, revision: Revision, attendee: Attendee) -> Confirmation:
     """The attendee confirms on their own device (logged in as themselves)."""
     if not permissions.can_confirm_as(actor, attendee):
-        raise PermissionError("confirm for someone else")
+        raise errors.Forbidden("confirm for someone else")
     return _answer(actor, revision, attendee, "own_device", None)
 
 
 def object_to(actor: User, revision: Revision, attendee: Attendee, comment: str) -> Confirmation:
     """The attendee objects with a comment instead of confirming; the facilitator sees it."""
     if not permissions.can_confirm_as(actor, attendee):
-        raise PermissionError("object for someone else")
+        raise errors.Forbidden("object for someone else")
     return _answer(actor, revision, attendee, "own_device", _objection_text(comment))
 
 
@@ -565,7 +566,7 @@ def record_in_room(facilitator: User, revision: Revision, attendee: Attendee) ->
     """The facilitator records an attendee's sign-off given in the room."""
     meeting = db.session.get(Meeting, revision.meeting_id)
     if not permissions.can_run_meeting(facilitator, meeting):
-        raise PermissionError("record confirmation")
+        raise errors.Forbidden("record confirmation")
     return _answer(facilitator, revision, attendee, "in_room", None)
 
 
@@ -593,7 +594,7 @@ def make_link_token(actor: User, revision: Revision, attendee: Attendee) -> str:
     """A signed token naming (revision, attendee): it expires, and its one use is the answer."""
     meeting = db.session.get(Meeting, revision.meeting_id)
     if not permissions.can_run_meeting(actor, meeting):
-        raise PermissionError("make confirmation link")
+        raise errors.Forbidden("make confirmation link")
     if attendee.meeting_id != meeting.id:
         raise ConfirmationError(_("This person is not an attendee of this meeting."))
     return _serializer().dumps({"r": revision.id, "a": attendee.id})
@@ -619,7 +620,7 @@ def send_link(actor: User, revision: Revision, attendee: Attendee, address: str,
 
     meeting = db.session.get(Meeting, revision.meeting_id)
     if not permissions.can_run_meeting(actor, meeting):
-        raise PermissionError("send confirmation link")
+        raise errors.Forbidden("send confirmation link")
     address = (address or "").strip()
     if "@" not in address or any(c in address for c in "\r\n,;<> "):
         raise ConfirmationError(_("Give one valid e-mail address."))

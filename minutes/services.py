@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.attributes import set_committed_value
 
+import errors
 import permissions
 import textfields
 from accounts.models import User
@@ -45,42 +46,17 @@ MOVES = {
 TAKEN_OVER_AS_GOAL = ("preview", "break")
 
 
-class MinutesError(ValueError):
-    """A rule was broken; str(error) is a message for the person who asked."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
-
-
-class MinutesLocked(MinutesError):
-    def __init__(self, meeting: Meeting):
-        super().__init__(
-            _("These minutes are confirmed and can no longer be changed."),
-            "status",
-        )
-        self.meeting = meeting
-
-
-class StaleItem(MinutesError):
+class StaleItem(errors.StaleVersion):
     """Someone saved the item after the caller loaded it; `item` is the current state."""
 
     def __init__(self, item: Item):
         super().__init__(
-            _("Someone else saved this item in the meantime. Its current text is shown."),
-            "version",
+            _("Someone else saved this item in the meantime. Its current text is shown."), item
         )
         self.item = item
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _check_edit(actor: User | None, meeting: Meeting) -> None:
-    if meeting.is_confirmed:
-        raise MinutesLocked(meeting)
-    if actor is not None and not permissions.can_edit_minutes(actor, meeting):
-        raise PermissionError("edit minutes")
 
 
 def _bump(meeting: Meeting) -> int:
@@ -100,10 +76,9 @@ def _bump(meeting: Meeting) -> int:
 
 def _begin_write(actor: User | None, meeting: Meeting) -> int:
     """Check the rules and take the next change_seq (and the meeting row's write lock)."""
-    _check_edit(actor, meeting)
+    permissions.require_edit_minutes(actor, meeting)
     seq = _bump(meeting)
-    if meeting.is_confirmed:  # confirmed while we were waiting for the lock
-        raise MinutesLocked(meeting)
+    permissions.require_unlocked(meeting)  # confirmed while we were waiting for the lock
     if meeting.status == "awaiting_confirmation":  # edited after freezing: revision N+1 next
         from minutes import revisions
 
@@ -139,14 +114,14 @@ def _check_version(item: Item, expected_version: int | None) -> None:
 def _check_text(text: str | None, kind: str) -> str:
     text = _text(text, "text", _("Text"), textfields.ITEM_TEXT, multiline=True)
     if not text:
-        raise MinutesError(_("The text cannot be blank."), "text")
+        raise errors.Invalid(_("The text cannot be blank."), "text")
     return text
 
 
 def _text(value, field: str, label: str, limit: int, multiline: bool = False) -> str:
-    """`value` cleaned and stripped (textfields), or MinutesError naming `field`."""
+    """`value` cleaned and stripped (textfields), or errors.Invalid naming `field`."""
     return textfields.checked(
-        value, field=field, label=label, limit=limit, error=MinutesError, multiline=multiline
+        value, field=field, label=label, limit=limit, error=errors.Invalid, multiline=multiline
     )
 
 
@@ -160,7 +135,7 @@ def _facilitator_id(value) -> int | None:
     if value in (None, "", 0):
         return None
     if not isinstance(value, int) or db.session.get(User, value) is None:
-        raise MinutesError(_("There is no such user."), "facilitator_id")
+        raise errors.Invalid(_("There is no such user."), "facilitator_id")
     return value
 
 
@@ -214,7 +189,7 @@ def _goal(meeting: Meeting, goal) -> Item | None:
         return None
     goal = goal if isinstance(goal, Item) else db.session.get(Item, int(goal))
     if goal is None or goal.meeting_id != meeting.id or goal.kind != "goal" or goal.is_deleted:
-        raise MinutesError(_("Choose a goal of this meeting."), "parent_item_id")
+        raise errors.Invalid(_("Choose a goal of this meeting."), "parent_item_id")
     return goal
 
 
@@ -224,7 +199,7 @@ def _linked_ticket(meeting: Meeting, ticket) -> Ticket | None:
         return None
     ticket = ticket if isinstance(ticket, Ticket) else db.session.get(Ticket, int(ticket))
     if ticket is None or ticket.project.root.id != meeting.unit.root.id:
-        raise MinutesError(_("There is no such ticket in this project."), "ticket_id")
+        raise errors.Invalid(_("There is no such ticket in this project."), "ticket_id")
     return ticket
 
 
@@ -234,9 +209,9 @@ def _linked_ticket(meeting: Meeting, ticket) -> Ticket | None:
 def create_meeting(actor: User | None, unit: Project, data: dict) -> Meeting:
     """A draft meeting in a business unit; `data`: title, starts_at, ends_at, place, facilitator."""
     if not unit.is_unit:
-        raise MinutesError(_("Meetings belong to a business unit."), "unit")
+        raise errors.Invalid(_("Meetings belong to a business unit."), "unit")
     if actor is not None and not permissions.can_create_meeting(actor, unit):
-        raise PermissionError("create meeting")
+        raise errors.Forbidden("create meeting")
     meeting = Meeting(
         unit=unit,
         title=_meeting_title(data.get("title")),
@@ -261,13 +236,13 @@ def create_meeting(actor: User | None, unit: Project, data: dict) -> Meeting:
 def _meeting_title(title) -> str:
     title = _text(title, "title", _("Title"), textfields.TITLE)
     if not title:
-        raise MinutesError(_("The title cannot be blank."), "title")
+        raise errors.Invalid(_("The title cannot be blank."), "title")
     return title
 
 
 def _check_times(starts_at: datetime, ends_at: datetime | None) -> None:
     if ends_at is not None and ends_at < starts_at:
-        raise MinutesError(_("The meeting cannot end before it starts."), "ends_at")
+        raise errors.Invalid(_("The meeting cannot end before it starts."), "ends_at")
 
 
 def update_meeting(
@@ -276,7 +251,7 @@ def update_meeting(
     seq = _begin_write(actor, meeting)
     db.session.refresh(meeting)
     if expected_version is not None and int(expected_version) != meeting.version:
-        raise MinutesError(
+        raise errors.Invalid(
             _("Someone else changed this meeting in the meantime. Reload and try again."),
             "version",
         )
@@ -308,9 +283,9 @@ def _plain(value):
 def set_status(actor: User | None, meeting: Meeting, status: str) -> Meeting:
     """draft → in_session → awaiting_confirmation; `confirmed` is set by the confirmation."""
     if status not in MEETING_STATUSES:
-        raise MinutesError(_("Unknown meeting status."), "status")
+        raise errors.Invalid(_("Unknown meeting status."), "status")
     if actor is not None and not permissions.can_run_meeting(actor, meeting):
-        raise PermissionError("run meeting")
+        raise errors.Forbidden("run meeting")
     # Not _begin_write: a status change is not an edit of the text (and may leave confirmed).
     seq = _bump(meeting)
     before = meeting.status
@@ -350,9 +325,9 @@ def add_attendee(
     seq = _begin_write(actor, meeting)
     if user is None:
         if not guest_name:
-            raise MinutesError(_("Choose a member or give the guest's name."), "guest_name")
+            raise errors.Invalid(_("Choose a member or give the guest's name."), "guest_name")
     elif any(a.user_id == user.id for a in meeting.attendees):
-        raise MinutesError(_("%(name)s is already an attendee.", name=user.name), "user_id")
+        raise errors.Invalid(_("%(name)s is already an attendee.", name=user.name), "user_id")
     attendee = Attendee(
         meeting=meeting,
         user=user,
@@ -400,7 +375,7 @@ def add_item(
 ) -> Item:
     """A goal, result, break or preview item (homework: add_homework)."""
     if kind not in ITEM_KINDS or kind == "homework":
-        raise MinutesError(_("Unknown kind of item."), "kind")
+        raise errors.Invalid(_("Unknown kind of item."), "kind")
     text = _check_text(text, kind)
     seq = _begin_write(actor, meeting)
     item = Item(
@@ -457,20 +432,20 @@ def _who(meeting: Meeting, who) -> dict:
     if isinstance(who, int):
         user = db.session.get(User, who)
         if user is None:
-            raise MinutesError(_("Say who will do it."), "who")
+            raise errors.Invalid(_("Say who will do it."), "who")
         return {"assignee_id": user.id, "guest_name": None}
     name = _text(who, "who", _("Who"), textfields.NAME)
     if not name:
-        raise MinutesError(_("Say who will do it."), "who")
+        raise errors.Invalid(_("Say who will do it."), "who")
     return {"assignee_id": None, "guest_name": name}
 
 
 def _homework_fields(meeting, who, what, due_date) -> dict:
     what = _text(what, "what", _("What"), textfields.SUBJECT)
     if not what:
-        raise MinutesError(_("Say what is to be done."), "what")
+        raise errors.Invalid(_("Say what is to be done."), "what")
     if not isinstance(due_date, date):
-        raise MinutesError(_("Give a date by which it is to be done."), "due_date")
+        raise errors.Invalid(_("Give a date by which it is to be done."), "due_date")
     return {"subject": what, "due_date": due_date, **_who(meeting, who)}
 
 
@@ -495,8 +470,8 @@ def _create_homework_ticket(actor, meeting, who, what, due_date, goal, descripti
     )
     try:
         return tickets.create_ticket(actor, meeting.unit, fields, meeting=meeting)
-    except tickets.TicketError as error:  # a goal's ticket the actor may not change
-        raise MinutesError(str(error), "parent_item_id") from None
+    except errors.Invalid as error:  # a goal's ticket the actor may not change
+        raise errors.Invalid(str(error), "parent_item_id") from None
 
 
 def edit_item(
@@ -515,7 +490,7 @@ def edit_item(
     _check_version(item, expected_version)
     _check_alive(item)
     if item.kind == "homework":
-        raise MinutesError(_("Edit homework through who, what and by when."), "kind")
+        raise errors.Invalid(_("Edit homework through who, what and by when."), "kind")
     before = snapshot(item)
     if text is not None:
         item.text = text
@@ -540,7 +515,7 @@ def edit_homework(
     _check_version(item, expected_version)
     _check_alive(item)
     if item.kind != "homework" or item.ticket is None:
-        raise MinutesError(_("This item is not homework."), "kind")
+        raise errors.Invalid(_("This item is not homework."), "kind")
     before = snapshot(item)
     ticket = item.ticket
     fields = _homework_fields(
@@ -555,7 +530,7 @@ def edit_homework(
 
 def _check_alive(item: Item) -> None:
     if item.is_deleted:
-        raise MinutesError(_("This item was deleted."), "deleted")
+        raise errors.Invalid(_("This item was deleted."), "deleted")
 
 
 def _finish(actor, item: Item, seq: int, action: str, before: dict) -> Item:
@@ -589,7 +564,7 @@ def move_item(
     _check_version(item, expected_version)
     _check_alive(item)
     if kind not in MOVES.get(item.kind, ()):
-        raise MinutesError(
+        raise errors.Invalid(
             _(
                 "An item cannot be moved from %(a)s to %(b)s.",
                 a=kind_label(item.kind),
@@ -770,11 +745,11 @@ def carry_over(
     """Earlier homework decided today: a result of `meeting` linked back (origin) to it; its
     ticket is closed with the decision. The earlier minutes themselves stay as they were."""
     if homework.kind != "homework" or homework.ticket is None:
-        raise MinutesError(_("This item is not homework."), "kind")
+        raise errors.Invalid(_("This item is not homework."), "kind")
     if homework.meeting_id == meeting.id:
         return move_item(actor, homework, "result", what=decision, parent=goal)
     if homework.meeting.unit_id != meeting.unit_id:
-        raise MinutesError(_("Only homework of this business unit can be carried over."), "unit")
+        raise errors.Invalid(_("Only homework of this business unit can be carried over."), "unit")
     ticket = homework.ticket
     text = _check_text(decision or ticket.decision or ticket.subject, "result")
     result = add_item(actor, meeting, "result", text, parent=goal, origin=homework)
@@ -787,9 +762,9 @@ def carry_over(
 def keep_open(actor: User | None, meeting: Meeting, homework: Item, due_date=None) -> Item:
     """Reviewed and kept open (optionally with a new by-when): recorded on this meeting."""
     if homework.kind != "homework" or homework.ticket is None:
-        raise MinutesError(_("This item is not homework."), "kind")
+        raise errors.Invalid(_("This item is not homework."), "kind")
     if homework.meeting.unit_id != meeting.unit_id:
-        raise MinutesError(_("Only homework of this business unit can be carried over."), "unit")
+        raise errors.Invalid(_("Only homework of this business unit can be carried over."), "unit")
     seq = _begin_write(actor, meeting)
     ticket = homework.ticket
     before = snapshot(homework)
@@ -804,11 +779,11 @@ def keep_open(actor: User | None, meeting: Meeting, homework: Item, due_date=Non
 def pull_as_goal(actor: User | None, meeting: Meeting, preview: Item) -> Item:
     """A preview (さきどり) of an earlier meeting becomes a goal of this later one."""
     if preview.kind not in TAKEN_OVER_AS_GOAL:
-        raise MinutesError(_("Only preview items can become a goal of a later meeting."), "kind")
+        raise errors.Invalid(_("Only preview items can become a goal of a later meeting."), "kind")
     if preview.meeting.unit.root.id != meeting.unit.root.id:
-        raise MinutesError(_("Only items of this project can be taken over."), "unit")
+        raise errors.Invalid(_("Only items of this project can be taken over."), "unit")
     if preview.meeting.starts_at > meeting.starts_at or preview.meeting_id == meeting.id:
-        raise MinutesError(_("Choose a later meeting."), "meeting_id")
+        raise errors.Invalid(_("Choose a later meeting."), "meeting_id")
     return add_item(actor, meeting, "goal", preview.text, origin=preview)
 
 

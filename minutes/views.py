@@ -6,6 +6,7 @@ minutes/item_views.py; the JSON API in minutes/api.py.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 from collections import OrderedDict
@@ -35,6 +36,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.routing import BuildError
 
+import errors
 import generations
 import parsing
 import permissions
@@ -56,7 +58,7 @@ PER_PAGE = 50
 
 
 def load_meeting(meeting_id: int, user=None) -> Meeting:
-    """The meeting if `user` may see it, else 404."""
+    """The meeting if `user` may see it, else NotFound (404)."""
     meeting = db.session.scalar(
         sa.select(Meeting).where(
             Meeting.id == meeting_id,
@@ -64,17 +66,50 @@ def load_meeting(meeting_id: int, user=None) -> Meeting:
         )
     )
     if meeting is None:
-        abort(404)
+        raise errors.NotFound("meeting")
     return meeting
 
 
-def check_edit(meeting: Meeting, user=None) -> None:
-    """403 unless the user may edit these minutes; confirmed minutes: 409 with the reason."""
-    user = user or current_user
-    if meeting.is_confirmed:
-        abort(409, services.MinutesLocked(meeting).args[0])
-    if not permissions.can_edit_minutes(user, meeting):
-        abort(403)
+def _require_run(meeting: Meeting) -> None:
+    if not permissions.can_run_meeting(current_user, meeting):
+        raise errors.Forbidden("run meeting")
+
+
+def _require_create(meeting: Meeting) -> None:
+    if not permissions.can_create_meeting(current_user, meeting.unit):
+        raise errors.Forbidden("create meeting")
+
+
+# What a route may ask of the current user, checked in the order given.
+CHECKS = {
+    "unlocked": permissions.require_unlocked,  # Locked: 409 with the reason
+    "edit": lambda meeting: permissions.require_edit_minutes(current_user, meeting),
+    "run": _require_run,
+    "create": _require_create,
+}
+
+
+def meeting_view(*checks: str, back=None):
+    """Route decorator: load the meeting of `meeting_id` through the visibility filter (404),
+    apply `checks` (CHECKS: 403, or 409 when locked), and call the view with `meeting` in
+    place of `meeting_id`. When a service then refuses the input, the person is sent back
+    with the message to `back(meeting, **view_args)`, by default the meeting page."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(meeting_id, **view_args):
+            meeting = load_meeting(meeting_id)
+            for check in checks:
+                CHECKS[check](meeting)
+            if back is None:
+                errors.return_to(url_for("minutes.show", meeting_id=meeting.id))
+            else:
+                errors.return_to(back(meeting, **view_args))
+            return view(meeting, **view_args)
+
+        return wrapper
+
+    return decorate
 
 
 def to_utc(day, at: time) -> datetime:
@@ -251,7 +286,8 @@ def new(key):
             "facilitator_id": form.facilitator_id.data,
             **_times(form),
         }
-        try:
+
+        def create():
             meeting = services.create_meeting(current_user, unit, data)
             for user_id in form.attendee_ids.data or []:
                 user = db.session.get(User, user_id)
@@ -259,28 +295,36 @@ def new(key):
                     services.add_attendee(current_user, meeting, user)
             for name, org in _guests(form.guests.data):
                 services.add_attendee(current_user, meeting, None, name, org)
-        except services.MinutesError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
+            return meeting
+
+        meeting = saved(form, create)
+        if meeting is not None:
             flash(_("The meeting was created."), "success")
             return redirect(url_for("minutes.show", meeting_id=meeting.id))
     return render_template("minutes/form.html", form=form, unit=unit, meeting=None)
 
 
-def _field_error(form, error: services.MinutesError) -> None:
-    field = getattr(form, error.field or "", None) or getattr(form, "title", None)
-    if field is None or not hasattr(field, "errors"):
-        flash(str(error), "error")
-        return
-    field.errors = [*field.errors, str(error)]
+def saved(form, write):
+    """`write()` committed, and its result; or None when a service refused the input: then
+    nothing is kept and the message goes next to the form field it names (else flashed),
+    for the view to show the form again."""
+    try:
+        result = write()
+    except (errors.Invalid, errors.Locked, errors.StaleVersion) as error:
+        db.session.rollback()
+        field = getattr(form, error.field or "", None) or getattr(form, "title", None)
+        if field is None or not hasattr(field, "errors"):
+            flash(str(error), "error")
+        else:
+            field.errors = [*field.errors, str(error)]
+        return None
+    db.session.commit()
+    return True if result is None else result
 
 
 @bp.route("/meetings/<id:meeting_id>/edit", methods=["GET", "POST"])
-def edit(meeting_id):
-    meeting = load_meeting(meeting_id)
-    check_edit(meeting)
+@meeting_view("edit")
+def edit(meeting):
     form = _meeting_form(meeting.unit, meeting)
     if form.validate_on_submit():
         data = {
@@ -289,13 +333,8 @@ def edit(meeting_id):
             "facilitator_id": form.facilitator_id.data,
             **_times(form),
         }
-        try:
-            services.update_meeting(current_user, meeting, data, form.version.data or None)
-        except services.MinutesError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
+        version = form.version.data or None
+        if saved(form, lambda: services.update_meeting(current_user, meeting, data, version)):
             flash(_("The meeting was saved."), "success")
             return redirect(url_for("minutes.show", meeting_id=meeting.id))
     return render_template(
@@ -316,26 +355,24 @@ def _attendee_form(meeting: Meeting) -> AttendeeForm:
     return form
 
 
+def _attendees_of(meeting: Meeting, **_view_args) -> str:
+    return url_for("minutes.edit", meeting_id=meeting.id) + "#attendees"
+
+
 @bp.route("/meetings/<id:meeting_id>/attendees", methods=["POST"])
-def add_attendee(meeting_id):
-    meeting = load_meeting(meeting_id)
-    check_edit(meeting)
+@meeting_view("edit", back=_attendees_of)
+def add_attendee(meeting):
     form = _attendee_form(meeting)
     if not form.validate_on_submit():
         abort(400)
     user = db.session.get(User, form.user_id.data or 0)
     if user is not None and not permissions.can_view_project(user, meeting.unit):
         user = None
-    try:
-        services.add_attendee(
-            current_user, meeting, user, form.guest_name.data, form.guest_organisation.data
-        )
-    except services.MinutesError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-    return redirect(url_for("minutes.edit", meeting_id=meeting.id) + "#attendees")
+    services.add_attendee(
+        current_user, meeting, user, form.guest_name.data, form.guest_organisation.data
+    )
+    db.session.commit()
+    return redirect(_attendees_of(meeting))
 
 
 def _load_attendee(meeting: Meeting, attendee_id: int) -> Attendee:
@@ -346,9 +383,8 @@ def _load_attendee(meeting: Meeting, attendee_id: int) -> Attendee:
 
 
 @bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/presence", methods=["POST"])
-def presence(meeting_id, attendee_id):
-    meeting = load_meeting(meeting_id)
-    check_edit(meeting)
+@meeting_view("edit")
+def presence(meeting, attendee_id):
     attendee = _load_attendee(meeting, attendee_id)
     services.set_presence(current_user, attendee, request.form.get("present") == "1")
     db.session.commit()
@@ -358,21 +394,16 @@ def presence(meeting_id, attendee_id):
 
 
 @bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/delete", methods=["POST"])
-def remove_attendee(meeting_id, attendee_id):
-    meeting = load_meeting(meeting_id)
-    check_edit(meeting)
+@meeting_view("edit", back=_attendees_of)
+def remove_attendee(meeting, attendee_id):
     services.remove_attendee(current_user, _load_attendee(meeting, attendee_id))
     db.session.commit()
-    return redirect(url_for("minutes.edit", meeting_id=meeting.id) + "#attendees")
+    return redirect(_attendees_of(meeting))
 
 
 @bp.route("/meetings/<id:meeting_id>/status", methods=["POST"])
-def status(meeting_id):
-    meeting = load_meeting(meeting_id)
-    if meeting.is_confirmed:
-        abort(409, services.MinutesLocked(meeting).args[0])
-    if not permissions.can_run_meeting(current_user, meeting):
-        abort(403)
+@meeting_view("unlocked", "run")
+def status(meeting):
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)
@@ -382,10 +413,8 @@ def status(meeting_id):
 
 
 @bp.route("/meetings/<id:meeting_id>/copy", methods=["GET", "POST"])
-def copy(meeting_id):
-    meeting = load_meeting(meeting_id)
-    if not permissions.can_create_meeting(current_user, meeting.unit):
-        abort(403)
+@meeting_view("create")
+def copy(meeting):
     form = CopyForm()
     if request.method == "GET":
         local = to_local(meeting.starts_at) + timedelta(days=7)
@@ -432,8 +461,8 @@ def _load_attendees(meeting: Meeting) -> None:
 
 
 @bp.route("/meetings/<id:meeting_id>")
-def show(meeting_id):
-    meeting = load_meeting(meeting_id)
+@meeting_view()
+def show(meeting):
     etag = live_etag(meeting)
     editable = permissions.can_edit_minutes(current_user, meeting)
     return render_template(
@@ -447,8 +476,8 @@ def show(meeting_id):
 
 
 @bp.route("/meetings/<id:meeting_id>/present")
-def present(meeting_id):
-    meeting = load_meeting(meeting_id)
+@meeting_view()
+def present(meeting):
     members = members_of(meeting.unit)
     people = [{"login": u.login, "name": u.name} for u in members]
     people += [{"login": "", "name": a.guest_name} for a in meeting.attendees if a.user_id is None]

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import NotFound
 
+import errors
 import parsing
 import permissions
 import textsearch
@@ -56,6 +57,18 @@ def reply(payload, status: int = 200, headers: dict | None = None):
     response = current_app.response_class(body, status=status, headers=headers)
     response.headers["Content-Type"] = "application/json; charset=utf-8"
     return response
+
+
+@bp.errorhandler(errors.DomainError)
+def _domain_error(error: errors.DomainError):
+    """A service's refusal in Redmine's shape: 403 and 404 bare, else {"errors": [...]} with
+    422 (invalid input) or 409 (a stale lock_version)."""
+    db.session.rollback()
+    if isinstance(error, errors.Forbidden):
+        return empty(403)
+    if isinstance(error, errors.NotFound):
+        return empty(401 if caller() is None else 404)
+    return reply({"errors": [str(error)]}, error.status)
 
 
 def unprocessable(messages: list[str]):
@@ -241,24 +254,18 @@ def _create(project_key: str | None):
                     _("Status cannot be blank."),
                 ]
             )
-    errors = []
+    problems = []
     problem = inputs.unit_problem(project)
     if problem:
-        errors.append(problem)
+        problems.append(problem)
     try:
         changes = inputs.issue_changes(user, attrs, project)
     except inputs.Invalid as invalid:
-        errors += invalid.messages
-    uploads = _uploads(user, attrs, errors)
-    if errors:
-        unprocessable(errors)
-    try:
-        ticket = services.create_ticket(user, project, changes, attachments=uploads)
-    except services.TicketError as error:
-        unprocessable([str(error)])
-    except PermissionError:
-        db.session.rollback()
-        forbidden()
+        problems += invalid.messages
+    uploads = _uploads(user, attrs, problems)
+    if problems:
+        unprocessable(problems)
+    ticket = services.create_ticket(user, project, changes, attachments=uploads)
     db.session.commit()
     location = out.site_url(f"/issues/{ticket.id}")
     return reply({"issue": out.issue(ticket, created=True)}, 201, {"Location": location})
@@ -282,43 +289,34 @@ def update_issue(issue_id):
     if not may_edit and not permissions.can_comment_ticket(user, ticket):
         forbidden()
     attrs = body_of("issue")
-    errors = []
+    problems = []
     try:
         changes = inputs.issue_changes(user, attrs, None, ticket)
     except inputs.Invalid as invalid:
-        changes, errors = {}, invalid.messages
+        changes, problems = {}, invalid.messages
     notes = inputs.text(attrs.get("notes"))
     if notes is None:
-        errors.append(_("Notes is invalid."))
+        problems.append(_("Notes is invalid."))
         notes = ""
     private = inputs.as_bool(attrs.get("private_notes"))
     expected = inputs.as_int(attrs.get("lock_version"))
     if (changes or attrs.get("uploads")) and not may_edit:
         forbidden()
-    uploads = _uploads(user, attrs, errors)
-    if errors:
-        unprocessable(errors)
-    try:
-        if changes or uploads or expected is not None:
-            services.update_ticket(
-                user,
-                ticket,
-                changes,
-                notes,
-                expected_version=expected,
-                private_notes=private,
-                attachments=uploads,
-            )
-        elif notes.strip():
-            services.add_note(user, ticket, notes, private)
-    except services.StaleTicket as stale:
-        db.session.rollback()
-        abort(reply({"errors": [str(stale)]}, 409))
-    except services.TicketError as error:
-        unprocessable([str(error)])
-    except PermissionError:
-        db.session.rollback()
-        forbidden()
+    uploads = _uploads(user, attrs, problems)
+    if problems:
+        unprocessable(problems)
+    if changes or uploads or expected is not None:
+        services.update_ticket(
+            user,
+            ticket,
+            changes,
+            notes,
+            expected_version=expected,
+            private_notes=private,
+            attachments=uploads,
+        )
+    elif notes.strip():
+        services.add_note(user, ticket, notes, private)
     db.session.commit()
     return empty_no_content()
 
@@ -327,13 +325,7 @@ def update_issue(issue_id):
 def delete_issue(issue_id):
     user = require_caller()
     ticket = load_issue(issue_id)
-    try:
-        services.delete_ticket(user, ticket)
-    except PermissionError:
-        db.session.rollback()
-        forbidden()
-    except services.TicketError as error:
-        unprocessable([str(error)])
+    services.delete_ticket(user, ticket)
     db.session.commit()
     return empty_no_content()
 
@@ -457,7 +449,7 @@ def current_user():
 # --- uploads and attachments -----------------------------------------------------------------
 
 
-def _uploads(user, attrs: dict, errors: list[str]) -> list[Attachment]:
+def _uploads(user, attrs: dict, problems: list[str]) -> list[Attachment]:
     """The caller's own uploads named in `"uploads": [{"token": ...}]`, with the file name,
     description and content type the client gives when attaching (as Redmine takes them)."""
     entries = attrs.get("uploads") or []
@@ -468,7 +460,7 @@ def _uploads(user, attrs: dict, errors: list[str]) -> list[Attachment]:
         token = entry.get("token") if isinstance(entry, dict) else None
         attachment = files.upload_by_token(user, str(token)) if token else None
         if attachment is None or attachment in found:
-            errors.append(_("The upload token is invalid or was already used."))
+            problems.append(_("The upload token is invalid or was already used."))
             continue
         if entry.get("filename"):
             attachment.filename = files.safe_filename(str(entry["filename"]))
@@ -508,10 +500,7 @@ def upload():
         filename=request.args.get("filename", ""),
         content_type="application/octet-stream",
     )
-    try:
-        attachment = files.store_upload(user, storage)
-    except files.AttachmentError as error:
-        unprocessable([str(error)])
+    attachment = files.store_upload(user, storage)
     db.session.commit()
     return reply({"upload": {"id": attachment.id, "token": attachment.token}}, 201)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+import errors
 import permissions
 from accounts.models import User
 from extensions import db
@@ -46,7 +47,7 @@ def mark_superseded(actor: User | None, old: Item, new: Item) -> Item:
         permissions.can_supersede_decision(actor, old)
         and permissions.can_view_project(actor, new.meeting.unit)
     ):
-        raise PermissionError("supersede decision")
+        raise errors.Forbidden("supersede decision")
     for item in (old, new):
         if item.kind != "result" or item.is_deleted:
             raise DecisionError(_("Only decisions (results) can supersede one another."))
@@ -69,7 +70,7 @@ def mark_superseded(actor: User | None, old: Item, new: Item) -> Item:
 def clear_superseded(actor: User | None, old: Item) -> Item:
     """Undo a mistaken link: `old` stands again."""
     if actor is not None and not permissions.can_supersede_decision(actor, old):
-        raise PermissionError("supersede decision")
+        raise errors.Forbidden("supersede decision")
     if old.superseded_by_id is None:
         return old
     before = old.superseded_by_id

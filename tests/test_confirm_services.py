@@ -6,6 +6,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
+import errors
 from extensions import db
 from minutes import revisions
 from minutes import services as minutes
@@ -120,7 +121,7 @@ def test_freezing_twice_is_refused(ready_meeting, freeze_meeting):
 def test_only_who_runs_the_meeting_freezes(ready_meeting):
     meeting = ready_meeting()
     member = next(a.user for a in meeting.attendees if a.user and a.user != meeting.facilitator)
-    with pytest.raises(PermissionError):
+    with pytest.raises(errors.Forbidden):
         revisions.freeze(member, meeting)
 
 
@@ -161,7 +162,7 @@ def test_nobody_confirms_for_someone_else_on_their_own_device(ready_meeting, fre
     meeting = ready_meeting()
     revision = freeze_meeting(meeting)
     other = next(a for a in meeting.attendees if a.name == "山本 翔")
-    with pytest.raises(PermissionError):
+    with pytest.raises(errors.Forbidden):
         revisions.confirm(meeting.facilitator, revision, other)
 
 
@@ -172,7 +173,7 @@ def test_all_present_confirm_then_the_minutes_are_confirmed_and_locked(
     revision = freeze_meeting(meeting)
     confirm_all(meeting, revision)
     assert meeting.status == "confirmed" and revisions.is_confirmed(revision)
-    with pytest.raises(minutes.MinutesLocked):
+    with pytest.raises(errors.Locked):
         minutes.add_item(meeting.facilitator, meeting, "break", "追記")
 
 

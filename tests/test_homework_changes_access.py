@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+import errors
 from accounts import services as accounts
 from extensions import db
 from minutes import services as minutes
@@ -73,7 +74,7 @@ def test_another_projects_homework_is_not_carried_over_from_ones_own_meeting(
 def test_a_ticket_is_not_changed_through_another_projects_meeting(two_projects):
     kato, homework, meeting_b = two_projects
 
-    with pytest.raises(PermissionError):
+    with pytest.raises(errors.Forbidden):
         tickets.update_ticket(
             kato, homework.ticket, {"due_date": date(2027, 1, 15)}, meeting=meeting_b
         )
@@ -82,7 +83,7 @@ def test_a_ticket_is_not_changed_through_another_projects_meeting(two_projects):
 def test_keep_open_is_for_homework_of_the_meetings_own_unit(two_projects):
     kato, homework, meeting_b = two_projects
 
-    with pytest.raises(minutes.MinutesError):
+    with pytest.raises(errors.Invalid):
         minutes.keep_open(kato, meeting_b, homework, due_date=date(2027, 1, 15))
 
 

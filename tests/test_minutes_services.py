@@ -6,6 +6,7 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 
+import errors
 from extensions import db
 from minutes import services
 from minutes.models import ItemEvent
@@ -44,7 +45,7 @@ def test_create_meeting_starts_as_draft_with_a_change_seq(meeting, facilitator):
 
 
 def test_meetings_belong_to_a_business_unit(facilitator, unit):
-    with pytest.raises(services.MinutesError):
+    with pytest.raises(errors.Invalid):
         services.create_meeting(
             None, unit.parent, {"title": "x", "starts_at": datetime(2026, 11, 1, 1)}
         )
@@ -55,7 +56,7 @@ def test_a_member_cannot_create_a_meeting(make_user, unit):
     from projects.services import set_membership
 
     set_membership(unit.parent, member, "member")
-    with pytest.raises(PermissionError):
+    with pytest.raises(errors.Forbidden):
         services.create_meeting(
             member, unit, {"title": "定例会", "starts_at": datetime(2026, 11, 1, 1)}
         )
@@ -88,12 +89,12 @@ def test_goal_links_a_ticket_of_the_same_project(meeting, facilitator, make_tick
     goal = services.add_item(facilitator, meeting, "goal", "チケットの件", ticket=ticket.id)
     assert goal.ticket_id == ticket.id
     foreign = make_ticket(unit=make_unit())
-    with pytest.raises(services.MinutesError):
+    with pytest.raises(errors.Invalid):
         services.add_item(facilitator, meeting, "goal", "よその件", ticket=foreign.id)
 
 
 def test_blank_text_is_refused(meeting, facilitator):
-    with pytest.raises(services.MinutesError) as error:
+    with pytest.raises(errors.Invalid) as error:
         services.add_item(facilitator, meeting, "break", "   ")
     assert error.value.field == "text"
 
@@ -131,7 +132,7 @@ def test_homework_for_a_guest_keeps_the_name_on_the_ticket(meeting, facilitator)
     ],
 )
 def test_homework_needs_who_what_and_by_when(meeting, facilitator, who, what, due, field):
-    with pytest.raises(services.MinutesError) as error:
+    with pytest.raises(errors.Invalid) as error:
         services.add_homework(facilitator, meeting, who, what, due)
     assert error.value.field == field
 
@@ -203,7 +204,7 @@ def test_move_homework_to_result_closes_its_ticket_with_the_decision(
 
 def test_moves_the_talk_does_not_describe_are_refused(meeting, facilitator, make_item):
     item = make_item(meeting, "homework", actor=facilitator)
-    with pytest.raises(services.MinutesError):
+    with pytest.raises(errors.Invalid):
         services.move_item(facilitator, item, "break")
 
 
@@ -253,7 +254,7 @@ def test_confirmed_minutes_refuse_every_edit(make_meeting, make_item, facilitato
         lambda: services.add_attendee(facilitator, meeting, None, "客", "某社"),
     ]
     for attempt in attempts:
-        with pytest.raises(services.MinutesLocked):
+        with pytest.raises(errors.Locked):
             attempt()
     db.session.rollback()
     assert item.text == "目標" and item.deleted_at is None
@@ -320,7 +321,7 @@ def test_preview_becomes_a_goal_of_a_later_meeting(make_meeting, make_item, faci
     db.session.commit()
     assert (goal.kind, goal.text, goal.origin_item_id) == ("goal", "マイナ連携の検討", preview.id)
     assert services.earlier_previews(second) == []
-    with pytest.raises(services.MinutesError):
+    with pytest.raises(errors.Invalid):
         services.pull_as_goal(facilitator, first, services.add_item(None, second, "preview", "x"))
 
 

@@ -5,6 +5,7 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 
+import errors
 from extensions import db
 from minutes import revisions
 from minutes import services as minutes
@@ -227,7 +228,7 @@ def test_a_member_may_not_supersede(decide, make_user, unit):
     a = decide("旧", on=datetime(2026, 5, 1, 1, 0))
     b = decide("新", on=datetime(2026, 7, 1, 1, 0))
 
-    with pytest.raises(PermissionError):
+    with pytest.raises(errors.Forbidden):
         services.mark_superseded(member, a, b)
 
 

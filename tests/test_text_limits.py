@@ -6,6 +6,7 @@ texts."""
 import pytest
 import sqlalchemy as sa
 
+import errors
 import textfields
 from accounts import services as accounts
 from extensions import db
@@ -134,11 +135,11 @@ def test_the_item_form_answers_422_with_the_field_named(client, login, member, u
 def test_the_services_refuse_before_they_write(member, unit, make_meeting):
     meeting = make_meeting(unit=unit, actor=member)
     seq = meeting.change_seq
-    with pytest.raises(minutes.MinutesError) as refused:
+    with pytest.raises(errors.Invalid) as refused:
         minutes.add_item(member, meeting, "result", "果" * (textfields.ITEM_TEXT + 1))
     assert refused.value.field == "text"
     assert meeting.change_seq == seq  # the meeting's write lock was never taken
-    with pytest.raises(minutes.MinutesError) as refused:
+    with pytest.raises(errors.Invalid) as refused:
         minutes.add_homework(member, meeting, "山本 翔", "宿" * 256, None)
     assert refused.value.field == "what"
 
@@ -160,7 +161,7 @@ def test_control_characters_are_removed_and_line_breaks_kept_where_they_belong(
 
 
 def test_a_text_of_only_control_characters_is_blank(member, unit, make_ticket):
-    with pytest.raises(services.TicketError) as refused:
+    with pytest.raises(errors.Invalid) as refused:
         make_ticket(unit, member, subject="\x00\x01")
     assert refused.value.field == "subject"
 

@@ -7,6 +7,7 @@ seeing a ticket is not enough to link under it, unlink from it or delete its chi
 import pytest
 import sqlalchemy as sa
 
+import errors
 import permissions
 from extensions import db
 from tickets import services as tickets
@@ -137,12 +138,12 @@ def test_a_ticket_is_not_moved_into_a_project_only_viewed(viewed_parent, make_ti
     sato, unit_a, parent = viewed_parent
     mine = make_ticket(unit_a, sato)
 
-    with pytest.raises(PermissionError):
+    with pytest.raises(errors.Forbidden):
         tickets.update_ticket(sato, mine, {"project_id": parent.project_id})
 
 
 def test_a_change_recorded_elsewhere_needs_the_right_to_change_the_ticket(viewed_parent):
     sato, _unit_a, parent = viewed_parent
 
-    with pytest.raises(PermissionError):
+    with pytest.raises(errors.Forbidden):
         tickets.journal_change(sato, parent, "", [("attr", "due_date", None, "2027-01-15")])

@@ -2,6 +2,7 @@
 
 import pytest
 
+import errors
 from extensions import db
 from tickets import reference, services
 from tickets.models import Status, Tracker
@@ -104,7 +105,7 @@ def test_workflow_matrix_rules_the_status_choices(
     assert f'name="t-{new.id}-{investigating.id}" aria-label="起票 → 調査中" >' in html
     db.session.expire_all()
     assert [s.name for s in services.allowed_statuses(member, ticket)] == ["起票", "受付"]
-    with pytest.raises(services.TicketError, match="ワークフロー"):
+    with pytest.raises(errors.Invalid, match="ワークフロー"):
         services.update_ticket(member, ticket, {"status": investigating})
     services.update_ticket(member, ticket, {"status": accepted})
     assert ticket.status == accepted
@@ -119,7 +120,7 @@ def test_workflows_are_per_role(make_user, make_unit, make_ticket, tracker_named
 
 
 def test_only_administrators_change_reference_data(make_user, tracker_named):
-    with pytest.raises(PermissionError):
+    with pytest.raises(errors.Forbidden):
         reference.save_tracker(make_user(), None, {"name": "x"})
-    with pytest.raises(PermissionError):
+    with pytest.raises(errors.Forbidden):
         reference.set_workflow(make_user(), tracker_named("変更管理"), "member", set())

@@ -1,5 +1,6 @@
 import pytest
 
+import errors
 from tickets import services
 
 
@@ -28,14 +29,14 @@ def test_change_is_journaled_with_old_and_new(member_unit, make_ticket, status_n
 def test_workflow_refuses_a_transition_it_does_not_allow(member_unit, make_ticket, status_named):
     member, _viewer, unit = member_unit
     ticket = make_ticket(unit, member, status=status_named("完了"))
-    with pytest.raises(services.TicketError, match="ワークフロー"):
+    with pytest.raises(errors.Invalid, match="ワークフロー"):
         services.update_ticket(member, ticket, {"status": status_named("対応中")})
 
 
 def test_viewer_cannot_change_a_ticket(member_unit, make_ticket, status_named):
     member, viewer, unit = member_unit
     ticket = make_ticket(unit, member)
-    with pytest.raises(PermissionError):
+    with pytest.raises(errors.Forbidden):
         services.update_ticket(viewer, ticket, {"subject": "x"})
 
 
@@ -77,9 +78,9 @@ def test_a_ticket_never_becomes_its_own_ancestor(member_unit, make_ticket):
     member, _viewer, unit = member_unit
     top = make_ticket(unit, member)
     child = make_ticket(unit, member, parent=top)
-    with pytest.raises(services.TicketError):
+    with pytest.raises(errors.Invalid):
         services.update_ticket(member, top, {"parent": child})
-    with pytest.raises(services.TicketError):
+    with pytest.raises(errors.Invalid):
         services.update_ticket(member, top, {"parent": top})
 
 
@@ -87,7 +88,7 @@ def test_a_parent_the_actor_cannot_see_is_refused(member_unit, make_ticket, make
     member, _viewer, unit = member_unit
     stranger = make_user()
     hidden = make_ticket(make_unit(members={stranger: "member"}), stranger)
-    with pytest.raises(services.TicketError):
+    with pytest.raises(errors.Invalid):
         make_ticket(unit, member, parent=hidden)
 
 

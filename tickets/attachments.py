@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+import errors
 import permissions
 from extensions import db
 from tickets.models import Attachment, Ticket
@@ -31,8 +32,11 @@ from timeutil import utcnow
 CHUNK = 64 * 1024
 
 
-class AttachmentError(ValueError):
+class AttachmentError(errors.Invalid):
     """An upload that cannot be accepted; str(error) is a message for the person."""
+
+    def __init__(self, message: str, field: str | None = "attachments"):
+        super().__init__(message, field)
 
 
 def max_bytes() -> int:
@@ -164,7 +168,7 @@ def attach(actor, attachment: Attachment, container, notes: str = ""):
         journal = services.update_ticket(actor, container, {}, notes, attachments=[attachment])
         return journal
     if actor is not None and not permissions.can_attach_to_meeting(actor, container):
-        raise PermissionError("attach to meeting")
+        raise errors.Forbidden("attach to meeting")
     attachment.container_type, attachment.container_id = "meeting", container.id
     db.session.flush()
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+import errors
 import permissions
 import textfields
 from extensions import db
@@ -18,17 +19,13 @@ from tickets.models import SIDES, Status, Tracker, Transition
 WORKFLOW_ROLES = tuple(r for r in ROLES if r != "viewer")  # viewers change nothing
 
 
-class ReferenceDataError(ValueError):
+class ReferenceDataError(errors.Invalid):
     """A rule was broken; str(error) is a message for the administrator."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def _require_admin(actor) -> None:
     if actor is not None and not permissions.can_administer(actor):
-        raise PermissionError("administer")
+        raise errors.Forbidden("administer")
 
 
 def _clean_name(value: str | None, field: str = "name") -> str:

@@ -11,6 +11,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+import errors
 import permissions
 import textfields
 from accounts.models import User
@@ -29,21 +30,12 @@ from tickets.models import (
 from timeutil import utcnow
 
 
-class TicketError(ValueError):
-    """A rule was broken; str(error) is a message for the person who asked."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
-
-
-class StaleTicket(TicketError):
+class StaleTicket(errors.StaleVersion):
     """Someone saved the ticket after the caller loaded it (optimistic locking)."""
 
     def __init__(self, ticket: Ticket):
         super().__init__(
-            _("Ticket #%(id)s was changed by someone else in the meantime.", id=ticket.id),
-            "version",
+            _("Ticket #%(id)s was changed by someone else in the meantime.", id=ticket.id), ticket
         )
         self.ticket = ticket
 
@@ -115,7 +107,7 @@ def _normalise(data: dict) -> dict:
                 field=field,
                 label=label(),
                 limit=limit,
-                error=TicketError,
+                error=errors.Invalid,
                 multiline=multiline,
                 strip=not multiline,
             )
@@ -137,7 +129,7 @@ def _checked_notes(notes: str | None) -> str:
         field="notes",
         label=_("Notes"),
         limit=textfields.LONG_TEXT,
-        error=TicketError,
+        error=errors.Invalid,
         multiline=True,
         strip=False,
     )
@@ -145,7 +137,7 @@ def _checked_notes(notes: str | None) -> str:
 
 def _check_subject(subject: str) -> None:
     if not subject:
-        raise TicketError(_("Subject cannot be blank."), "subject")
+        raise errors.Invalid(_("Subject cannot be blank."), "subject")
 
 
 def _check_parent(ticket: Ticket | None, parent_id: int | None, actor=None, meeting=None) -> None:
@@ -157,11 +149,11 @@ def _check_parent(ticket: Ticket | None, parent_id: int | None, actor=None, meet
     if parent is None or (
         actor is not None and not permissions.can_change_ticket(actor, parent, meeting)
     ):
-        raise TicketError(_("Parent task is invalid."), "parent_id")
+        raise errors.Invalid(_("Parent task is invalid."), "parent_id")
     node = parent
     while node is not None:  # a ticket can never become its own ancestor
         if ticket is not None and node.id == ticket.id:
-            raise TicketError(
+            raise errors.Invalid(
                 _("Parent task is invalid (it would be its own ancestor)."), "parent_id"
             )
         node = node.parent
@@ -181,7 +173,7 @@ def create_ticket(
     through those minutes (homework), so the minutes rule counts (permissions.can_add_ticket).
     """
     if actor is not None and not permissions.can_add_ticket(actor, unit, meeting):
-        raise PermissionError("add ticket")
+        raise errors.Forbidden("add ticket")
     data = _normalise(data)
     _check_subject(data.get("subject", ""))
     tracker = db.session.get(Tracker, data.get("tracker_id") or 0) or default_tracker()
@@ -255,7 +247,7 @@ def update_ticket(
     the minutes rule counts (permissions.can_change_ticket) and the minutes decide the status,
     so the workflow does not apply."""
     if actor is not None and not permissions.can_change_ticket(actor, ticket, meeting):
-        raise PermissionError("edit ticket")
+        raise errors.Forbidden("edit ticket")
     if expected_version is not None and expected_version != ticket.version:
         raise StaleTicket(ticket)
     notes = _checked_notes(notes)
@@ -267,7 +259,7 @@ def update_ticket(
         if target is None or (
             actor is not None and not permissions.can_add_ticket(actor, target, meeting)
         ):
-            raise PermissionError("move ticket")
+            raise errors.Forbidden("move ticket")
     if "parent_id" in changes and changes["parent_id"] != ticket.parent_id:
         old = ticket.parent  # it loses a child, and may close or re-open: it changes too
         if (
@@ -275,13 +267,13 @@ def update_ticket(
             and actor is not None
             and not permissions.can_change_ticket(actor, old, meeting)
         ):
-            raise TicketError(_("Parent task is invalid."), "parent_id")
+            raise errors.Invalid(_("Parent task is invalid."), "parent_id")
         _check_parent(ticket, changes["parent_id"], actor, meeting)
     if meeting is None and "status_id" in changes and changes["status_id"] != ticket.status_id:
         allowed = {s.id for s in allowed_statuses(actor, ticket)}
         if changes["status_id"] not in allowed:
             target = db.session.get(Status, changes["status_id"])
-            raise TicketError(
+            raise errors.Invalid(
                 _(
                     "The workflow does not allow moving from %(old)s to %(new)s.",
                     old=ticket.status.name,
@@ -318,10 +310,10 @@ def update_ticket(
 
 def add_note(actor: User, ticket: Ticket, notes: str, private: bool = False) -> Journal:
     if not permissions.can_comment_ticket(actor, ticket):
-        raise PermissionError("comment")
+        raise errors.Forbidden("comment")
     notes = _checked_notes(notes)
     if not notes.strip():
-        raise TicketError(_("Notes cannot be blank."), "notes")
+        raise errors.Invalid(_("Notes cannot be blank."), "notes")
     return _journal(ticket, actor, notes, [], private_notes=private)
 
 
@@ -329,13 +321,13 @@ def journal_change(actor: User | None, ticket: Ticket, notes: str, details: list
     """Record a change made elsewhere (e.g. an attachment): details are
     (property, name, old value, new value) tuples, as JournalDetail holds them."""
     if actor is not None and not permissions.can_change_ticket(actor, ticket):
-        raise PermissionError("edit ticket")
+        raise errors.Forbidden("edit ticket")
     return _journal(ticket, actor, _checked_notes(notes), details)
 
 
 def _link(attachment: Attachment, ticket: Ticket) -> None:
     if attachment.container_id is not None:
-        raise TicketError(_("This file is already attached elsewhere."), "attachments")
+        raise errors.Invalid(_("This file is already attached elsewhere."), "attachments")
     attachment.container_type, attachment.container_id = "ticket", ticket.id
 
 
@@ -426,18 +418,18 @@ def delete_ticket(actor: User, ticket: Ticket) -> None:
     from minutes.models import Item  # minutes builds on tickets, not the other way round
 
     if not permissions.can_delete_ticket(actor, ticket):
-        raise PermissionError("delete ticket")
+        raise errors.Forbidden("delete ticket")
     if ticket.parent is not None and not permissions.can_change_ticket(actor, ticket.parent):
-        raise PermissionError("change parent ticket")  # its history records the deletion
+        raise errors.Forbidden("change parent ticket")  # its history records the deletion
     if db.session.scalar(sa.select(Item.id).where(Item.ticket_id == ticket.id).limit(1)):
-        raise TicketError(
+        raise errors.Invalid(
             _(
                 "Ticket #%(id)s belongs to the minutes of a meeting and cannot be deleted.",
                 id=ticket.id,
             )
         )
     if db.session.scalar(sa.select(Ticket.id).where(Ticket.parent_id == ticket.id).limit(1)):
-        raise TicketError(
+        raise errors.Invalid(
             _("Ticket #%(id)s has child tickets: delete or move them first.", id=ticket.id)
         )
     parent = ticket.parent

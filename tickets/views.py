@@ -30,6 +30,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+import errors
 import generations
 import parsing
 import permissions
@@ -57,14 +58,34 @@ def description_template() -> str:
 
 
 def load_ticket(ticket_id: int) -> Ticket:
+    """The ticket if the current user may see it, else NotFound (404)."""
     ticket = db.session.scalar(
         sa.select(Ticket).where(
             Ticket.id == ticket_id, permissions.visible(current_user, Ticket.project_id)
         )
     )
     if ticket is None:
-        abort(404)
+        raise errors.NotFound("ticket")
     return ticket
+
+
+def ticket_view(*checks: str):
+    """Route decorator: load the ticket of `ticket_id` (404 unless visible), check "edit"
+    (can_edit_ticket, else 403) when asked, and call the view with `ticket`. A service's
+    refusal sends the person back to the ticket page with the message."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(ticket_id, **view_args):
+            ticket = load_ticket(ticket_id)
+            if "edit" in checks and not permissions.can_edit_ticket(current_user, ticket):
+                raise errors.Forbidden("edit ticket")
+            errors.return_to(url_for("tickets.show", ticket_id=ticket.id))
+            return view(ticket, **view_args)
+
+        return wrapper
+
+    return decorate
 
 
 # --- list ------------------------------------------------------------------------------------
@@ -276,7 +297,7 @@ def new(key):
             ticket = services.create_ticket(
                 current_user, unit, _ticket_data(form), attachments=uploads
             )
-        except (services.TicketError, files.AttachmentError) as error:
+        except errors.Invalid as error:
             db.session.rollback()
             _field_error(form, error)
         else:
@@ -370,14 +391,14 @@ def _uploads(form) -> list:
 
 def _uploads_ok(form) -> bool:
     """Check every file before anything is written; errors go next to the file field."""
-    errors = []
+    problems = []
     for upload in _uploads(form):
         try:
             files.check_upload(upload)
         except files.AttachmentError as error:
-            errors.append(str(error))
-    form.attachments.errors = list(form.attachments.errors) + errors
-    return not errors
+            problems.append(str(error))
+    form.attachments.errors = list(form.attachments.errors) + problems
+    return not problems
 
 
 def _store_uploads(form) -> list[Attachment]:
@@ -397,8 +418,8 @@ def _field_error(form, error) -> None:
 
 
 @bp.route("/issues/<id:ticket_id>")
-def show(ticket_id):
-    ticket = load_ticket(ticket_id)
+@ticket_view()
+def show(ticket):
     form = None
     if permissions.can_edit_ticket(current_user, ticket):
         form = TicketEditForm(obj=ticket)
@@ -411,10 +432,9 @@ def show(ticket_id):
 
 
 @bp.route("/issues/<id:ticket_id>", methods=["POST"])
-def update(ticket_id):
-    ticket = load_ticket(ticket_id)
-    if not permissions.can_edit_ticket(current_user, ticket):
-        abort(403)
+@ticket_view("edit")
+def update(ticket):
+    ticket_id = ticket.id
     form = TicketEditForm()
     _fill_choices(form, ticket.project, ticket)
     form.status_id.validate_choice = False  # the workflow check below says why, clearly
@@ -450,7 +470,7 @@ def update(ticket_id):
         conflict = _conflict(ticket, form)
         form.version.data = ticket.version  # saving again is now a deliberate overwrite
         return _render_show(ticket, form, conflict=conflict), 409
-    except (services.TicketError, files.AttachmentError) as error:
+    except errors.Invalid as error:
         db.session.rollback()
         ticket = load_ticket(ticket_id)
         _field_error(form, error)
@@ -613,15 +633,11 @@ def attach_to_meeting(meeting_id):
     if not uploads:
         flash(_("Choose a file to attach."), "error")
         return redirect(back)
-    try:
-        for upload in uploads:
-            files.check_upload(upload)
-        for upload in uploads:
-            files.attach(current_user, files.store_upload(current_user, upload), meeting)
-    except files.AttachmentError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(back)
+    errors.return_to(back)
+    for upload in uploads:
+        files.check_upload(upload)
+    for upload in uploads:
+        files.attach(current_user, files.store_upload(current_user, upload), meeting)
     db.session.commit()
     flash(_("%(n)s file(s) attached.", n=len(uploads)), "success")
     return redirect(back)

@@ -1,0 +1,66 @@
+"""Domain errors: what a service raises when the actor or the input breaks a rule.
+
+Services raise them and never build an HTTP answer; the error handlers turn them into one:
+app.py for HTML pages (flash and redirect back, or the 403/404 page), minutes/api.py for
+/api/v1 (`{"errors": [message], ...}`) and redmine/api.py in Redmine's shape.
+
+`str(error)` is a message for the person who asked — except for Forbidden and NotFound,
+whose text names the refused action for logs and tests and is never shown. `field` names
+the input the error is about, when there is one; `status` is the HTTP status it means.
+"""
+
+from __future__ import annotations
+
+from flask import g
+
+
+class DomainError(Exception):
+    status = 422
+
+    def __init__(self, message: str = "", field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class Invalid(DomainError):
+    """The input cannot be used; the message says why."""
+
+
+class NotFound(DomainError):
+    """The object does not exist, or the actor may not see it."""
+
+    status = 404
+
+
+class Forbidden(DomainError):
+    """The actor sees the object but may not do this to it."""
+
+    status = 403
+
+
+class Locked(DomainError):
+    """The object can no longer be changed (confirmed minutes)."""
+
+    status = 409
+
+
+class StaleVersion(DomainError):
+    """Someone saved the object after the caller loaded it (optimistic locking); `current`
+    is the object as it is now."""
+
+    status = 409
+
+    def __init__(self, message: str, current, field: str | None = "version"):
+        super().__init__(message, field)
+        self.current = current
+
+
+def return_to(url: str | None) -> None:
+    """Where the HTML handler sends the person, with the error's message flashed, when a
+    service refuses this request's input (Invalid, Locked, StaleVersion). Without it, such
+    an error is answered with its own page (the message and the status)."""
+    g.error_return_to = url
+
+
+def return_url() -> str | None:
+    return g.get("error_return_to")
