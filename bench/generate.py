@@ -37,11 +37,8 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from bench.vocab import GUEST_ORGS, Text  # noqa: E402
-from textsearch import (  # noqa: E402
-    GRAMS_COLUMN,
-    gram_document_fill_sql,
-    register_sqlite_functions,
-)
+from textsearch import GRAMS_COLUMN, register_sqlite_functions  # noqa: E402
+from textsearch_schema import gram_document_fill_sql  # noqa: E402
 
 SEED = 7
 ANCHOR = datetime(2026, 11, 26, 3, 0)  # the data set's "now": 2026-11-26 12:00 JST

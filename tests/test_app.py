@@ -5,7 +5,7 @@ from alembic.migration import MigrationContext
 
 from app import create_app
 from extensions import db
-from textsearch import include_name
+from textsearch_schema import include_name
 
 
 def test_migrations_match_the_models():
