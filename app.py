@@ -24,10 +24,8 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 import config
-import parsing
-import textsearch
-import transactions
-from extensions import babel, csrf, db, login_manager, migrate
+from core import parsing, textsearch, transactions
+from core.extensions import babel, csrf, db, login_manager, migrate
 
 BLUEPRINTS = (
     "accounts:bp",
@@ -45,7 +43,7 @@ MODEL_MODULES = (
     "tickets.models",
     "minutes.models",
     "reports.models",
-    "generations",
+    "core.generations",
 )
 PROJECT_SECTIONS = (
     "minutes/_project_section.html",
@@ -233,9 +231,9 @@ def _load(spec: str):
 
 
 def register_template_helpers(app: Flask) -> None:
-    import formatting
     import permissions
-    from markup import render_markdown
+    from core import formatting
+    from core.markup import render_markdown
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["date_ja"] = formatting.format_date

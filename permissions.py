@@ -9,9 +9,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort
 
-import parsing
 from accounts.models import User
-from extensions import db
+from core import parsing
+from core.extensions import db
 from projects.models import Membership, Project
 from projects.services import IDENTIFIER_RE
 

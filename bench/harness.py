@@ -160,7 +160,7 @@ class InProcess:
 
     def __init__(self, url: str, instance: Path, warm_pdf: bool = False):
         from app import create_app
-        from extensions import db
+        from core.extensions import db
 
         self.app = create_app({**app_config(url, instance), "WTF_CSRF_ENABLED": False})
         self.db = db

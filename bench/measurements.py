@@ -344,7 +344,7 @@ def signoff(http: Http, app, m: Measurement, d: dict, result: Result) -> Result:
 
 
 def count_confirmations(app, revision_id: int) -> int:
-    from extensions import db
+    from core.extensions import db
     from minutes.models import Confirmation
 
     with app.app_context():
@@ -378,7 +378,7 @@ def profile(inproc: InProcess, m: Measurement, d: dict) -> None:
 
 def explain(inproc: InProcess, m: Measurement, d: dict) -> None:
     """The SQL one request issues, slowest first, with SQLite's or PostgreSQL's plan."""
-    from extensions import db
+    from core.extensions import db
 
     login = d.get(m.user) if m.user else None
     path = m.url(d).format(id=d["meeting_40"])

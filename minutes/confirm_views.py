@@ -23,16 +23,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-import parsing
 import permissions
 from accounts.auth import public
-from extensions import db
+from core import parsing
+from core.extensions import db
+from core.urls import safe_next
 from minutes import bp, revisions
 from minutes import services as minutes_services
 from minutes.confirm_forms import AnswerForm, ObjectionForm, SendLinkForm
 from minutes.models import Attendee, Item
 from minutes.views import load_meeting
-from urls import safe_next
 
 
 def qr_svg(url: str) -> Markup:

@@ -10,7 +10,8 @@ from flask_login import current_user
 
 import permissions
 from accounts.models import User
-from extensions import db
+from core.extensions import db
+from core.timeutil import local_today
 from minutes import bp, services
 from minutes.forms import (
     CarryForm,
@@ -25,7 +26,6 @@ from minutes.models import Item, Meeting
 from minutes.quickentry import parse_date
 from minutes.views import check_edit, load_meeting
 from projects.services import members_of
-from timeutil import local_today
 
 
 def _goal_choices(meeting: Meeting, goals=None) -> list:

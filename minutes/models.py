@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import User
-from extensions import db
+from core.extensions import db
+from core.timeutil import utcnow
 from projects.models import Project
 from tickets.models import Ticket
-from timeutil import utcnow
 
 MEETING_STATUSES = ("draft", "in_session", "awaiting_confirmation", "confirmed")
 # Sheet ① holds goal and result, sheet ② homework, sheet ③ break and preview.

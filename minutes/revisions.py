@@ -20,13 +20,13 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.dialects import postgresql, sqlite
 
 import permissions
-import textfields
 from accounts.models import User
-from extensions import db
+from core import textfields
+from core.extensions import db
+from core.timeutil import to_local, utcnow
 from minutes import services as minutes_services
 from minutes.models import Attendee, Confirmation, Item, ItemEvent, Meeting, Revision
 from tickets.models import Ticket
-from timeutil import to_local, utcnow
 
 FORMAT = "sanmai.minutes/1"
 METHODS = ("own_device", "in_room", "link")

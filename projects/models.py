@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import Organisation, User
-from extensions import db
-from timeutil import reiwa, utcnow
+from core.extensions import db
+from core.timeutil import reiwa, utcnow
 
 ROLES = ("manager", "facilitator", "member", "viewer")
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 import permissions
-from extensions import db
+from core.extensions import db
 from minutes.models import Attendee, Confirmation, Meeting, Revision
 from projects.models import Project
 from reports import queries

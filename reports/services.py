@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 import permissions
 from accounts.models import User
-from extensions import db
+from core.extensions import db
 from minutes import services as minutes_services
 from minutes.models import Item
 

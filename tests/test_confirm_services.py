@@ -6,7 +6,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from extensions import db
+from core.extensions import db
 from minutes import revisions
 from minutes import services as minutes
 from minutes.models import Confirmation, Revision

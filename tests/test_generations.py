@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
-import generations
-from extensions import db
+from core import generations
+from core.extensions import db
 from minutes import services as minutes
 from projects import services as projects
 from reports.queries import Clock, OpenHomework, cached_weekly_trend

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from accounts import services as accounts
-from extensions import db
+from core.extensions import db
 from minutes import services as minutes
 from tickets import services as tickets
 from tickets.models import Journal, Ticket

@@ -6,7 +6,7 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 
-from extensions import db
+from core.extensions import db
 from minutes import services
 from minutes.models import ItemEvent
 from tickets.models import Journal, JournalDetail

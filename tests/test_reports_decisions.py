@@ -5,7 +5,7 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 
-from extensions import db
+from core.extensions import db
 from minutes import revisions
 from minutes import services as minutes
 from minutes.models import Item, ItemEvent

@@ -7,10 +7,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-import textfields
-import textsearch
-import textsearch_schema
-from extensions import db
+from core import textfields, textsearch, textsearch_schema
+from core.extensions import db
 from tickets import services
 
 LONGEST = textfields.LONG_TEXT

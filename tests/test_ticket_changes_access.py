@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 import permissions
-from extensions import db
+from core.extensions import db
 from tickets import services as tickets
 from tickets.models import Journal, Ticket
 

@@ -24,9 +24,9 @@ from flask import current_app
 from flask_babel import gettext as _
 
 import permissions
-from extensions import db
+from core.extensions import db
+from core.timeutil import utcnow
 from tickets.models import Attachment, Ticket
-from timeutil import utcnow
 
 CHUNK = 64 * 1024
 

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import User
-from extensions import db
+from core.extensions import db
+from core.timeutil import utcnow
 from projects.models import Project
-from timeutil import utcnow
 
 SIDES = ("city", "vendor")
 

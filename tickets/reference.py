@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 import permissions
-import textfields
-from extensions import db
+from core import textfields
+from core.extensions import db
 from projects.models import ROLES
 from tickets.models import SIDES, Status, Tracker, Transition
 

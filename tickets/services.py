@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 import permissions
-import textfields
 from accounts.models import User
-from extensions import db
+from core import textfields
+from core.extensions import db
+from core.timeutil import utcnow
 from projects.models import Project
 from tickets.models import (
     Attachment,
@@ -26,7 +27,6 @@ from tickets.models import (
     Tracker,
     Transition,
 )
-from timeutil import utcnow
 
 
 class TicketError(ValueError):

@@ -10,8 +10,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.dataset.scale import ANCHOR
-from textsearch import GRAMS_COLUMN, register_sqlite_functions
-from textsearch_schema import gram_document_fill_sql
+from core.textsearch import GRAMS_COLUMN, register_sqlite_functions
+from core.textsearch_schema import gram_document_fill_sql
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BATCH = 20_000
@@ -114,7 +114,7 @@ def prepare(url: str):
     from flask_migrate import upgrade
 
     from app import create_app
-    from extensions import db
+    from core.extensions import db
     from tickets.defaults import ensure_defaults
 
     instance = ROOT / "bench" / "data" / "instance"

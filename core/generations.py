@@ -35,7 +35,7 @@ from flask_babel import get_locale
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from extensions import db
+from core.extensions import db
 
 T = TypeVar("T")
 

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from extensions import db
+from core.extensions import db
 
 MIN_TRIGRAM = 3
 MAX_BIGRAM = 2

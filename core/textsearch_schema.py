@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textsearch import GRAMS_COLUMN
+from core.textsearch import GRAMS_COLUMN
 
 
 def create_index_sql(dialect: str, table: str, columns: list[str], pk: str = "id") -> list[str]:
