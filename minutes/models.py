@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import User
+from core import generations
 from core.extensions import db
 from core.timeutil import utcnow
 from projects.models import Project
@@ -201,3 +202,12 @@ class Confirmation(db.Model):
     revision: Mapped[Revision] = relationship(back_populates="confirmations")
     attendee: Mapped[Attendee] = relationship()
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+
+# What the data generations (core.generations) watch of these models.
+generations.watch(
+    "homework",
+    Item,
+    ["kind", "ticket", "ticket_id", "deleted_at", "meeting", "meeting_id"],
+    rows=lambda item: item.kind == "homework",
+)
