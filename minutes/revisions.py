@@ -615,7 +615,7 @@ def read_link_token(token: str) -> tuple[Revision, Attendee]:
 
 def send_link(actor: User, revision: Revision, attendee: Attendee, address: str, url: str) -> None:
     """E-mail a one-time link (`url`, made by the caller from make_link_token) to `address`."""
-    from reports.mail import Mailer, MailError, build_message
+    from core.mail import Mailer, MailError, build_message
 
     meeting = db.session.get(Meeting, revision.meeting_id)
     if not permissions.can_run_meeting(actor, meeting):
