@@ -1,4 +1,4 @@
-"""Caches keyed by data generations (generations.py): the dashboard's numbers are reused
+"""Caches keyed by data generations (core/generations.py): the dashboard's numbers are reused
 while nothing they count changes, and never served after something did."""
 
 from datetime import UTC, date, datetime
