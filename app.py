@@ -26,12 +26,9 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 import config
-import errors
-import parsing
-import requestlog
-import textsearch
-import transactions
-from extensions import babel, csrf, db, login_manager, migrate
+from core import errors, parsing, textsearch, transactions
+from core.extensions import babel, csrf, db, login_manager, migrate
+from ops import requestlog
 
 BLUEPRINTS = (
     "accounts:bp",
@@ -42,7 +39,7 @@ BLUEPRINTS = (
     "exports:bp",
     "reports:bp",
     "redmine:bp",
-    "health:bp",
+    "ops.health:bp",
 )
 MODEL_MODULES = (
     "accounts.models",
@@ -50,7 +47,7 @@ MODEL_MODULES = (
     "tickets.models",
     "minutes.models",
     "reports.models",
-    "generations",
+    "core.generations",
 )
 PROJECT_SECTIONS = (
     "minutes/_project_section.html",
@@ -81,8 +78,8 @@ CLI_COMMANDS = (
     "demo:demo_cli",
     "tickets.defaults:setup_command",
     "reports.cli:remind_command",
-    "backup:backup_command",
-    "backup:restore_command",
+    "ops.backup:backup_command",
+    "ops.backup:restore_command",
 )
 
 
@@ -241,9 +238,9 @@ def _load(spec: str):
 
 
 def register_template_helpers(app: Flask) -> None:
-    import formatting
     import permissions
-    from markup import render_markdown
+    from core import formatting
+    from core.markup import render_markdown
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["date_ja"] = formatting.format_date

@@ -10,10 +10,9 @@ import sqlalchemy as sa
 from flask import abort
 from flask_babel import gettext as _
 
-import errors
-import parsing
 from accounts.models import User
-from extensions import db
+from core import errors, parsing
+from core.extensions import db
 from projects.models import Membership, Project
 from projects.services import IDENTIFIER_RE
 

@@ -4,7 +4,7 @@ from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from extensions import login_manager
+from core.extensions import login_manager
 
 
 def public(view):

@@ -5,7 +5,7 @@ import click
 from flask.cli import AppGroup
 
 from accounts import directory, services
-from extensions import db
+from core.extensions import db
 
 user_cli = AppGroup("user", help="Create users and print their API tokens.")
 

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import current_app
 
-import secretbox
 from accounts.directory_server import (
     DirectoryUnavailable,
     Person,
@@ -38,7 +37,8 @@ from accounts.directory_server import (
     user_search_filter,
 )
 from accounts.models import DIRECTORY_ENCRYPTIONS, DIRECTORY_KINDS, DirectorySource, User
-from extensions import db
+from core import secretbox
+from core.extensions import db
 
 DEFAULT_ATTRIBUTES = {
     "ad": {

@@ -16,8 +16,8 @@ from flask import current_app
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 
-import secretbox
 from accounts.models import DirectorySource
+from core import secretbox
 
 # Active Directory's LDAP_MATCHING_RULE_IN_CHAIN: group membership through nested groups.
 IN_CHAIN = "1.2.840.113556.1.4.1941"

@@ -11,7 +11,7 @@ from accounts import bp, directory
 from accounts.forms import DirectoryCheckForm, DirectorySourceForm
 from accounts.models import DirectorySource, Organisation
 from accounts.views import _organisation_choices
-from extensions import db
+from core.extensions import db
 
 STEP_LABELS = {
     "connect": _l("Connect"),

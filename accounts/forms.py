@@ -10,7 +10,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 
-import textfields
+from core import textfields
 
 LANGUAGE_CHOICES = [("ja", "日本語"), ("en", "English")]
 

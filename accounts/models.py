@@ -10,8 +10,9 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from extensions import db
-from timeutil import utcnow
+from core import generations
+from core.extensions import db
+from core.timeutil import utcnow
 
 ORGANISATION_KINDS = ("city", "vendor", "council")
 LANGUAGES = ("ja", "en")
@@ -143,3 +144,8 @@ class DirectorySource(db.Model):
 
     def __repr__(self) -> str:
         return f"<DirectorySource {self.name}>"
+
+
+# What the data generations (core.generations) watch of these models.
+generations.watch("directory", User, ["name", "organisation", "organisation_id", "is_admin"])
+generations.watch("directory", Organisation, ["name", "name_en"])

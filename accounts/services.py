@@ -10,12 +10,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
-import errors
-import textfields
 from accounts import directory
 from accounts.models import DirectorySource, LoginThrottle, Organisation, User
-from extensions import db
-from timeutil import utcnow
+from core import errors, textfields
+from core.extensions import db
+from core.timeutil import utcnow
 
 
 class AccountError(errors.Invalid):

@@ -9,8 +9,8 @@ import permissions
 from accounts import bp, directory, public, services
 from accounts.forms import LoginForm, OrganisationForm, PasswordForm, PreferencesForm, UserForm
 from accounts.models import Organisation, User
-from extensions import db, login_manager
-from urls import safe_next
+from core.extensions import db, login_manager
+from core.urls import safe_next
 
 login_manager.login_view = "accounts.login"
 login_manager.login_message = None

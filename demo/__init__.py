@@ -5,7 +5,7 @@ import importlib
 import click
 from flask.cli import AppGroup
 
-from extensions import db
+from core.extensions import db
 
 # Each part loads its own slice and returns False when it was already there.
 PARTS = ("demo.base", "demo.tickets", "demo.minutes", "demo.confirmations", "demo.reports")

@@ -4,9 +4,9 @@ import sqlalchemy as sa
 
 from accounts import services as accounts
 from accounts.models import Organisation, User
-from extensions import db
+from core.extensions import db
+from core.timeutil import fiscal_year_of, local_today
 from projects import services as projects
-from timeutil import fiscal_year_of, local_today
 
 PASSWORD = "sanmai-demo"
 

@@ -15,13 +15,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from core.extensions import db
+from core.timeutil import JST, fiscal_year_of, local_today
 from demo.base import demo_users
-from extensions import db
 from minutes import revisions
 from minutes import services as minutes
 from minutes.models import Confirmation, ItemEvent, Meeting, Revision
 from projects.models import Project
-from timeutil import JST, fiscal_year_of, local_today
 
 CORRECTED = "住民記録システム 転入手続き 臨時打合せ"
 TODAY = "個人住民税 電子申告 確認会"

@@ -12,14 +12,14 @@ from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from core.extensions import db
+from core.timeutil import JST, fiscal_year_of, local_today
 from demo.base import demo_users
-from extensions import db
 from minutes import services
 from minutes.models import Item, ItemEvent, Meeting
 from projects.models import Project
 from tickets import services as tickets
 from tickets.models import Status, Ticket
-from timeutil import JST, fiscal_year_of, local_today
 
 MARKER = "住民記録システム 定例会"
 

@@ -18,8 +18,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from core.extensions import db
+from core.timeutil import JST, fiscal_year_bounds, fiscal_year_of, local_today
 from demo.base import demo_users
-from extensions import db
 from minutes import revisions
 from minutes import services as minutes
 from minutes.models import Confirmation, Item, ItemEvent, Meeting, Revision
@@ -27,7 +28,6 @@ from projects.models import Project
 from reports import services as reports
 from tickets import services as tickets
 from tickets.models import Journal, JournalDetail, Status, Ticket, Tracker
-from timeutil import JST, fiscal_year_bounds, fiscal_year_of, local_today
 
 SERIES_TITLE = "{unit} 月例連絡会 第{n}回"
 

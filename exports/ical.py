@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 
 import permissions
 from accounts.models import User
-from extensions import db
+from core.extensions import db
 from minutes.models import Item, Meeting
 from projects.models import Project
 from tickets.models import Status, Ticket

@@ -21,11 +21,12 @@ from sqlalchemy.orm import joinedload
 
 import permissions
 from accounts.auth import public
+from core.extensions import db
+from core.timeutil import to_local
 from exports import bp, renderer
 from exports import csv as csvs
 from exports import ical as icals
 from exports import pdf as pdfs
-from extensions import db
 from minutes import revisions
 from minutes import services as minutes_services
 from minutes.models import Item, Meeting
@@ -33,7 +34,6 @@ from minutes.views import load_meeting
 from projects.models import Project
 from tickets import queries
 from tickets.models import Status, Ticket
-from timeutil import to_local
 
 
 def _pdf_response(data: bytes, name: str):

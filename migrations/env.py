@@ -89,7 +89,7 @@ def run_migrations_online():
 
     with connectable.connect() as connection:
         # The search indexes (FTS5 tables, pg_trgm indexes) live outside the models.
-        from textsearch import include_name
+        from core.textsearch_schema import include_name
 
         conf_args.setdefault("include_name", include_name)
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)

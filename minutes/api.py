@@ -18,20 +18,19 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-import errors
-import parsing
 import permissions
 from accounts import public
 from accounts import services as accounts
 from accounts.models import User
-from extensions import csrf, db
-from markup import render_markdown
+from core import errors, parsing
+from core.extensions import csrf, db
+from core.markup import render_markdown
+from core.timeutil import JST, local_today, to_local
 from minutes import bodies, services
 from minutes.models import Item, Meeting
 from minutes.quickentry import EntryError, parse_date, parse_homework
 from minutes.views import CHECKS, live_etag, load_meeting, meeting_view
 from projects.services import members_of
-from timeutil import JST, local_today, to_local
 
 bp = Blueprint("minutes_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

@@ -6,8 +6,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length
 from wtforms.widgets import HiddenInput
 
-import parsing
-import textfields
+from core import parsing, textfields
 
 
 class AnswerForm(FlaskForm):

@@ -23,15 +23,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-import parsing
 import permissions
 from accounts.auth import public
-from extensions import db
+from core import parsing
+from core.extensions import db
+from core.urls import safe_next
 from minutes import bp, revisions
 from minutes.confirm_forms import AnswerForm, ObjectionForm, SendLinkForm
 from minutes.models import Attendee, Item
 from minutes.views import meeting_view
-from urls import safe_next
 
 
 def qr_svg(url: str) -> Markup:

@@ -15,8 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
-import parsing
-import textfields
+from core import parsing, textfields
 
 KIND_CHOICES = [
     ("goal", _l("Goal")),

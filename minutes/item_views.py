@@ -8,10 +8,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-import errors
 import permissions
 from accounts.models import User
-from extensions import db
+from core import errors
+from core.extensions import db
+from core.timeutil import local_today
 from minutes import bp, services
 from minutes.forms import (
     CarryForm,
@@ -26,7 +27,6 @@ from minutes.models import Item, Meeting
 from minutes.quickentry import parse_date
 from minutes.views import load_meeting, meeting_view
 from projects.services import members_of
-from timeutil import local_today
 
 
 def _goal_choices(meeting: Meeting, goals=None) -> list:

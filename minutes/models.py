@@ -8,10 +8,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import User
-from extensions import db
+from core import generations
+from core.extensions import db
+from core.timeutil import utcnow
 from projects.models import Project
+from tickets import attachments
 from tickets.models import Ticket
-from timeutil import utcnow
 
 MEETING_STATUSES = ("draft", "in_session", "awaiting_confirmation", "confirmed")
 # Sheet ① holds goal and result, sheet ② homework, sheet ③ break and preview.
@@ -201,3 +203,15 @@ class Confirmation(db.Model):
     revision: Mapped[Revision] = relationship(back_populates="confirmations")
     attendee: Mapped[Attendee] = relationship()
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+
+# What the data generations (core.generations) watch of these models.
+generations.watch(
+    "homework",
+    Item,
+    ["kind", "ticket", "ticket_id", "deleted_at", "meeting", "meeting_id"],
+    rows=lambda item: item.kind == "homework",
+)
+
+# A meeting is a container attachments hang on (tickets.attachments).
+attachments.register_container("meeting", Meeting)

@@ -14,8 +14,8 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 
-import parsing
 from accounts.models import User
+from core import parsing
 
 WEEKDAYS_JA = {"月": 0, "火": 1, "水": 2, "木": 3, "金": 4, "土": 5, "日": 6}
 WEEKDAYS_EN = {

@@ -19,15 +19,14 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.dialects import postgresql, sqlite
 
-import errors
 import permissions
-import textfields
 from accounts.models import User
-from extensions import db
+from core import errors, textfields
+from core.extensions import db
+from core.timeutil import to_local, utcnow
 from minutes import services as minutes_services
 from minutes.models import Attendee, Confirmation, Item, ItemEvent, Meeting, Revision
 from tickets.models import Ticket
-from timeutil import to_local, utcnow
 
 FORMAT = "sanmai.minutes/1"
 METHODS = ("own_device", "in_room", "link")
@@ -616,7 +615,7 @@ def read_link_token(token: str) -> tuple[Revision, Attendee]:
 
 def send_link(actor: User, revision: Revision, attendee: Attendee, address: str, url: str) -> None:
     """E-mail a one-time link (`url`, made by the caller from make_link_token) to `address`."""
-    from reports.mail import Mailer, MailError, build_message
+    from core.mail import Mailer, MailError, build_message
 
     meeting = db.session.get(Meeting, revision.meeting_id)
     if not permissions.can_run_meeting(actor, meeting):

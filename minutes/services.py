@@ -18,16 +18,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.attributes import set_committed_value
 
-import errors
 import permissions
-import textfields
 from accounts.models import User
-from extensions import db
+from core import errors, textfields
+from core.extensions import db
+from core.timeutil import utcnow
 from minutes.models import ITEM_KINDS, MEETING_STATUSES, Attendee, Item, ItemEvent, Meeting
 from projects.models import Project
 from tickets import services as tickets
 from tickets.models import Status, Ticket, Tracker
-from timeutil import utcnow
 
 HOMEWORK_TRACKER = "問い合わせ管理"
 # Items that share one ordering: results are ordered among results, sheet ③ as one list.

@@ -36,20 +36,18 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.routing import BuildError
 
-import errors
-import generations
-import parsing
 import permissions
 from accounts.models import User
-from extensions import db
+from core import errors, generations, parsing
+from core.extensions import db
+from core.timeutil import JST, to_local, utcnow
+from core.urls import row_url, safe_next
 from minutes import bp, services
 from minutes.forms import AttendeeForm, CopyForm, MeetingForm, StatusForm
 from minutes.models import Attendee, Item, Meeting, Revision
 from projects.models import Membership, Project
 from projects.services import members_of
 from tickets.models import Ticket
-from timeutil import JST, to_local, utcnow
-from urls import row_url, safe_next
 
 PER_PAGE = 50
 

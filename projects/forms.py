@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-import textfields
+from core import textfields
 
 IDENTIFIER_VALIDATORS = [
     DataRequired(),

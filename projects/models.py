@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import Organisation, User
-from extensions import db
-from timeutil import reiwa, utcnow
+from core import generations
+from core.extensions import db
+from core.timeutil import reiwa, utcnow
 
 ROLES = ("manager", "facilitator", "member", "viewer")
 
@@ -82,3 +83,21 @@ class Membership(db.Model):
 
     user: Mapped[User] = relationship()
     project: Mapped[Project] = relationship(back_populates="memberships")
+
+
+# What the data generations (core.generations) watch of these models.
+generations.watch(
+    "directory",
+    Project,
+    [
+        "name",
+        "name_en",
+        "identifier",
+        "parent",
+        "parent_id",
+        "fiscal_year",
+        "is_archived",
+        "position",
+    ],
+)
+generations.watch("directory", Membership)

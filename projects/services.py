@@ -7,9 +7,9 @@ import re
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-import textfields
 from accounts.models import Organisation, User
-from extensions import db
+from core import textfields
+from core.extensions import db
 from projects.models import ROLES, Membership, Project
 
 

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 import permissions
 from accounts.models import Organisation, User
-from extensions import db
+from core.extensions import db
 from projects import bp, services
 from projects.forms import MemberForm, ProjectForm, UnitForm
 from projects.models import Membership, Project

@@ -7,7 +7,7 @@ is covered and where Sanmai answers differently.
 
 from flask import Blueprint
 
-from extensions import csrf
+from core.extensions import csrf
 from redmine.auth import identify_caller
 
 bp = Blueprint("redmine", __name__)

@@ -14,13 +14,11 @@ from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import NotFound
 
-import errors
-import parsing
 import permissions
-import textsearch
 from accounts import services as accounts
 from accounts.auth import public
-from extensions import db
+from core import errors, parsing, textsearch
+from core.extensions import db
 from projects.models import Membership, Project
 from redmine import bp, inputs
 from redmine import serializers as out

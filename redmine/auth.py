@@ -19,7 +19,7 @@ from flask_login import current_user
 
 from accounts import services as accounts
 from accounts.models import User
-from extensions import db, login_manager
+from core.extensions import db, login_manager
 
 SAFE_METHODS = ("GET", "HEAD")
 

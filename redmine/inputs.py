@@ -13,10 +13,10 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-import parsing
 import permissions
 from accounts.models import User
-from extensions import db
+from core import parsing
+from core.extensions import db
 from projects.models import Project
 from projects.services import IDENTIFIER_RE
 from tickets import services

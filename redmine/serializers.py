@@ -201,7 +201,7 @@ def split_name(name: str) -> tuple[str, str]:
 
 
 def role(name: str) -> dict:
-    from formatting import role_label
+    from core.formatting import role_label
 
     return {"id": ROLES.index(name) + 1, "name": role_label(name)}
 

@@ -3,7 +3,7 @@
 import click
 from flask.cli import with_appcontext
 
-from reports.mail import MailError
+from core.mail import MailError
 from reports.reminders import send_reminders
 
 

@@ -15,9 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased, joinedload
 
 import permissions
-import textsearch
-import timeutil
-from extensions import db
+from core import textsearch, timeutil
+from core.extensions import db
 from minutes.models import Confirmation, Item, ItemEvent, Meeting, Revision
 from projects.models import Project
 from reports import queries, search

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SearchField
 from wtforms.validators import DataRequired, Optional
 
-import parsing
+from core import parsing
 
 
 class FilterForm(FlaskForm):

@@ -16,13 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 import permissions
-import timeutil
-from extensions import db
+from core import timeutil
+from core.extensions import db
+from core.timeutil import week_start
 from minutes.models import Item, Meeting
 from projects.models import Project
 from reports import queries
 from tickets.models import Ticket
-from timeutil import week_start
 
 WEEKS_BEFORE, WEEKS_AFTER = 1, 4  # the week before, this week and the three after
 

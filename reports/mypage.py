@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 import permissions
-import timeutil
-from extensions import db
+from core import timeutil
+from core.extensions import db
 from minutes.models import Attendee, Confirmation, Meeting, Revision
 from projects.models import Project
 from reports import queries

@@ -15,15 +15,11 @@ from functools import cached_property
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload
 
-import generations
-import parsing
 import permissions
 from accounts.models import Organisation, User
-from extensions import db
-from minutes.models import Item, Meeting
-from projects.models import Project
-from tickets.models import Status, Ticket
-from timeutil import (
+from core import generations, parsing
+from core.extensions import db
+from core.timeutil import (
     fiscal_year_bounds,
     fiscal_year_of,
     local_to_utc,
@@ -31,6 +27,9 @@ from timeutil import (
     utcnow,
     week_start,
 )
+from minutes.models import Item, Meeting
+from projects.models import Project
+from tickets.models import Status, Ticket
 
 # The dashboard's numbers per (user, scope, day, …), until the homework data changes. The
 # user's id is enough: who sees which project is homework data (memberships) as well.

@@ -19,12 +19,12 @@ from sqlalchemy.exc import IntegrityError
 
 import permissions
 from accounts.models import LANGUAGES, User
-from extensions import db
+from core.extensions import db
+from core.mail import Mailer, MailError, build_message
+from core.urls import object_url
 from reports import queries
-from reports.mail import Mailer, MailError, build_message
 from reports.models import ReminderSend
 from tickets.models import Status, Ticket
-from urls import object_url
 
 
 @dataclass

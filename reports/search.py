@@ -21,9 +21,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 import permissions
-import textsearch
-import timeutil
-from extensions import db
+from core import textsearch, timeutil
+from core.extensions import db
 from minutes.models import Item, Meeting
 from projects.models import Project
 from reports import queries

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-import errors
 import permissions
 from accounts.models import User
-from extensions import db
+from core import errors
+from core.extensions import db
 from minutes import services as minutes_services
 from minutes.models import Item
 

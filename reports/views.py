@@ -21,17 +21,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-import generations
-import parsing
 import permissions
-import textsearch
-from extensions import db
+from core import generations, parsing, textsearch
+from core.extensions import db
+from core.urls import object_url
 from minutes.models import Item, Meeting
 from projects.models import Project
 from reports import bp, charts, decisions, lastyear, mypage, queries, search, services
 from reports.forms import FilterForm, SupersedeForm, UndoSupersedeForm
 from reports.highlight import highlight, highlight_html, snippet
-from urls import object_url
 
 bp.add_app_template_global(object_url, "object_url")
 

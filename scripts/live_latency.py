@@ -63,11 +63,11 @@ def seed(url: str, tmp: Path, viewers: int) -> tuple[int, str, list[str]]:
 
     from accounts import services as accounts
     from app import create_app
-    from extensions import db
+    from core.extensions import db
+    from core.timeutil import utcnow
     from minutes import services as minutes
     from projects import services as projects
     from tickets.defaults import ensure_defaults
-    from timeutil import utcnow
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_DIR": str(tmp)})
     minutes_attendees = []

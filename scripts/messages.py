@@ -12,11 +12,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYBABEL = str(Path(sys.executable).parent / "pybabel")
 PACKAGES = ["accounts", "projects", "minutes", "tickets", "exports", "reports", "redmine"]
-SHARED = ["app.py", "formatting.py", "markup.py", "permissions.py", "textfields.py"]
+SHARED = ["app.py", "core/formatting.py", "core/markup.py", "permissions.py", "core/textfields.py"]
 SHARED += ["templates/_macros"]
 SHARED += [str(p.relative_to(ROOT)) for p in (ROOT / "templates").glob("*.html")]
 CONFIG = ROOT / "scripts" / "babel.cfg"
-SHARED += ["parsing.py"]
+SHARED += ["core/parsing.py"]
 
 
 def run(*args: str) -> None:

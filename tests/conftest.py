@@ -22,7 +22,7 @@ from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
 from app import create_app
-from extensions import db
+from core.extensions import db
 
 
 def _sleep_without_clock_nanosleep(seconds: float) -> None:

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 
 from accounts import services
 from accounts.models import User
-from extensions import db
+from core.extensions import db
 
 
 def test_password_is_hashed_with_scrypt(make_user):

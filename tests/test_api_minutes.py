@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 
 from accounts import services as accounts
-from extensions import db
+from core.extensions import db
 from minutes import services
 from minutes.api import openapi_paths
 

@@ -4,8 +4,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from app import create_app
-from extensions import db
-from textsearch import include_name
+from core.extensions import db
+from core.textsearch_schema import include_name
 
 
 def test_migrations_match_the_models():

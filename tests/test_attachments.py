@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from werkzeug.datastructures import FileStorage
 
-from extensions import db
+from core.extensions import db
 from tickets import attachments, services
 from tickets.models import Attachment, Ticket
 

@@ -17,7 +17,7 @@ from werkzeug.datastructures import FileStorage
 
 from accounts.models import Organisation
 from app import create_app
-from extensions import db
+from core.extensions import db
 from tickets import attachments
 from tickets.models import Attachment, Ticket
 

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-import parsing
 from accounts import services as accounts
-from extensions import db
+from core import parsing
+from core.extensions import db
 from minutes.quickentry import parse_date
 
 HUGE = 2**63  # too large for SQLite's INTEGER (and PostgreSQL's BIGINT)

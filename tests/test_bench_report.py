@@ -1,8 +1,8 @@
-"""bench/report.py: the README's table of results is made from the results files."""
+"""bench/readme_table.py: the README's table of results is made from the results files."""
 
 import json
 
-from bench import report
+from bench import readme_table as report
 
 
 def _measurement(name, where, p50, target, met, status="ok"):

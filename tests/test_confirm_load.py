@@ -22,7 +22,7 @@ import requests
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-from extensions import db
+from core.extensions import db
 from minutes import revisions
 from minutes.models import Confirmation, Meeting
 from projects import services as projects

@@ -6,8 +6,8 @@ import json
 import pytest
 import sqlalchemy as sa
 
-import errors
-from extensions import db
+from core import errors
+from core.extensions import db
 from minutes import revisions
 from minutes import services as minutes
 from minutes.models import Confirmation, Revision

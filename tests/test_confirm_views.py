@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from extensions import db
+from core.extensions import db
 from minutes import revisions
 from minutes import services as minutes
 from minutes.models import Confirmation

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
-from extensions import db
+from core.extensions import db
 from minutes.models import Item
 from tickets.models import Journal
 
@@ -120,7 +120,7 @@ def test_a_write_meeting_another_lock_answers_503_then_succeeds_once_it_is_gone(
 
 
 def test_another_database_error_is_not_taken_for_busy(app):
-    import transactions
+    from core import transactions
 
     with pytest.raises(sa.exc.DBAPIError) as failed:
         db.session.execute(sa.text("SELECT * FROM no_such_table"))

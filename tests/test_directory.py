@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from accounts import directory, directory_server, services
 from accounts.models import DirectorySource, User
-from extensions import db
+from core.extensions import db
 from projects.models import Membership
 from tests.fixtures.directory import GROUP_DN, PEOPLE, SERVICE_PASSWORD, STAFF
 

@@ -4,9 +4,9 @@ and the 403/404 pages."""
 
 import pytest
 
-import errors
 from accounts import services as accounts
-from extensions import db
+from core import errors
+from core.extensions import db
 from minutes import services
 from tickets.models import Ticket
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
+from core.extensions import db
 from exports import csv as csvs
-from extensions import db
 
 BOM = b"\xef\xbb\xbf"
 

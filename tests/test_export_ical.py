@@ -6,8 +6,8 @@ from datetime import date, timedelta
 import pytest
 from icalendar import Calendar
 
+from core.extensions import db
 from exports import ical as icals
-from extensions import db
 from minutes import services as minutes
 from tickets import services as tickets
 

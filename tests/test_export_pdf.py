@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from core.extensions import db
 from exports import pdf as pdfs
-from extensions import db
 from minutes import revisions
 from minutes import services as minutes
 

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
 from accounts import services as accounts
-from extensions import db
+from core.extensions import db
 from minutes.api import OPENAPI
 
 SEED = 20261203

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import parsing
 from accounts import services as accounts
-from extensions import db
+from core import parsing
+from core.extensions import db
 
 FUZZ = settings(
     deadline=None,

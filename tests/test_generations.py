@@ -1,4 +1,4 @@
-"""Caches keyed by data generations (generations.py): the dashboard's numbers are reused
+"""Caches keyed by data generations (core/generations.py): the dashboard's numbers are reused
 while nothing they count changes, and never served after something did."""
 
 from datetime import UTC, date, datetime
@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
-import generations
-from extensions import db
+from core import generations
+from core.extensions import db
 from minutes import services as minutes
 from projects import services as projects
 from reports.queries import Clock, OpenHomework, cached_weekly_trend

@@ -9,9 +9,9 @@ import re
 import pytest
 import sqlalchemy as sa
 
-import health
 from app import create_app
-from extensions import db
+from core.extensions import db
+from ops import health
 
 
 def _other_app(app, tmp_path, **overrides):

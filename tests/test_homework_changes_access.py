@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-import errors
 from accounts import services as accounts
-from extensions import db
+from core import errors
+from core.extensions import db
 from minutes import services as minutes
 from tickets import services as tickets
 from tickets.models import Journal, Ticket

@@ -2,7 +2,7 @@ from datetime import date
 
 from flask_babel import force_locale
 
-import formatting
+from core import formatting
 
 
 def test_japanese_is_the_default(client):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from extensions import db
+from core.extensions import db
 
 OWNER, STRANGER, ELSEWHERE = "203.0.113.7", "198.51.100.9", "192.0.2.44"
 PW = "secret-pass"

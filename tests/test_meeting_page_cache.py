@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from extensions import db
+from core.extensions import db
 from minutes import revisions, services, views
 from minutes.models import Item
 from projects import services as projects

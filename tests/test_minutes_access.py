@@ -3,7 +3,7 @@
 import pytest
 
 from accounts import services as accounts
-from extensions import db
+from core.extensions import db
 
 ROLES = ["manager", "facilitator", "member", "viewer", "nonmember", "anonymous"]
 READ = {"nonmember": 404, "anonymous": 302, "*": 200}

@@ -6,11 +6,11 @@ import sqlalchemy as sa
 import demo.base
 import demo.minutes
 import demo.tickets
-from extensions import db
+from core.extensions import db
+from core.timeutil import local_today
 from minutes.models import Item, Meeting
 from projects.models import Project
 from tickets.models import Status, Ticket
-from timeutil import local_today
 
 
 def test_demo_meetings(app):

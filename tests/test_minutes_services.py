@@ -6,8 +6,8 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 
-import errors
-from extensions import db
+from core import errors
+from core.extensions import db
 from minutes import services
 from minutes.models import ItemEvent
 from tickets.models import Journal, JournalDetail

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from extensions import db
+from core.extensions import db
 from minutes import services
 from tickets import services as tickets
 

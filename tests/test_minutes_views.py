@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 import pytest
 
-from extensions import db
+from core.extensions import db
 from minutes import services
 from minutes.models import Meeting
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from urls import safe_next
+from core.urls import safe_next
 
 FALLBACK = "/projects"
 FOREIGN = [

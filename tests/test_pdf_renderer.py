@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from core.extensions import db
 from exports import renderer
-from extensions import db
 from minutes import revisions
 
 ROOT = Path(__file__).resolve().parent.parent

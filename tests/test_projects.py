@@ -2,8 +2,8 @@ from datetime import date
 
 import pytest
 
+from core.timeutil import fiscal_year_bounds, fiscal_year_of
 from projects import services
-from timeutil import fiscal_year_bounds, fiscal_year_of
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from itertools import count
 
 import pytest
 
-from extensions import db
+from core.extensions import db
 from projects import services as projects
 
 

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from accounts import services as accounts
-from extensions import db
+from core.extensions import db
 from tests.fixtures.redmine import assert_same_shape, reference
 from tickets import services
 

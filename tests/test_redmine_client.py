@@ -14,7 +14,7 @@ import pytest
 from redminelib import Redmine
 from redminelib import exceptions as rm
 
-from extensions import db
+from core.extensions import db
 from tickets import services
 
 

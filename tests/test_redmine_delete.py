@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from extensions import db
+from core.extensions import db
 from tickets.models import Ticket
 
 

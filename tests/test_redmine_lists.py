@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from extensions import db
+from core.extensions import db
 from tests.fixtures.redmine import assert_same_shape, reference
 from tickets import services
 

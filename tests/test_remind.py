@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from extensions import db
+from core.extensions import db
+from core.timeutil import local_today
 from reports.models import ReminderSend
 from reports.queries import Clock
 from reports.reminders import send_reminders
-from timeutil import local_today
 
 # Wednesday 25 November 2026, 07:00 in Japan.
 MORNING = Clock(datetime(2026, 11, 24, 22, 0))

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 from aiosmtpd.controller import Controller
 
-from reports import mail
+from core import mail
 from reports.queries import Clock
 from reports.reminders import send_reminders
 from tests.fixtures.tls import make_certificates

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from extensions import db
+from core.extensions import db
 from minutes import services as minutes
 from reports import queries
 from reports.queries import Clock
@@ -278,7 +278,7 @@ def test_breakdown_links_are_the_urls_url_for_builds(app, filters):
 def test_object_links_are_the_urls_url_for_builds(app):
     from flask import url_for
 
-    from urls import object_url
+    from core.urls import object_url
 
     with app.test_request_context():
         for object_id in (7, 12345):

@@ -4,12 +4,12 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from extensions import db
+from core.extensions import db
+from core.timeutil import local_today
 from projects import services as projects
 from projects.models import Project
 from reports import lastyear
 from reports.queries import Clock
-from timeutil import local_today
 
 # Wednesday 20 May 2026 in Japan; a year before: Tuesday 20 May 2025 (week of 19 May).
 CLOCK = Clock(datetime(2026, 5, 20, 3, 0))

@@ -3,11 +3,11 @@ confirmation — only from projects I may see."""
 
 from datetime import date, datetime
 
-from extensions import db
+from core.extensions import db
+from core.timeutil import utcnow
 from minutes import revisions
 from reports import mypage
 from reports.queries import Clock
-from timeutil import utcnow
 
 
 def test_my_open_tickets_come_soonest_due_first_homework_marked(

@@ -134,7 +134,7 @@ def test_the_tickets_found_are_looked_up_in_an_index_not_the_table(me, make_unit
     gram documents)."""
     import sqlalchemy as sa
 
-    from extensions import db
+    from core.extensions import db
 
     unit = make_unit(members={me: "member"})
     for n in range(20):
@@ -155,8 +155,8 @@ def test_items_are_matched_on_their_own_rows(app):
     """PostgreSQL: a word in items is a condition on the items asked for, not a sub-select of
     the items table joined back by id (every match looked up twice). SQLite asks its FTS5
     tables for the ids."""
-    import textsearch
-    from extensions import db
+    from core import textsearch
+    from core.extensions import db
     from minutes.models import Item
 
     sql = str(

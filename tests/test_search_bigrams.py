@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
-import textsearch
-from extensions import db
+from core import textsearch
+from core.extensions import db
 from minutes import services as minutes_services
 from reports import search
 from reports.search import SearchFilters

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from app import create_app
-from extensions import db
+from core.extensions import db
 from tickets import queries, services
 from tickets.models import Journal, Ticket
 

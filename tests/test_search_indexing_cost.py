@@ -7,9 +7,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-import textfields
-import textsearch
-from extensions import db
+from core import textfields, textsearch, textsearch_schema
+from core.extensions import db
 from tickets import services
 
 LONGEST = textfields.LONG_TEXT
@@ -61,6 +60,8 @@ def test_sqlite_spells_bigrams_as_the_sql_of_migration_0007_did(text):
     finds what it found."""
     if db.session.get_bind().dialect.name != "sqlite":
         pytest.skip("SQLite only")
-    walked = db.session.scalar(sa.text(f"SELECT {textsearch.bigram_text_sql(':t')}"), {"t": text})
+    walked = db.session.scalar(
+        sa.text(f"SELECT {textsearch_schema.bigram_text_sql(':t')}"), {"t": text}
+    )
     assert db.session.scalar(sa.text("SELECT fts_bigrams(:t)"), {"t": text}) == walked
     assert textsearch.bigram_text(text) == walked

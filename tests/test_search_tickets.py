@@ -2,7 +2,7 @@
 
 import pytest
 
-from extensions import db
+from core.extensions import db
 from tickets import queries, services
 
 

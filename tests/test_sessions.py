@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask_login.utils import encode_cookie
 
 from accounts import services
-from extensions import db
+from core.extensions import db
 
 PW = "secret-pass"
 

@@ -6,10 +6,9 @@ texts."""
 import pytest
 import sqlalchemy as sa
 
-import errors
-import textfields
 from accounts import services as accounts
-from extensions import db
+from core import errors, textfields
+from core.extensions import db
 from minutes import revisions
 from minutes import services as minutes
 from minutes.models import Item

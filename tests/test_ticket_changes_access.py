@@ -7,9 +7,9 @@ seeing a ticket is not enough to link under it, unlink from it or delete its chi
 import pytest
 import sqlalchemy as sa
 
-import errors
 import permissions
-from extensions import db
+from core import errors
+from core.extensions import db
 from tickets import services as tickets
 from tickets.models import Journal, Ticket
 

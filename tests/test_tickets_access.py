@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from extensions import db
+from core.extensions import db
 from tickets import attachments
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-import errors
-from extensions import db
+from core import errors
+from core.extensions import db
 from tickets import reference, services
 from tickets.models import Status, Tracker
 

@@ -5,9 +5,9 @@ from datetime import date, timedelta
 import pytest
 from werkzeug.exceptions import NotFound
 
-from extensions import db
+from core.extensions import db
+from core.timeutil import local_today
 from tickets import queries
-from timeutil import local_today
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 import pytest
 
-import errors
+from core import errors
 from tickets import services
 
 

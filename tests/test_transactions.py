@@ -14,8 +14,8 @@ from flask import jsonify
 
 from accounts.auth import public
 from app import create_app
-from extensions import db
-from generations import DataGeneration
+from core.extensions import db
+from core.generations import DataGeneration
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgresql"),

@@ -12,10 +12,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-import formatting
-import parsing
 import permissions
-from extensions import db
+from core import formatting, parsing
+from core.extensions import db
 from tickets import bp, reference
 from tickets.forms import StatusForm, TrackerForm
 from tickets.models import Status, Ticket, Tracker

@@ -23,11 +23,11 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-import errors
 import permissions
-from extensions import db
+from core import errors
+from core.extensions import db
+from core.timeutil import utcnow
 from tickets.models import Attachment, Ticket
-from timeutil import utcnow
 
 CHUNK = 64 * 1024
 
@@ -196,15 +196,19 @@ def attachments_of(container) -> list[Attachment]:
     )
 
 
+# The model of each container_type: tickets here, meetings registered by minutes (a higher
+# layer, which this module does not import).
+CONTAINERS: dict[str, type] = {"ticket": Ticket}
+
+
+def register_container(kind: str, model: type) -> None:
+    CONTAINERS[kind] = model
+
+
 def container_of(attachment: Attachment):
     """The ticket or meeting an attachment hangs on (None while unattached)."""
-    if attachment.container_type == "ticket":
-        return db.session.get(Ticket, attachment.container_id)
-    if attachment.container_type == "meeting":
-        from minutes.models import Meeting
-
-        return db.session.get(Meeting, attachment.container_id)
-    return None
+    model = CONTAINERS.get(attachment.container_type)
+    return db.session.get(model, attachment.container_id) if model else None
 
 
 def project_id_of(container) -> int:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask.cli import with_appcontext
 from sqlalchemy.orm import aliased
 
-from extensions import db
+from core.extensions import db
 from tickets.models import Priority, Status, Tracker, Transition
 
 TRACKERS = [

@@ -13,8 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-import parsing
-import textfields
+from core import parsing, textfields
 
 DONE_RATIOS = [(n, f"{n} %") for n in range(0, 101, 10)]
 

@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
-import formatting
 from accounts.models import User
-from extensions import db
+from core import formatting
+from core.extensions import db
 from projects.models import Project
 from tickets.models import Journal, JournalDetail, Priority, Status, Ticket, Tracker
 

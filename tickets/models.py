@@ -8,9 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import User
-from extensions import db
+from core import generations
+from core.extensions import db
+from core.timeutil import utcnow
 from projects.models import Project
-from timeutil import utcnow
 
 SIDES = ("city", "vendor")
 
@@ -178,3 +179,26 @@ class Attachment(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author: Mapped[User | None] = relationship()
+
+
+# What the data generations (core.generations) watch of these models.
+generations.watch("directory", Tracker, ["name", "name_en", "position"])
+generations.watch("directory", Status, ["name", "name_en", "is_closed", "owner_side", "position"])
+generations.watch(
+    "homework",
+    Ticket,
+    [
+        "status",
+        "status_id",
+        "assignee",
+        "assignee_id",
+        "guest_name",
+        "due_date",
+        "project",
+        "project_id",
+        "created_at",
+        "closed_at",
+    ],
+)
+# Any ticket written, whatever changed (the totals of the ticket lists and the API).
+generations.watch("tickets", Ticket)

@@ -33,15 +33,13 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import aliased, joinedload
 
-import generations
-import parsing
 import permissions
-import textsearch
 from accounts.models import User
-from extensions import db
+from core import generations, parsing, textsearch
+from core.extensions import db
+from core.timeutil import local_to_utc, local_today
 from projects.models import Project
 from tickets.models import Journal, Priority, Status, Ticket, Tracker
-from timeutil import local_to_utc, local_today
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100

@@ -9,10 +9,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-import errors
 import permissions
-import textfields
-from extensions import db
+from core import errors, textfields
+from core.extensions import db
 from projects.models import ROLES
 from tickets.models import SIDES, Status, Tracker, Transition
 

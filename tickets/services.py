@@ -11,11 +11,11 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-import errors
 import permissions
-import textfields
 from accounts.models import User
-from extensions import db
+from core import errors, textfields
+from core.extensions import db
+from core.timeutil import utcnow
 from projects.models import Project
 from tickets.models import (
     Attachment,
@@ -27,7 +27,6 @@ from tickets.models import (
     Tracker,
     Transition,
 )
-from timeutil import utcnow
 
 
 class StaleTicket(errors.StaleVersion):

@@ -30,13 +30,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-import errors
-import generations
-import parsing
 import permissions
 from accounts.models import User
-from extensions import db
-from markup import render_markdown
+from core import errors, generations, parsing
+from core.extensions import db
+from core.markup import render_markdown
 from projects.models import Membership, Project
 from tickets import attachments as files
 from tickets import bp, history, queries, services
@@ -125,7 +123,7 @@ def _list(key: str | None):
 
 
 def _today():
-    from timeutil import local_today
+    from core.timeutil import local_today
 
     return local_today()
 
@@ -667,7 +665,7 @@ def _side_label(side: str) -> str:
 @bp.app_template_global()
 def project_ticket_summary(project: Project) -> dict:
     """Open tickets of a project (its units included) or unit, by tracker, and overdue ones."""
-    from timeutil import local_today
+    from core.timeutil import local_today
 
     ids = [project.id] + ([u.id for u in project.units] if not project.is_unit else [])
     open_ids = sa.select(Status.id).where(Status.is_closed.is_(False))

@@ -7,7 +7,7 @@ Revises: 0003
 
 from alembic import op
 
-from textsearch import create_index_sql, drop_index_sql
+from migrations.frozen_search_ddl import create_index_sql, drop_index_sql
 
 revision = "0004"
 down_revision = "0003"

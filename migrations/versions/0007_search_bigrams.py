@@ -7,7 +7,12 @@ Revises: 0006
 
 from alembic import op
 
-from textsearch import Children, create_bigram_sql, drop_bigram_shared_sql, drop_bigram_sql
+from migrations.frozen_search_ddl import (
+    Children,
+    create_bigram_sql,
+    drop_bigram_shared_sql,
+    drop_bigram_sql,
+)
 
 revision = "0007"
 down_revision = "0006"

@@ -8,7 +8,7 @@ Revises: 0008
 
 from alembic import op
 
-from textsearch import (
+from migrations.frozen_search_ddl import (
     Children,
     create_document_sql,
     create_index_sql,

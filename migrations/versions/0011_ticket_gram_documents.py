@@ -7,7 +7,11 @@ Revises: 0010
 
 from alembic import op
 
-from textsearch import Children, create_gram_document_sql, drop_gram_document_sql
+from migrations.frozen_search_ddl import (
+    Children,
+    create_gram_document_sql,
+    drop_gram_document_sql,
+)
 
 revision = "0011"
 down_revision = "0010"

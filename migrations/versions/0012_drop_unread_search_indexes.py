@@ -7,7 +7,7 @@ Revises: 0011
 
 from alembic import op
 
-from textsearch import Children, create_bigram_sql, create_index_sql
+from migrations.frozen_search_ddl import Children, create_bigram_sql, create_index_sql
 
 revision = "0012"
 down_revision = "0011"

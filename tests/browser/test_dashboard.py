@@ -4,7 +4,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from timeutil import local_today
+from core.timeutil import local_today
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pytest
 
-from extensions import db
+from core.extensions import db
 from minutes.models import Item
 from reports import services
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
+from core.timeutil import utcnow
 from minutes import services
-from timeutil import utcnow
 
 pytestmark = pytest.mark.browser
 

@@ -4,8 +4,8 @@ import base64
 
 import pytest
 
+from core.extensions import db
 from demo.tickets import demo_png
-from extensions import db
 from tickets import attachments, services
 from tickets.models import Ticket
 

@@ -35,8 +35,8 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
-import health
-from extensions import db
+from core.extensions import db
+from ops import health
 
 FORMAT = "sanmai-backup/1"
 CHUNK = 1024 * 1024

@@ -35,7 +35,7 @@ from flask_babel import get_locale
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from extensions import db
+from core.extensions import db
 
 T = TypeVar("T")
 
@@ -47,63 +47,27 @@ class DataGeneration(db.Model):
     token: Mapped[str] = mapped_column(sa.String(32))
 
 
-def _watch_lists() -> dict[str, dict[type, tuple[frozenset[str] | None, Callable | None]]]:
-    """{generation: {model: (attributes whose change matters (None: any), which new or
-    deleted rows matter (None: any))}}."""
-    from accounts.models import Organisation, User
-    from minutes.models import Item
-    from projects.models import Membership, Project
-    from tickets.models import Status, Ticket, Tracker
-
-    names = frozenset(["name", "name_en"])
-    directory = {
-        Project: (
-            names | {"identifier", "parent", "parent_id", "fiscal_year", "is_archived", "position"},
-            None,
-        ),
-        Membership: (None, None),
-        User: (frozenset(["name", "organisation", "organisation_id", "is_admin"]), None),
-        Organisation: (names, None),
-        Tracker: (names | {"position"}, None),
-        Status: (names | {"is_closed", "owner_side", "position"}, None),
-    }
-    homework = {
-        **directory,
-        Ticket: (
-            frozenset(
-                [
-                    "status",
-                    "status_id",
-                    "assignee",
-                    "assignee_id",
-                    "guest_name",
-                    "due_date",
-                    "project",
-                    "project_id",
-                    "created_at",
-                    "closed_at",
-                ]
-            ),
-            None,
-        ),
-        Item: (
-            frozenset(["kind", "ticket", "ticket_id", "deleted_at", "meeting", "meeting_id"]),
-            lambda item: item.kind == "homework",
-        ),
-    }
-    # Any ticket written, whatever changed (the totals of the ticket lists and the API).
-    tickets = {**directory, Ticket: (None, None)}
-    return {"homework": homework, "directory": directory, "tickets": tickets}
+# {generation: {model: (attributes whose change matters (None: any), which new or deleted
+# rows matter (None: any))}}, filled by the domains (`watch`) when their models are defined.
+_WATCH: dict[str, dict[type, tuple[frozenset[str] | None, Callable | None]]] = {
+    "homework": {},
+    "directory": {},
+    "tickets": {},
+}
 
 
-_WATCH: dict | None = None
-
-
-def _watch() -> dict:
-    global _WATCH
-    if _WATCH is None:
-        _WATCH = _watch_lists()
-    return _WATCH
+def watch(
+    generation: str,
+    model: type,
+    attributes: list[str] | None = None,
+    rows: Callable | None = None,
+) -> None:
+    """Name a model a generation depends on (each domain does, beside its models): a change
+    to one of `attributes` (None: any), or a new or deleted row for which `rows(row)` holds
+    (None: any), bumps the generation. The directory is part of every generation."""
+    spec = (None if attributes is None else frozenset(attributes), rows)
+    for name in _WATCH if generation == "directory" else [generation]:
+        _WATCH[name][model] = spec
 
 
 def _changed(obj, spec) -> bool:
@@ -126,13 +90,14 @@ def _bumped(session: Session) -> set:
 @sa.event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, _context, _instances) -> None:
     done = _bumped(session)  # once per transaction is enough: tokens are read after commit
-    for name, watch in _watch().items():
+    for name, watched in _WATCH.items():
         if name in done:
             continue
         rows = (
-            (obj, watch.get(type(obj)), _row_matters) for obj in chain(session.new, session.deleted)
+            (obj, watched.get(type(obj)), _row_matters)
+            for obj in chain(session.new, session.deleted)
         )
-        edits = ((obj, watch.get(type(obj)), _changed) for obj in session.dirty)
+        edits = ((obj, watched.get(type(obj)), _changed) for obj in session.dirty)
         if any(spec is not None and test(obj, spec) for obj, spec, test in chain(rows, edits)):
             bump(session, name)
 
@@ -146,9 +111,9 @@ def _bulk_statement(state) -> None:
     if table is None:
         return
     done = _bumped(state.session)
-    for name, watch in _watch().items():
+    for name, watched in _WATCH.items():
         # The ORM annotates the table (a copy): compare names.
-        if name not in done and any(table.name == model.__tablename__ for model in watch):
+        if name not in done and any(table.name == model.__tablename__ for model in watched):
             bump(state.session, name)
 
 

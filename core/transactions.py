@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from flask import request
 from sqlalchemy.orm import Session
 
-from extensions import db
+from core.extensions import db
 
 SAFE_METHODS = ("GET", "HEAD")
 # PostgreSQL: lock_not_available (lock_timeout), serialization_failure, deadlock_detected.

@@ -6,7 +6,7 @@ forms' Length validators and `maxlength` attributes use the same numbers. A text
 raises the service's own error with the field's name, which each path answers with 422.
 
 Why there are limits at all: a text is indexed for search in the same transaction that saves
-it (textsearch.py), and the database's write lock is held until it commits. The limits keep
+it (core/textsearch.py), and the database's write lock is held until it commits. The limits keep
 the longest text's indexing far below a second on both databases (tests/
 test_search_indexing_cost.py) while staying generous for real minutes: 65,535 characters is
 about forty printed pages of Japanese.

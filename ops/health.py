@@ -14,11 +14,11 @@ from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app
 
 from accounts.auth import public
-from extensions import db
+from core.extensions import db
 
 bp = Blueprint("health", __name__)
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
 
 
 @cache

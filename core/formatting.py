@@ -9,7 +9,7 @@ from flask_babel import format_date as babel_format_date
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from timeutil import reiwa, to_local
+from core.timeutil import reiwa, to_local
 
 WEEKDAYS_JA = "月火水木金土日"
 
