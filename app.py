@@ -26,7 +26,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 import config
-from core import errors, parsing, textsearch, transactions
+from core import errors, parsing, storage, textsearch, transactions
 from core.extensions import babel, csrf, db, login_manager, migrate
 from ops import requestlog
 
@@ -48,6 +48,7 @@ MODEL_MODULES = (
     "minutes.models",
     "reports.models",
     "core.generations",
+    "core.storage",
 )
 PROJECT_SECTIONS = (
     "minutes/_project_section.html",
@@ -80,6 +81,7 @@ CLI_COMMANDS = (
     "reports.cli:remind_command",
     "ops.backup:backup_command",
     "ops.backup:restore_command",
+    "ops.files:files_cli",
 )
 
 
@@ -92,6 +94,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
     check_production_config(app)
+    if app.config["SANMAI_FILE_STORAGE"] not in storage.KINDS:
+        raise RuntimeError("SANMAI_FILE_STORAGE must be local or database")
     app.json.ensure_ascii = False  # readable Japanese in JSON
     app.config.setdefault("MAX_CONTENT_LENGTH", 64 * 1024 * 1024)
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ def from_environment() -> dict:
         "SANMAI_ENV": os.environ.get("SANMAI_ENV", "development"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "INSTANCE_DIR": str(instance),
+        "SANMAI_FILE_STORAGE": os.environ.get("SANMAI_FILE_STORAGE", "local"),
         "SANMAI_UPLOAD_DIR": os.environ.get("SANMAI_UPLOAD_DIR", str(instance / "files")),
         "SANMAI_CACHE_DIR": os.environ.get("SANMAI_CACHE_DIR", str(instance / "cache")),
         "SANMAI_MAX_ATTACHMENT_MB": float(os.environ.get("SANMAI_MAX_ATTACHMENT_MB", "2")),

@@ -7,7 +7,8 @@ The archive is a gzip'd tar:
                         file's and every stored file's SHA-256 and size
     database.sqlite3    SQLite's online backup (the app keeps serving writes meanwhile), or
     database.pgdump     pg_dump's custom format, taken in the snapshot the row counts read
-    files/ab/cd/<sha>   the uploads, named by their SHA-256 as in SANMAI_UPLOAD_DIR
+    files/ab/cd/<sha>   the uploads, named by their SHA-256 as in SANMAI_UPLOAD_DIR (with
+                        SANMAI_FILE_STORAGE=database they are in the database itself)
 
 Stored files are never changed or deleted once written, and their bytes are written before
 the row naming them commits: files listed after the database snapshot hold every file the
@@ -35,6 +36,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from core import storage
 from core.extensions import db
 from ops import health
 
@@ -169,6 +171,7 @@ def make_backup(archive: Path) -> dict:
             "format": FORMAT,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "engine": engine,
+            "file_storage": storage.kind(),  # with "database", the files are in the dump
             "schema": facts["schema"],
             "tables": facts["tables"],
             "database": {
@@ -262,6 +265,12 @@ def restore_backup(archive: Path) -> Restored:
         if manifest["engine"] != engine:
             raise BackupError(
                 f"this backup is of a {manifest['engine']} database; this instance uses {engine}"
+            )
+        if manifest.get("file_storage", "local") != storage.kind():
+            raise BackupError(
+                f"this backup keeps its files in {manifest['file_storage']} storage; set "
+                f"SANMAI_FILE_STORAGE={manifest['file_storage']} to restore it (then flask files "
+                "migrate to change)"
             )
         if manifest["schema"] != sorted(health.newest_migrations()):
             raise BackupError(

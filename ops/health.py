@@ -4,7 +4,6 @@ writes). Both are public, cheap and plain text; not ready is a 503 with a one-li
 
 from __future__ import annotations
 
-import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app
 
 from accounts.auth import public
+from core import storage
 from core.extensions import db
 
 bp = Blueprint("health", __name__)
@@ -78,12 +78,4 @@ def _database_problem() -> str | None:
 
 
 def _storage_problem() -> str | None:
-    folder = Path(current_app.config["SANMAI_UPLOAD_DIR"])
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".ready-") as probe:
-            probe.write(b"ready")
-            probe.flush()
-    except OSError as error:
-        return f"file storage not writable ({error.strerror or error})"
-    return None
+    return storage.backend().problem()

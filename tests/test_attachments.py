@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from werkzeug.datastructures import FileStorage
 
+from core import storage
 from core.extensions import db
 from tickets import attachments, services
 from tickets.models import Attachment, Ticket
@@ -40,7 +41,7 @@ def test_files_are_stored_once_by_content_hash_outside_the_web_root(app, member_
     first = attachments.store_upload(member, upload(PNG, "画面.png"))
     second = attachments.store_upload(member, upload(PNG, "別名.png"))
     digest = hashlib.sha256(PNG).hexdigest()
-    path = attachments.path_of(first)
+    path = storage.backend().path(first.digest)
     assert first.digest == second.digest == digest
     assert path == Path(app.config["SANMAI_UPLOAD_DIR"]) / digest[:2] / digest[2:4] / digest
     assert path.read_bytes() == PNG
@@ -61,7 +62,7 @@ def test_path_like_names_are_harmless(member_unit, given, kept):
     member, _viewer, _unit = member_unit
     attachment = attachments.store_upload(member, upload(b"x", given))
     assert attachment.filename == kept
-    assert attachments.path_of(attachment).name == attachment.digest
+    assert storage.backend().path(attachment.digest).name == attachment.digest
 
 
 def test_oversized_file_is_refused_clearly(member_unit, small_limit):

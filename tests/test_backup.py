@@ -110,7 +110,7 @@ def test_a_backup_restores_into_an_empty_instance_with_every_hash_checked(
         ticket = db.session.get(Ticket, ticket_with_file)
         assert ticket.subject == "住民票の写しの交付 ①"
         stored = db.session.scalars(sa.select(Attachment).filter_by(digest=digest)).first()
-        assert attachments.path_of(stored).read_bytes() == SCREENSHOT
+        assert attachments.read_bytes(stored) == SCREENSHOT
         assert empty_instance.test_client().get("/readyz").status_code == 200
 
 

@@ -5,26 +5,23 @@
     attach(actor, attachment, target)  → hang it on a ticket (journaled) or a meeting
     upload_by_token(actor, token)      → the caller's own unattached upload, for the API
 
-Bytes live at <SANMAI_UPLOAD_DIR>/<ab>/<cd>/<sha256>; the name a person gave is kept only
+Bytes live in core.storage by SHA-256 (a directory or the database); the name a person gave is kept only
 in the row, so a path-like name ("../../etc/passwd") is just text.
 """
 
 from __future__ import annotations
 
-import hashlib
 import mimetypes
 import os
 import secrets
-import tempfile
 import unicodedata
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
 import permissions
-from core import errors
+from core import errors, storage
 from core.extensions import db
 from core.timeutil import utcnow
 from tickets.models import Attachment, Ticket
@@ -48,13 +45,9 @@ def max_label() -> str:
     return f"{mb:g} MB"
 
 
-def upload_dir() -> Path:
-    return Path(current_app.config["SANMAI_UPLOAD_DIR"])
-
-
-def path_of(attachment: Attachment) -> Path:
-    d = attachment.digest
-    return upload_dir() / d[:2] / d[2:4] / d
+def read_bytes(attachment: Attachment) -> bytes:
+    with storage.backend().open(attachment.digest) as stream:
+        return stream.read()
 
 
 def safe_filename(name: str | None) -> str:
@@ -104,37 +97,14 @@ def check_upload(file_storage) -> None:
 
 
 def _write(file_storage) -> tuple[str, int]:
-    """Stream to a temporary file while hashing, then move it to its content address."""
-    root = upload_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    digest, size = hashlib.sha256(), 0
+    """Store the bytes (core.storage: by SHA-256, once per content); (digest, size)."""
     file_storage.stream.seek(0)
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=".upload-")
     try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := file_storage.stream.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes():
-                    raise AttachmentError(
-                        _(
-                            "The file is too large; each file may be at most %(max)s.",
-                            max=max_label(),
-                        )
-                    )
-                digest.update(chunk)
-                out.write(chunk)
-        hexdigest = digest.hexdigest()
-        target = root / hexdigest[:2] / hexdigest[2:4] / hexdigest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():  # same bytes already stored: keep one copy
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, target)
-        return hexdigest, size
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        return storage.backend().save(file_storage.stream, max_bytes())
+    except storage.TooLarge:
+        raise AttachmentError(
+            _("The file is too large; each file may be at most %(max)s.", max=max_label())
+        ) from None
 
 
 def store_upload(actor, file_storage, description: str = "") -> Attachment:

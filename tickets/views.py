@@ -32,7 +32,7 @@ from markupsafe import Markup, escape
 
 import permissions
 from accounts.models import User
-from core import errors, generations, parsing
+from core import errors, generations, parsing, storage
 from core.extensions import db
 from core.markup import render_markdown
 from projects.models import Membership, Project
@@ -586,12 +586,14 @@ def download_attachment(attachment_id, filename=None):
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or not _may_see(attachment):
         abort(404)
-    path = files.path_of(attachment)
-    if not path.is_file():
+    store = storage.backend()
+    if not store.exists(attachment.digest):
         abort(404)
+    local = isinstance(store, storage.LocalStorage)
     response = send_file(
-        path,
+        store.path(attachment.digest) if local else store.open(attachment.digest),
         mimetype=attachment.content_type,
+        etag=attachment.digest,
         as_attachment=True,  # never rendered inline: an uploaded HTML file cannot run here
         download_name=attachment.filename,
         conditional=True,

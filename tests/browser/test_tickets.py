@@ -63,7 +63,7 @@ def test_create_a_ticket_with_a_pasted_screenshot(
     )
     [shot] = attachments.attachments_of(ticket)
     assert shot.filename.startswith("screenshot-") and shot.content_type == "image/png"
-    stored = attachments.path_of(shot).read_bytes()  # the clipboard re-encodes the image
+    stored = attachments.read_bytes(shot)  # the clipboard re-encodes the image
     assert stored[:8] == b"\x89PNG\r\n\x1a\n" and stored[16:24] == demo_png()[16:24]  # 160×90
     assert page.locator("#files a").inner_text() == shot.filename
     assert page.locator(".description strong").inner_text() == "外字"
