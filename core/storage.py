@@ -155,14 +155,18 @@ class DatabaseStorage:
         if not self.exists(digest):
             raise FileNotFoundError(digest)
         out = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - the caller closes it
-        rows = db.session.execute(
-            sa.select(StoredChunk.data)
-            .where(StoredChunk.digest == digest)
-            .order_by(StoredChunk.seq)
-            .execution_options(yield_per=8)
-        )
-        for (data,) in rows:
+        # One chunk per statement: no server-side cursor, which PostgreSQL allows only inside
+        # a transaction (GETs read in autocommit), and one chunk in memory at a time.
+        seq = 0
+        while (
+            data := db.session.scalar(
+                sa.select(StoredChunk.data).where(
+                    StoredChunk.digest == digest, StoredChunk.seq == seq
+                )
+            )
+        ) is not None:
             out.write(data)
+            seq += 1
         out.seek(0)
         return out
 

@@ -4,7 +4,8 @@ The id comes from the proxy's `X-Request-Id` when it sends a sane one (nginx: `$
 otherwise it is made here; it goes back in the response's `X-Request-Id` header, so a person
 reporting a problem, the proxy's log and this log all name the same request. In JSON mode
 every record made during a request carries the id, and each request adds one line with its
-method, path, status, duration and user.
+method, path, status, duration and user. With SANMAI_SERVER_ID set, every answer names the
+server that made it in `X-Served-By` (which server of several answered a request).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ def init_app(app: Flask) -> None:
         app.logger.setLevel(logging.INFO)
         app.logger.propagate = False
 
+    served_by = app.config.get("SANMAI_SERVER_ID", "")
+
     @app.before_request
     def _start():
         incoming = request.headers.get(HEADER, "")
@@ -63,6 +66,8 @@ def init_app(app: Flask) -> None:
         if "request_id" not in g:  # a request refused before the app's hooks ran
             return response
         response.headers[HEADER] = g.request_id
+        if served_by:
+            response.headers["X-Served-By"] = served_by
         if as_json:
             user = current_user if current_user and current_user.is_authenticated else None
             app.logger.info(

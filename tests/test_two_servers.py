@@ -1,0 +1,255 @@
+"""Two app servers on one PostgreSQL database behind Debian's nginx, as deploy/ sets them up:
+files uploaded on one are served by the other, a write on one is seen by the other's caches,
+and stopping one loses no request."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from core.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+DRAFT = "二台目で読む議事録ドラフト\n".encode() * 500
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=5).status_code == 200:
+                return
+        except requests.RequestException:  # not listening yet, or still booting
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+class Server:
+    """One gunicorn app server (one worker), as deploy/sanmai@.service starts it."""
+
+    def __init__(self, name: str, database_url: str, secret: str, folder: Path):
+        self.name, self.port = name, _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ)
+        env.pop("LD_PRELOAD", None)
+        env.update(
+            DATABASE_URL=database_url,
+            SECRET_KEY=secret,
+            SANMAI_FILE_STORAGE="database",
+            SANMAI_SERVER_ID=name,
+            SANMAI_PDF_WARM="0",
+            SANMAI_INSTANCE_DIR=str(folder / name),
+        )
+        self.log = (folder / f"{name}.log").open("w")
+        self.process = subprocess.Popen(
+            [str(ROOT / ".venv/bin/gunicorn"), "--workers", "1", "--threads", "4",
+             "--bind", f"127.0.0.1:{self.port}", "app:app"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        _wait_for(f"{self.url}/healthz", self.process)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # gunicorn finishes what it serves
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+NGINX = """
+{user}
+pid {folder}/nginx.pid;
+error_log {folder}/nginx-error.log;
+events {{ worker_connections 256; }}
+http {{
+    access_log {folder}/nginx-access.log;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    client_max_body_size 20m;
+    upstream sanmai {{
+        server 127.0.0.1:{a} max_fails=1 fail_timeout=10s;
+        server 127.0.0.1:{b} max_fails=1 fail_timeout=10s;
+        keepalive 16;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://sanmai;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Request-Id $request_id;
+            proxy_next_upstream error timeout http_502 http_503;
+            proxy_next_upstream_tries 2;
+            proxy_connect_timeout 2s;
+        }}
+    }}
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster(app, tmp_path_factory):
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("postgresql"):
+        pytest.skip("several servers share one PostgreSQL database (DATABASE_URL=postgresql…)")
+    nginx = "/usr/sbin/nginx"
+    if not os.path.exists(nginx):
+        pytest.skip("Debian's nginx is not installed (make test installs nginx-light)")
+    folder = tmp_path_factory.mktemp("two-servers")
+    servers, proxy = [], None
+    try:
+        for name in ("app1", "app2"):
+            servers.append(Server(name, url, app.config["SECRET_KEY"], folder))
+        port = _free_port()
+        conf = folder / "nginx.conf"
+        conf.write_text(
+            NGINX.format(
+                # As root, nginx's workers would run as nobody, who cannot write in tmp_path.
+                user="user root;" if os.geteuid() == 0 else "",
+                folder=folder,
+                a=servers[0].port,
+                b=servers[1].port,
+                port=port,
+            )  # fmt: skip
+        )
+        proxy = subprocess.Popen(
+            [nginx, "-p", str(folder), "-c", str(conf), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        _wait_for(f"http://127.0.0.1:{port}/healthz", proxy)
+        yield {"url": f"http://127.0.0.1:{port}", "servers": servers}
+    finally:
+        if proxy is not None:
+            proxy.terminate()
+            proxy.wait(timeout=10)
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture
+def world(rm_world, token_of):
+    db.session.commit()
+    return {**rm_world, "key": lambda role: {"X-Redmine-API-Key": token_of(rm_world[role])}}
+
+
+def _served_by_each(call, want: set[str], tries: int = 8) -> dict[str, requests.Response]:
+    """Repeat `call` through nginx until each server in `want` has answered once."""
+    answers: dict[str, requests.Response] = {}
+    for _ in range(tries):
+        response = call()
+        answers.setdefault(response.headers["X-Served-By"], response)
+        if want <= answers.keys():
+            break
+    return answers
+
+
+def test_a_file_uploaded_on_one_server_is_served_by_the_other(cluster, world):
+    base, key = cluster["url"], world["key"]("member")
+    upload = requests.post(
+        f"{base}/uploads.json?filename=議事録.txt",
+        data=DRAFT,
+        headers={**key, "Content-Type": "application/octet-stream"},
+        timeout=10,
+    )
+    assert upload.status_code == 201, upload.text
+    uploaded_by = upload.headers["X-Served-By"]
+    created = requests.post(
+        f"{base}/issues.json",
+        json={
+            "issue": {
+                "project_id": world["unit"].id,
+                "subject": "議事録を二台目で確かめる",
+                "uploads": [{"token": upload.json()["upload"]["token"], "filename": "議事録.txt"}],
+            }
+        },
+        headers=key,
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    issue = requests.get(
+        f"{base}/issues/{created.json()['issue']['id']}.json?include=attachments",
+        headers=key,
+        timeout=10,
+    ).json()["issue"]
+    content_url = issue["attachments"][0]["content_url"]
+    path = content_url.split("://", 1)[1].split("/", 1)[1]
+    answers = _served_by_each(
+        lambda: requests.get(f"{base}/{path}", headers=key, timeout=10), {"app1", "app2"}
+    )
+    other = answers[({"app1", "app2"} - {uploaded_by}).pop()]
+    assert other.status_code == 200 and other.content == DRAFT
+
+
+def test_a_write_on_one_server_changes_the_counts_on_the_other(cluster, world):
+    first, second = (server.url for server in cluster["servers"])
+    key = world["key"]("member")
+    query = f"/issues.json?project_id={world['unit'].id}&limit=1"
+    before = [requests.get(f"{s}{query}", headers=key, timeout=10) for s in (first, second)]
+    assert [r.json()["total_count"] for r in before] == [0, 0]  # both have it cached now
+    made = requests.post(
+        f"{first}/issues.json",
+        json={"issue": {"project_id": world["unit"].id, "subject": "一台目で起票"}},
+        headers=key,
+        timeout=10,
+    )
+    assert made.status_code == 201 and made.headers["X-Served-By"] == "app1"
+    after = requests.get(f"{second}{query}", headers=key, timeout=10)
+    assert after.headers["X-Served-By"] == "app2"
+    assert after.json()["total_count"] == 1
+
+
+def test_stopping_one_server_loses_no_request(cluster, world):
+    base, key = cluster["url"], world["key"]("viewer")
+    statuses, served, stop = [], [], threading.Event()
+
+    def ask():
+        while not stop.is_set():
+            response = requests.get(f"{base}/issues.json?limit=5", headers=key, timeout=30)
+            statuses.append(response.status_code)
+            served.append(response.headers.get("X-Served-By"))
+
+    clients = [threading.Thread(target=ask) for _ in range(3)]
+    for client in clients:
+        client.start()
+    try:
+        while len(statuses) < 30:
+            time.sleep(0.05)
+        cluster["servers"][0].stop()
+        stopped_at = len(statuses)
+        while len(statuses) < stopped_at + 60:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for client in clients:
+            client.join()
+    assert set(statuses) == {200}, [s for s in statuses if s != 200]
+    assert {"app1", "app2"} <= set(served[:stopped_at])
+    assert set(served[stopped_at + 10 :]) == {"app2"}
+    with db.engine.connect() as connection:  # the database is untouched by the stop
+        assert connection.execute(sa.text("SELECT 1")).scalar() == 1
