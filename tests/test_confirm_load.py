@@ -120,7 +120,7 @@ def crowded_meeting(make_user, make_org, make_unit, make_meeting, make_item):
     return meeting, revision, people
 
 
-def logged_in(base: str, user) -> tuple[requests.Session, str]:
+def logged_in(base: str, user, password: str = PASSWORD) -> tuple[requests.Session, str]:
     """A session logged in through the real login form; returns it and a CSRF token."""
     session = requests.Session()
     form = session.get(f"{base}/login", timeout=10).text
@@ -128,7 +128,7 @@ def logged_in(base: str, user) -> tuple[requests.Session, str]:
     token = token or re.search(r'name="csrf_token" value="([^"]+)"', form)
     response = session.post(
         f"{base}/login",
-        data={"login": user.login, "password": PASSWORD, "csrf_token": token.group(1)},
+        data={"login": user.login, "password": password, "csrf_token": token.group(1)},
         allow_redirects=False,
         timeout=10,
     )

@@ -15,11 +15,17 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
 
 from core.extensions import db
+from minutes import revisions
+from minutes.models import Confirmation, Meeting
+from projects import services as projects
+from tests.test_confirm_load import logged_in
 
 ROOT = Path(__file__).resolve().parent.parent
 DRAFT = "二台目で読む議事録ドラフト\n".encode() * 500
+PASSWORD = "pw-for-load"
 
 
 def _free_port() -> int:
@@ -222,6 +228,57 @@ def test_a_write_on_one_server_changes_the_counts_on_the_other(cluster, world):
     after = requests.get(f"{second}{query}", headers=key, timeout=10)
     assert after.headers["X-Served-By"] == "app2"
     assert after.json()["total_count"] == 1
+
+
+def test_twenty_sign_offs_spread_over_both_servers_are_each_recorded_once(
+    cluster, make_user, make_unit, make_meeting, make_item
+):
+    facilitator = make_user(name="鈴木 一郎")
+    unit = make_unit(members={facilitator: "facilitator"})
+    quick = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1")
+    people = []
+    for n in range(20):
+        user = make_user(login=f"pair{n:02d}", name=f"出席者 {n:02d}")
+        user.password_hash = quick
+        projects.set_membership(unit.parent, user, "member")
+        people.append(user)
+    db.session.commit()
+    meeting = make_meeting(unit=unit, facilitator=facilitator, attendees=people)
+    goal = make_item(meeting, "goal", "二台で確認する")
+    make_item(meeting, "result", "どちらの台で確認しても一度だけ記録される", parent=goal)
+    revision = revisions.freeze(facilitator, meeting)
+    db.session.commit()
+    sessions = [logged_in(cluster["url"], user, PASSWORD) for user in people]
+    form = {"revision": revision.number, "fingerprint": revision.fingerprint}
+    url = f"{cluster['url']}/meetings/{meeting.id}/confirm"  # plain values for the threads
+    revision_id, meeting_id = revision.id, meeting.id
+    barrier, answers = threading.Barrier(len(sessions) * 2), []
+
+    def send(session, csrf):
+        barrier.wait(timeout=30)
+        response = session.post(
+            url,
+            data={**form, "csrf_token": csrf},
+            headers={"Accept": "application/json", "X-CSRFToken": csrf},
+            allow_redirects=False,
+            timeout=60,
+        )
+        answers.append((response.status_code, response.headers.get("X-Served-By")))
+
+    # Each attendee taps twice at once: the two taps may land on different servers.
+    threads = [threading.Thread(target=send, args=pair) for pair in sessions for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    assert [code for code, _ in answers] == [200] * 40
+    assert {server for _, server in answers} == {"app1", "app2"}
+    db.session.expire_all()
+    rows = db.session.scalars(
+        sa.select(Confirmation).where(Confirmation.revision_id == revision_id)
+    ).all()
+    assert sorted(c.user_id for c in rows) == sorted(u.id for u in people)
+    assert db.session.get(Meeting, meeting_id).status == "confirmed"
 
 
 def test_stopping_one_server_loses_no_request(cluster, world):
