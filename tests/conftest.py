@@ -46,6 +46,7 @@ pytest_plugins = [
     "tests.fixtures.redmine",
     "tests.fixtures.queries",
     "tests.fixtures.directory",
+    "tests.fixtures.servers",
 ]
 
 

@@ -4,13 +4,8 @@ and stopping one loses no request."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -23,139 +18,8 @@ from minutes.models import Confirmation, Meeting
 from projects import services as projects
 from tests.test_confirm_load import logged_in
 
-ROOT = Path(__file__).resolve().parent.parent
 DRAFT = "二台目で読む議事録ドラフト\n".encode() * 500
 PASSWORD = "pw-for-load"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
-        try:
-            if requests.get(url, timeout=5).status_code == 200:
-                return
-        except requests.RequestException:  # not listening yet, or still booting
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer")
-
-
-class Server:
-    """One gunicorn app server (one worker), as deploy/sanmai@.service starts it."""
-
-    def __init__(self, name: str, database_url: str, secret: str, folder: Path):
-        self.name, self.port = name, _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ)
-        env.pop("LD_PRELOAD", None)
-        env.update(
-            DATABASE_URL=database_url,
-            SECRET_KEY=secret,
-            SANMAI_FILE_STORAGE="database",
-            SANMAI_SERVER_ID=name,
-            SANMAI_PDF_WARM="0",
-            SANMAI_INSTANCE_DIR=str(folder / name),
-        )
-        self.log = (folder / f"{name}.log").open("w")
-        self.process = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "--workers", "1", "--threads", "4",
-             "--bind", f"127.0.0.1:{self.port}", "app:app"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        _wait_for(f"{self.url}/healthz", self.process)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # gunicorn finishes what it serves
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-
-NGINX = """
-{user}
-pid {folder}/nginx.pid;
-error_log {folder}/nginx-error.log;
-events {{ worker_connections 256; }}
-http {{
-    access_log {folder}/nginx-access.log;
-    client_body_temp_path {folder}/body;
-    proxy_temp_path {folder}/proxy;
-    fastcgi_temp_path {folder}/fastcgi;
-    uwsgi_temp_path {folder}/uwsgi;
-    scgi_temp_path {folder}/scgi;
-    client_max_body_size 20m;
-    upstream sanmai {{
-        server 127.0.0.1:{a} max_fails=1 fail_timeout=10s;
-        server 127.0.0.1:{b} max_fails=1 fail_timeout=10s;
-        keepalive 16;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://sanmai;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Request-Id $request_id;
-            proxy_next_upstream error timeout http_502 http_503;
-            proxy_next_upstream_tries 2;
-            proxy_connect_timeout 2s;
-        }}
-    }}
-}}
-"""
-
-
-@pytest.fixture(scope="module")
-def cluster(app, tmp_path_factory):
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if not url.startswith("postgresql"):
-        pytest.skip("several servers share one PostgreSQL database (DATABASE_URL=postgresql…)")
-    nginx = "/usr/sbin/nginx"
-    if not os.path.exists(nginx):
-        pytest.skip("Debian's nginx is not installed (make test installs nginx-light)")
-    folder = tmp_path_factory.mktemp("two-servers")
-    servers, proxy = [], None
-    try:
-        for name in ("app1", "app2"):
-            servers.append(Server(name, url, app.config["SECRET_KEY"], folder))
-        port = _free_port()
-        conf = folder / "nginx.conf"
-        conf.write_text(
-            NGINX.format(
-                # As root, nginx's workers would run as nobody, who cannot write in tmp_path.
-                user="user root;" if os.geteuid() == 0 else "",
-                folder=folder,
-                a=servers[0].port,
-                b=servers[1].port,
-                port=port,
-            )  # fmt: skip
-        )
-        proxy = subprocess.Popen(
-            [nginx, "-p", str(folder), "-c", str(conf), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        _wait_for(f"http://127.0.0.1:{port}/healthz", proxy)
-        yield {"url": f"http://127.0.0.1:{port}", "servers": servers}
-    finally:
-        if proxy is not None:
-            proxy.terminate()
-            proxy.wait(timeout=10)
-        for server in servers:
-            server.stop()
 
 
 @pytest.fixture
