@@ -4,6 +4,7 @@ and stopping one loses no request."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -92,6 +93,31 @@ def test_a_write_on_one_server_changes_the_counts_on_the_other(cluster, world):
     after = requests.get(f"{second}{query}", headers=key, timeout=10)
     assert after.headers["X-Served-By"] == "app2"
     assert after.json()["total_count"] == 1
+
+
+def _open_homework(base: str, key: dict) -> int:
+    page = requests.get(f"{base}/dashboard", headers=key, timeout=10).text
+    return int(re.search(r'data-state="open"[^>]*>\s*<span class="value">(\d+)<', page)[1])
+
+
+def test_the_dashboard_on_each_server_follows_a_write_on_the_other(
+    cluster, world, make_homework, status_named
+):
+    ticket_id = make_homework(unit=world["unit"]).ticket.id
+    make_homework(unit=world["unit"])
+    db.session.commit()
+    first, second = (server.url for server in cluster["servers"])
+    key = world["key"]("manager")
+    assert [_open_homework(first, key), _open_homework(second, key)] == [2, 2]  # now cached
+    closed = requests.put(
+        f"{first}/issues/{ticket_id}.json",
+        json={"issue": {"status_id": status_named("完了").id, "notes": "一台目で完了"}},
+        headers=key,
+        timeout=10,
+    )
+    assert closed.status_code == 204, closed.text
+    assert _open_homework(second, key) == 1
+    assert _open_homework(first, key) == 1
 
 
 def test_twenty_sign_offs_spread_over_both_servers_are_each_recorded_once(
