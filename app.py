@@ -24,6 +24,7 @@ from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
 from core import errors, parsing, storage, textsearch, transactions
@@ -96,6 +97,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     check_production_config(app)
     if app.config["SANMAI_FILE_STORAGE"] not in storage.KINDS:
         raise RuntimeError("SANMAI_FILE_STORAGE must be local or database")
+    proxies = app.config["SANMAI_TRUSTED_PROXIES"]
+    if proxies:
+        # Behind nginx: the client's address (login slow-down, logs) and scheme come from the
+        # X-Forwarded-* headers the trusted proxies set, and from nowhere else.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.json.ensure_ascii = False  # readable Japanese in JSON
     app.config.setdefault("MAX_CONTENT_LENGTH", 64 * 1024 * 1024)
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)

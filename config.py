@@ -53,6 +53,7 @@ def from_environment() -> dict:
         "SANMAI_DB_LOCK_WAIT": float(os.environ.get("SANMAI_DB_LOCK_WAIT", "3")),
         "SANMAI_LOG_FORMAT": os.environ.get("SANMAI_LOG_FORMAT", "text"),
         "SANMAI_SERVER_ID": os.environ.get("SANMAI_SERVER_ID", ""),
+        "SANMAI_TRUSTED_PROXIES": int(os.environ.get("SANMAI_TRUSTED_PROXIES", "0")),
         # The PDF renderer process (exports/renderer.py; SANMAI_PDF_IDLE_SECONDS is read there).
         "SANMAI_PDF_TIMEOUT": _int("SANMAI_PDF_TIMEOUT", 25),
         "SANMAI_PDF_MAX_RENDERS": _int("SANMAI_PDF_MAX_RENDERS", 200),

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from accounts.models import LoginThrottle
 from core.extensions import db
 
 OWNER, STRANGER, ELSEWHERE = "203.0.113.7", "198.51.100.9", "192.0.2.44"
@@ -156,3 +157,38 @@ def test_the_migration_goes_down_and_up_again():
     assert columns() == ["key", "failures", "last_failed_at"]
     upgrade()
     assert columns() == ["login", "address", "failures", "first_failed_at", "last_failed_at"]
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted_by_its_own_address(app, make_user):
+    from app import create_app
+    from core.extensions import db as database
+
+    make_user(login="tanaka", password="the-right-one")
+    database.session.commit()
+    behind = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "INSTANCE_DIR": app.config["INSTANCE_DIR"],
+            "WTF_CSRF_ENABLED": False,
+            "SANMAI_TRUSTED_PROXIES": 1,
+        }
+    )
+    client = behind.test_client()
+    for address in ("10.0.0.7", "10.0.0.8"):
+        client.post(
+            "/login",
+            data={"login": "tanaka", "password": "wrong"},
+            headers={"X-Forwarded-For": f"203.0.113.9, {address}"},
+        )
+    # Without the setting, a forged header changes nothing: the peer's address counts.
+    app.test_client().post(
+        "/login", data={"login": "tanaka", "password": "wrong"},
+        headers={"X-Forwarded-For": "10.9.9.9"},
+    )  # fmt: skip
+    addresses = set(
+        database.session.scalars(
+            sa.select(LoginThrottle.address).where(LoginThrottle.address != "")
+        )
+    )
+    assert addresses == {"10.0.0.7", "10.0.0.8", "127.0.0.1"}
