@@ -30,8 +30,8 @@ from core.extensions import db
 from core.urls import safe_next
 from minutes import bp, revisions
 from minutes.confirm_forms import AnswerForm, ObjectionForm, SendLinkForm
+from minutes.loading import meeting_view
 from minutes.models import Attendee, Item
-from minutes.views import meeting_view
 
 
 def qr_svg(url: str) -> Markup:

@@ -6,7 +6,6 @@ minutes/item_views.py; the JSON API in minutes/api.py.
 
 from __future__ import annotations
 
-import functools
 import secrets
 import threading
 from collections import OrderedDict
@@ -43,71 +42,14 @@ from core.extensions import db
 from core.timeutil import JST, to_local, utcnow
 from core.urls import row_url, safe_next
 from minutes import bp, services
-from minutes.forms import AttendeeForm, CopyForm, MeetingForm, StatusForm
+from minutes.forms import AttendeeForm, CopyForm, MeetingForm, StatusForm, add_forms
+from minutes.loading import meeting_view
 from minutes.models import Attendee, Item, Meeting, Revision
 from projects.models import Membership, Project
 from projects.services import members_of
 from tickets.models import Ticket
 
 PER_PAGE = 50
-
-
-# --- loading and checks (used by item_views and api too) -------------------------------------
-
-
-def load_meeting(meeting_id: int, user=None) -> Meeting:
-    """The meeting if `user` may see it, else NotFound (404)."""
-    meeting = db.session.scalar(
-        sa.select(Meeting).where(
-            Meeting.id == meeting_id,
-            permissions.visible(user or current_user, Meeting.unit_id),
-        )
-    )
-    if meeting is None:
-        raise errors.NotFound("meeting")
-    return meeting
-
-
-def _require_run(meeting: Meeting) -> None:
-    if not permissions.can_run_meeting(current_user, meeting):
-        raise errors.Forbidden("run meeting")
-
-
-def _require_create(meeting: Meeting) -> None:
-    if not permissions.can_create_meeting(current_user, meeting.unit):
-        raise errors.Forbidden("create meeting")
-
-
-# What a route may ask of the current user, checked in the order given.
-CHECKS = {
-    "unlocked": permissions.require_unlocked,  # Locked: 409 with the reason
-    "edit": lambda meeting: permissions.require_edit_minutes(current_user, meeting),
-    "run": _require_run,
-    "create": _require_create,
-}
-
-
-def meeting_view(*checks: str, back=None):
-    """Route decorator: load the meeting of `meeting_id` through the visibility filter (404),
-    apply `checks` (CHECKS: 403, or 409 when locked), and call the view with `meeting` in
-    place of `meeting_id`. When a service then refuses the input, the person is sent back
-    with the message to `back(meeting, **view_args)`, by default the meeting page."""
-
-    def decorate(view):
-        @functools.wraps(view)
-        def wrapper(meeting_id, **view_args):
-            meeting = load_meeting(meeting_id)
-            for check in checks:
-                CHECKS[check](meeting)
-            if back is None:
-                errors.return_to(url_for("minutes.show", meeting_id=meeting.id))
-            else:
-                errors.return_to(back(meeting, **view_args))
-            return view(meeting, **view_args)
-
-        return wrapper
-
-    return decorate
 
 
 def to_utc(day, at: time) -> datetime:
@@ -650,8 +592,6 @@ def live_region(meeting: Meeting, etag: str, editable: bool) -> str:
     )
 
     def render() -> str:
-        from minutes.item_views import add_forms
-
         with _placeholder_csrf():
             context = {**page_context(meeting, editable=editable), "today": today}
             return render_template("minutes/_live.html", **add_forms(meeting, context), **context)
