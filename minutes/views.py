@@ -7,12 +7,9 @@ minutes/item_views.py; the JSON API in minutes/api.py.
 from __future__ import annotations
 
 import secrets
-import threading
-from collections import OrderedDict
 from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
-from time import monotonic
 
 import sqlalchemy as sa
 from flask import (
@@ -470,31 +467,14 @@ def live_etag(meeting: Meeting) -> str:
 # serves every editor. A cache, not a message bus: an entry is never served for another state of
 # the data, because the key holds what the database just gave. FRAGMENT_MAX_AGE only bounds how
 # long an entry is kept (a safety net for changes made outside the application, e.g. in SQL).
-_FRAGMENTS: OrderedDict[tuple, tuple[float, str]] = OrderedDict()
 FRAGMENT_CACHE_SIZE = 64
 FRAGMENT_MAX_AGE = 600.0
+_FRAGMENTS = generations.Cache(size=FRAGMENT_CACHE_SIZE, max_age=FRAGMENT_MAX_AGE)
 # The confirmation panel is per person (their own answer, whether they run the meeting): one
 # entry per viewer and state, in a store of its own so that followers do not evict the regions.
-_PANELS: OrderedDict[tuple, tuple[float, str]] = OrderedDict()
 PANEL_CACHE_SIZE = 256
+_PANELS = generations.Cache(size=PANEL_CACHE_SIZE, max_age=FRAGMENT_MAX_AGE)
 _CSRF_PLACEHOLDER = f"csrf-placeholder-{secrets.token_hex(16)}"
-
-
-_CACHE_LOCK = threading.Lock()  # threaded servers; gunicorn's sync workers have one thread
-
-
-def _cached(key: tuple, render, store=_FRAGMENTS, size=FRAGMENT_CACHE_SIZE) -> str:
-    now = monotonic()
-    entry = store.get(key)
-    if entry is not None and now - entry[0] < FRAGMENT_MAX_AGE:
-        return entry[1]
-    html = render()
-    with _CACHE_LOCK:
-        store[key] = (now, html)
-        store.move_to_end(key)
-        while len(store) > size:
-            store.popitem(last=False)
-    return html
 
 
 @contextmanager
@@ -596,7 +576,7 @@ def live_region(meeting: Meeting, etag: str, editable: bool) -> str:
             context = {**page_context(meeting, editable=editable), "today": today}
             return render_template("minutes/_live.html", **add_forms(meeting, context), **context)
 
-    return _with_own_csrf(_cached(key, render))
+    return _with_own_csrf(_FRAGMENTS.get(key, render))
 
 
 def live_fragment(meeting: Meeting, etag: str, view: str, frozen: bool = True) -> str:
@@ -607,7 +587,7 @@ def live_fragment(meeting: Meeting, etag: str, view: str, frozen: bool = True) -
         return panel + live_region(meeting, etag, editable)
     today = to_local(utcnow()).date()
     key = ("present", meeting.id, meeting.created_at, etag, str(get_locale()), today)
-    html = _cached(
+    html = _FRAGMENTS.get(
         key,
         lambda: render_template(
             "minutes/_present_sheets.html",
@@ -646,7 +626,7 @@ def live_panel(meeting: Meeting, frozen: bool = True, etag: str | None = None) -
         with _placeholder_csrf():
             return render_template("minutes/_live_panel.html", meeting=meeting)
 
-    return _with_own_csrf(_cached(key, render, _PANELS, PANEL_CACHE_SIZE))
+    return _with_own_csrf(_PANELS.get(key, render))
 
 
 @cache
