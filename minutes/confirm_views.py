@@ -1,6 +1,7 @@
 """Freezing, sign-off (own device, in the room, guest link).
 
-Routes on the minutes blueprint (revisions and their differences: minutes/revision_views.py); the rules are in minutes/revisions.py and permissions.py.
+Routes on the minutes blueprint (revisions and their differences: minutes/revision_views.py);
+the rules are in minutes/revisions.py and permissions.py.
 """
 
 from __future__ import annotations
