@@ -27,10 +27,10 @@ from core.extensions import csrf, db
 from core.markup import render_markdown
 from core.timeutil import JST, local_today, to_local
 from minutes import bodies, services
+from minutes.live import live_etag
 from minutes.loading import CHECKS, load_meeting, meeting_view
 from minutes.models import Item, Meeting
 from minutes.quickentry import EntryError, parse_date, parse_homework
-from minutes.views import live_etag
 from projects.services import members_of
 
 bp = Blueprint("minutes_api", __name__, url_prefix="/api/v1")
