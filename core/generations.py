@@ -27,6 +27,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from itertools import chain
+from time import monotonic
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -141,25 +142,32 @@ def token(name: str) -> str | None:
 
 
 class Cache:
-    """A small least-recently-used map in this process, safe across threads."""
+    """A small least-recently-used map in this process, safe across threads. With `max_age`
+    (seconds), an entry older than that is computed again: a bound on how long it is kept, for
+    keys that cannot see every change (one made outside the application, e.g. in SQL)."""
 
-    def __init__(self, size: int = 64):
-        self.size, self.entries, self.lock = size, OrderedDict(), threading.Lock()
+    def __init__(self, size: int = 64, max_age: float | None = None):
+        self.size, self.max_age = size, max_age
+        self.entries: OrderedDict[tuple, tuple[float, object]] = OrderedDict()
+        self.lock = threading.Lock()
 
     def get_or_compute(self, name: str, key: tuple, compute: Callable[[], T]) -> T:
         """The value for `key` under the current token of generation `name`."""
         return self.get((name, token(name) or "", *key), compute)
 
     def get(self, key: tuple, compute: Callable[[], T]) -> T:
-        """The value for `key`, computed once while it stays among the recently used: for
-        keys that hold everything the value depends on."""
+        """The value for `key`, computed once while it stays among the recently used (and
+        younger than `max_age`): for keys that hold everything the value depends on."""
+        now = monotonic()
         with self.lock:
-            if key in self.entries:
+            entry = self.entries.get(key)
+            if entry is not None and (self.max_age is None or now - entry[0] < self.max_age):
                 self.entries.move_to_end(key)
-                return self.entries[key]
+                return entry[1]
         value = compute()
         with self.lock:
-            self.entries[key] = value
+            self.entries[key] = (now, value)
+            self.entries.move_to_end(key)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
         return value

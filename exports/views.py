@@ -29,8 +29,8 @@ from exports import ical as icals
 from exports import pdf as pdfs
 from minutes import revisions
 from minutes import services as minutes_services
+from minutes.loading import load_meeting
 from minutes.models import Item, Meeting
-from minutes.views import load_meeting
 from projects.models import Project
 from tickets import queries
 from tickets.models import Status, Ticket

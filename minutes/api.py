@@ -27,9 +27,10 @@ from core.extensions import csrf, db
 from core.markup import render_markdown
 from core.timeutil import JST, local_today, to_local
 from minutes import bodies, services
+from minutes.live import live_etag
+from minutes.loading import CHECKS, load_meeting, meeting_view
 from minutes.models import Item, Meeting
 from minutes.quickentry import EntryError, parse_date, parse_homework
-from minutes.views import CHECKS, live_etag, load_meeting, meeting_view
 from projects.services import members_of
 
 bp = Blueprint("minutes_api", __name__, url_prefix="/api/v1")
@@ -225,7 +226,7 @@ def _version(data: dict):
 
 def item_view(*checks: str):
     """Route decorator: load the item of `item_id` (404 unless its meeting is visible), apply
-    `checks` to its meeting (CHECKS of minutes.views) and call the view with `item`."""
+    `checks` to its meeting (CHECKS of minutes.loading) and call the view with `item`."""
 
     def decorate(view):
         @functools.wraps(view)

@@ -1,5 +1,6 @@
 """Forms of the minutes pages: validation only (the services decide)."""
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -16,6 +17,9 @@ from wtforms.validators import DataRequired, InputRequired, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from core import parsing, textfields
+from core.extensions import db
+from minutes.models import Item, Meeting
+from projects.services import members_of
 
 KIND_CHOICES = [
     ("goal", _l("Goal")),
@@ -176,3 +180,38 @@ class CarryForm(FlaskForm):
         _l("Decision"), validators=[textfields.length(_l("Decision"), textfields.ITEM_TEXT)]
     )
     due = StringField(_l("New by-when"))
+
+
+# --- choices and the meeting page's add forms ------------------------------------------------
+
+
+def goal_choices(meeting: Meeting, goals=None) -> list:
+    if goals is None:
+        goals = db.session.scalars(
+            sa.select(Item)
+            .where(Item.meeting_id == meeting.id, Item.kind == "goal", Item.deleted_at.is_(None))
+            .order_by(Item.position, Item.id)
+        )
+    return [(0, "—")] + [(g.id, f"{i}. {_short(g.text)}") for i, g in enumerate(goals, 1)]
+
+
+def _short(text: str, n: int = 40) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def who_choices(meeting: Meeting) -> list:
+    return [(0, "—")] + [(u.id, u.name) for u in members_of(meeting.unit)]
+
+
+def add_forms(meeting: Meeting, context: dict) -> dict:
+    if not context.get("editable"):
+        return {}
+    sheets = context.get("sheets")  # the page's goals, already loaded in the same order
+    goals = goal_choices(meeting, [g for g, _results in sheets["goals"]] if sheets else None)
+    item_form = ItemForm(prefix="item")
+    item_form.parent_item_id.choices = goals
+    homework_form = HomeworkForm(prefix="hw")
+    homework_form.parent_item_id.choices = goals
+    homework_form.who_id.choices = who_choices(meeting)
+    return {"item_form": item_form, "homework_form": homework_form}

@@ -22,43 +22,12 @@ from minutes.forms import (
     LaterMeetingForm,
     MoveForm,
     ReorderForm,
+    goal_choices,
+    who_choices,
 )
+from minutes.loading import load_meeting, meeting_view
 from minutes.models import Item, Meeting
 from minutes.quickentry import parse_date
-from minutes.views import load_meeting, meeting_view
-from projects.services import members_of
-
-
-def _goal_choices(meeting: Meeting, goals=None) -> list:
-    if goals is None:
-        goals = db.session.scalars(
-            sa.select(Item)
-            .where(Item.meeting_id == meeting.id, Item.kind == "goal", Item.deleted_at.is_(None))
-            .order_by(Item.position, Item.id)
-        )
-    return [(0, "—")] + [(g.id, f"{i}. {_short(g.text)}") for i, g in enumerate(goals, 1)]
-
-
-def _short(text: str, n: int = 40) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def _who_choices(meeting: Meeting) -> list:
-    return [(0, "—")] + [(u.id, u.name) for u in members_of(meeting.unit)]
-
-
-def add_forms(meeting: Meeting, context: dict) -> dict:
-    if not context.get("editable"):
-        return {}
-    sheets = context.get("sheets")  # the page's goals, already loaded in the same order
-    goals = _goal_choices(meeting, [g for g, _results in sheets["goals"]] if sheets else None)
-    item_form = ItemForm(prefix="item")
-    item_form.parent_item_id.choices = goals
-    homework_form = HomeworkForm(prefix="hw")
-    homework_form.parent_item_id.choices = goals
-    homework_form.who_id.choices = _who_choices(meeting)
-    return {"item_form": item_form, "homework_form": homework_form}
 
 
 def _load_item(meeting: Meeting, item_id: int) -> Item:
@@ -113,7 +82,7 @@ def _carry_list(meeting: Meeting, **_view_args) -> str:
 @meeting_view("edit")
 def add_item(meeting):
     form = ItemForm(prefix="item")
-    form.parent_item_id.choices = _goal_choices(meeting)
+    form.parent_item_id.choices = goal_choices(meeting)
     _require_valid(form)
     item = services.add_item(
         current_user,
@@ -145,8 +114,8 @@ def add_homework(meeting):
 
 
 def _edit_forms(meeting: Meeting, item: Item, formdata=None) -> dict:
-    goals = _goal_choices(meeting)
-    who = _who_choices(meeting)
+    goals = goal_choices(meeting)
+    who = who_choices(meeting)
     if item.kind == "homework":
         edit = HomeworkForm(formdata=formdata, prefix="edit")
         edit.who_id.choices = who

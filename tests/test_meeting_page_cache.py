@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from core.extensions import db
-from minutes import revisions, services, views
+from minutes import live, revisions, services, views
 from minutes.models import Item
 from projects import services as projects
 from tickets import services as tickets
@@ -195,7 +195,7 @@ def test_each_editor_gets_their_own_csrf_token_and_it_works(
     other = app.test_client()
     login(scribe, other)
     theirs = page(other, meeting)
-    assert views._CSRF_PLACEHOLDER not in mine + theirs
+    assert live._CSRF_PLACEHOLDER not in mine + theirs
     my_tokens, their_tokens = set(TOKEN.findall(region(mine))), set(TOKEN.findall(region(theirs)))
     assert len(my_tokens) == 1 and len(their_tokens) == 1  # forms, carry-over, item actions
     assert TOKEN.findall(mine)[0] in my_tokens  # the same as the status form outside the region
@@ -266,8 +266,8 @@ def test_a_page_rendered_afresh_issues_no_query_per_row(
             make_item(meeting, "goal", origin=homework)
 
     def get():
-        views._FRAGMENTS.clear()
-        views._PANELS.clear()
+        live._FRAGMENTS.clear()
+        live._PANELS.clear()
         return client.get(f"/meetings/{meeting.id}")
 
     assert_constant_queries(get, grow)
