@@ -8,7 +8,7 @@ The schema comes from the migrations (flask_migrate.upgrade) and the reference d
 tickets.defaults.ensure_defaults(); everything else is bulk-inserted (executemany on SQLite,
 COPY on PostgreSQL) with ids chosen here, so the same seed gives the same bytes.
 
-Scale (issue 7): 3 cities, the council and 2 vendors; 5 fiscal years (FY2022–FY2026) with 40
+Scale: 3 cities, the council and 2 vendors; 5 fiscal years (FY2022–FY2026) with 40
 business units each; 300 users with memberships; 20,000 meetings (plus one 50-attendee
 sign-off meeting) with attendees and the three sheets (~12 items; the last past meeting of
 every FY2026 unit has 40); 100,000 tickets in every tracker and status with parents and

@@ -104,7 +104,7 @@ def compare(
     where: dict[str, str] | None = None,
     title: str = "SQLite from bench/results/sqlite.json",
 ) -> list[dict]:
-    """PostgreSQL's p50 over SQLite's, per measurement and place (issue 7: within twice);
+    """PostgreSQL's p50 over SQLite's, per measurement and place (the target: within twice);
     printed as a table and kept in postgresql.json. `where` maps PostgreSQL's places to
     SQLite's (only those places are compared); by default each to itself."""
     ours = {(m["name"], m["where"]): m for m in lite["measurements"] if m.get("p50_ms")}
@@ -175,7 +175,7 @@ def write_results(
             report,
             {"measurements": report["paired_sqlite"]},
             where={"in process": PAIRED_WHERE},
-            title="in process, SQLite measured in turns with it (the ratio of issue 7)",
+            title="in process, SQLite measured in turns with it (the target: within twice)",
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{dialect}.json" if not partial else DATA / f"results-{dialect}-partial.json"

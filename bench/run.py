@@ -6,7 +6,7 @@
 Works on a copy of the data `make bench-data` made (bench/data/bench.db; on PostgreSQL with
 DATABASE_URL, a database cloned from `sanmai_bench`), so every run starts from the same data.
 Each measurement is one entry of MEASUREMENTS: its name, a URL builder (given the data set's
-manifest), the target from issue 7 and who asks. It is timed in process through the Flask
+manifest), its target and who asks. It is timed in process through the Flask
 test client and over HTTP against a real gunicorn with 2 workers (started and stopped here,
 on 127.0.0.1 only). A route that does not exist yet is reported as "not available".
 
@@ -69,7 +69,7 @@ from bench.servers import (  # noqa: E402
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Sanmai benchmark (issue 7)")
+    parser = argparse.ArgumentParser(description="Sanmai benchmark")
     parser.add_argument(
         "--only",
         help="run only measurements whose name contains this (comma-separated: any of them)",
