@@ -14,4 +14,4 @@ bp = Blueprint("redmine", __name__)
 csrf.exempt(bp)
 bp.before_request(identify_caller)
 
-from redmine import api  # noqa: E402,F401
+from redmine import api, issues  # noqa: E402,F401

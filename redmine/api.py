@@ -1,17 +1,15 @@
 """Routes of the Redmine-compatible API. Every rule and write goes through the shared
-services (tickets.services, tickets.queries, permissions); this module translates."""
+services (tickets.services, tickets.queries, permissions); this module translates. Here: the
+answers' helpers, projects, reference data and search; issues and their files: redmine/issues.py."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 
 import sqlalchemy as sa
-from flask import abort, current_app, request, url_for
-from flask_babel import gettext as _
+from flask import abort, current_app, request
 from sqlalchemy.orm import joinedload
-from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import NotFound
 
 import permissions
@@ -20,12 +18,11 @@ from accounts.auth import public
 from core import errors, parsing, textsearch
 from core.extensions import db
 from projects.models import Membership, Project
-from redmine import bp, inputs
+from redmine import bp
 from redmine import serializers as out
-from redmine.auth import caller, empty, forbidden, not_found, require_caller
-from tickets import attachments as files
-from tickets import queries, services
-from tickets.models import Attachment, Priority, Status, Ticket, Tracker
+from redmine.auth import caller, empty, not_found, require_caller
+from tickets import queries
+from tickets.models import Priority, Status, Ticket, Tracker
 
 DEFAULT_LIMIT, MAX_LIMIT = 25, 100
 PROJECT_INCLUDES = (
@@ -113,225 +110,6 @@ def offset_and_limit(args) -> tuple[int, int]:
         offset = _to_i(args.get("offset"))
     # offset + limit (the search's head) stays within what the database compares
     return parsing.clamp(offset, 0, parsing.MAX_INT - MAX_LIMIT), limit
-
-
-# --- issues ----------------------------------------------------------------------------------
-
-# Filter values Sanmai's query understands; anything else matches nothing (as in Redmine).
-_IDS = r"[0-9]+(\|[0-9]+)*"
-_FILTER_VALUES = {
-    "status_id": re.compile(rf"^(open|o|closed|c|\*|{_IDS})$"),
-    "tracker_id": re.compile(rf"^({_IDS})$"),
-    "assigned_to_id": re.compile(r"^(\*|!\*|([0-9]+|me)(\|([0-9]+|me))*)$"),
-    "author_id": re.compile(r"^(\*|!\*|([0-9]+|me)(\|([0-9]+|me))*)$"),
-}
-
-
-def _query_params(args, project_key: str | None) -> dict | None:
-    """Redmine's list parameters, cleaned the way Redmine reads them; None: matches nothing."""
-    params = {k: v for k, v in args.items() if k not in ("key", "offset", "limit", "page")}
-    if project_key is not None:
-        params["project_id"] = project_key
-    for name, pattern in _FILTER_VALUES.items():
-        value = (params.get(name) or "").strip()
-        if value and not pattern.match(value):
-            return None
-    if params.get("sort"):  # Redmine skips columns it cannot sort by
-        parts = [
-            p for p in params["sort"].split(",") if p.split(":")[0].strip() in queries.SORTABLE
-        ]
-        params["sort"] = ",".join(parts)
-    return params
-
-
-def _issue_list(project_key: str | None = None):
-    user = caller()
-    offset, limit = offset_and_limit(request.args)
-    if user is None:
-        if project_key or request.args.get("project_id"):
-            not_found()
-        return envelope("issues", [], 0, offset, limit)  # nothing in Sanmai is public
-    params = _query_params(request.args, project_key)
-    if params is None:
-        return envelope("issues", [], 0, offset, limit)
-    params.update(offset=str(offset), limit=str(limit))
-    try:
-        query = queries.ticket_query(user, params)
-    except queries.QueryError as error:
-        unprocessable([str(error)])
-    except NotFound:
-        not_found()
-    rows, total = query.page()
-    return envelope("issues", [out.issue(t) for t in rows], total, offset, limit)
-
-
-@route("/issues.json")
-def issues():
-    return _issue_list()
-
-
-@route("/projects/<key>/issues.json")
-def project_issues(key):
-    return _issue_list(key)
-
-
-def load_issue(issue_id: int) -> Ticket:
-    user = caller()
-    if user is None:
-        not_found()
-    ticket = db.session.scalar(
-        sa.select(Ticket).where(Ticket.id == issue_id, permissions.visible(user, Ticket.project_id))
-    )
-    if ticket is None:
-        not_found()
-    return ticket
-
-
-def _visible_project_ids(user) -> set[int]:
-    return set(db.session.scalars(permissions.visible_project_ids(user)))
-
-
-def _children(ticket: Ticket, visible_ids: set[int]) -> list[dict]:
-    return [
-        out.child(c, _children(c, visible_ids))
-        for c in ticket.children
-        if c.project_id in visible_ids
-    ]
-
-
-def _journals(user, ticket: Ticket) -> list[dict]:
-    shown = []
-    for journal in ticket.journals:
-        if journal.private_notes and not permissions.can_view_private_notes(user, journal):
-            if not journal.details:
-                continue
-            # The changes are not private, only the words: show the changes alone.
-            shown.append(out.journal(journal, show_notes=False) | {"private_notes": False})
-            continue
-        shown.append(out.journal(journal))
-    return shown
-
-
-@route("/issues/<id:issue_id>.json")
-def issue(issue_id):
-    ticket = load_issue(issue_id)
-    user = caller()
-    wanted = includes()
-    data = out.issue(ticket)
-    if "children" in wanted:
-        children = _children(ticket, _visible_project_ids(user))
-        if children:
-            data["children"] = children
-    if "attachments" in wanted:
-        data["attachments"] = [attachment_json(a) for a in files.attachments_of(ticket)]
-    if "changesets" in wanted:
-        data["changesets"] = []  # Sanmai has no repositories
-    if "journals" in wanted:
-        data["journals"] = _journals(user, ticket)
-    if "watchers" in wanted:
-        data["watchers"] = []  # Sanmai has no watchers
-    if "allowed_statuses" in wanted:
-        data["allowed_statuses"] = [out.status(s) for s in services.allowed_statuses(user, ticket)]
-    return reply({"issue": data})
-
-
-def _create(project_key: str | None):
-    user = require_caller()
-    attrs = body_of("issue")
-    if project_key is not None:
-        project = load_visible_project(project_key)
-        if not permissions.can_add_ticket(user, project):
-            forbidden()
-    else:
-        project = inputs.target_project(user, attrs.get("project_id"))
-        if project is None:
-            unprocessable(
-                [
-                    _("Project cannot be blank."),
-                    _("Tracker cannot be blank."),
-                    _("Status cannot be blank."),
-                ]
-            )
-    problems = []
-    problem = inputs.unit_problem(project)
-    if problem:
-        problems.append(problem)
-    try:
-        changes = inputs.issue_changes(user, attrs, project)
-    except inputs.Invalid as invalid:
-        problems += invalid.messages
-    uploads = _uploads(user, attrs, problems)
-    if problems:
-        unprocessable(problems)
-    ticket = services.create_ticket(user, project, changes, attachments=uploads)
-    db.session.commit()
-    location = out.site_url(f"/issues/{ticket.id}")
-    return reply({"issue": out.issue(ticket, created=True)}, 201, {"Location": location})
-
-
-@route("/issues.json", methods=["POST"])
-def create_issue():
-    return _create(None)
-
-
-@route("/projects/<key>/issues.json", methods=["POST"])
-def create_project_issue(key):
-    return _create(key)
-
-
-@route("/issues/<id:issue_id>.json", methods=["PUT", "PATCH"])
-def update_issue(issue_id):
-    user = require_caller()
-    ticket = load_issue(issue_id)
-    may_edit = permissions.can_edit_ticket(user, ticket)
-    if not may_edit and not permissions.can_comment_ticket(user, ticket):
-        forbidden()
-    attrs = body_of("issue")
-    problems = []
-    try:
-        changes = inputs.issue_changes(user, attrs, None, ticket)
-    except inputs.Invalid as invalid:
-        changes, problems = {}, invalid.messages
-    notes = inputs.text(attrs.get("notes"))
-    if notes is None:
-        problems.append(_("Notes is invalid."))
-        notes = ""
-    private = inputs.as_bool(attrs.get("private_notes"))
-    expected = inputs.as_int(attrs.get("lock_version"))
-    if (changes or attrs.get("uploads")) and not may_edit:
-        forbidden()
-    uploads = _uploads(user, attrs, problems)
-    if problems:
-        unprocessable(problems)
-    if changes or uploads or expected is not None:
-        services.update_ticket(
-            user,
-            ticket,
-            changes,
-            notes,
-            expected_version=expected,
-            private_notes=private,
-            attachments=uploads,
-        )
-    elif notes.strip():
-        services.add_note(user, ticket, notes, private)
-    db.session.commit()
-    return empty_no_content()
-
-
-@route("/issues/<id:issue_id>.json", methods=["DELETE"])
-def delete_issue(issue_id):
-    user = require_caller()
-    ticket = load_issue(issue_id)
-    services.delete_ticket(user, ticket)
-    db.session.commit()
-    return empty_no_content()
-
-
-def empty_no_content():
-    response = current_app.response_class(status=204)
-    response.headers.pop("Content-Type", None)
-    return response
 
 
 # --- projects --------------------------------------------------------------------------------
@@ -442,84 +220,6 @@ def current_user():
             sa.select(Membership).where(Membership.user_id == user.id).order_by(Membership.id)
         ).all()
     return reply({"user": out.current_user(user, memberships=memberships)})
-
-
-# --- uploads and attachments -----------------------------------------------------------------
-
-
-def _uploads(user, attrs: dict, problems: list[str]) -> list[Attachment]:
-    """The caller's own uploads named in `"uploads": [{"token": ...}]`, with the file name,
-    description and content type the client gives when attaching (as Redmine takes them)."""
-    entries = attrs.get("uploads") or []
-    if not isinstance(entries, list):
-        entries = [entries]
-    found = []
-    for entry in entries:
-        token = entry.get("token") if isinstance(entry, dict) else None
-        attachment = files.upload_by_token(user, str(token)) if token else None
-        if attachment is None or attachment in found:
-            problems.append(_("The upload token is invalid or was already used."))
-            continue
-        if entry.get("filename"):
-            attachment.filename = files.safe_filename(str(entry["filename"]))
-        if entry.get("description") is not None:
-            attachment.description = str(entry["description"])[:255]
-        given = entry.get("content_type")
-        attachment.content_type = files.content_type_for(
-            attachment.filename,
-            given if isinstance(given, str) and given else attachment.content_type,
-        )
-        found.append(attachment)
-    return found
-
-
-def attachment_json(a: Attachment) -> dict:
-    url = url_for(
-        "tickets.download_attachment", attachment_id=a.id, filename=a.filename, _external=True
-    )
-    return out.attachment(a, url)
-
-
-@route("/uploads.json", methods=["POST"])
-def upload():
-    """Redmine's upload: the raw bytes as application/octet-stream, ?filename=…; the token
-    it answers is then named in an issue's "uploads" to attach the file."""
-    user = require_caller()
-    if request.mimetype != "application/octet-stream":
-        abort(empty(406))
-    limit = files.max_bytes()
-    if (request.content_length or 0) > limit:
-        unprocessable(
-            [_("The file is too large; each file may be at most %(max)s.", max=files.max_label())]
-        )
-    data = request.stream.read(limit + 1)
-    storage = FileStorage(
-        stream=io.BytesIO(data),
-        filename=request.args.get("filename", ""),
-        content_type="application/octet-stream",
-    )
-    attachment = files.store_upload(user, storage)
-    db.session.commit()
-    return reply({"upload": {"id": attachment.id, "token": attachment.token}}, 201)
-
-
-@route("/attachments/<id:attachment_id>.json")
-def attachment(attachment_id):
-    user = caller()
-    if user is None:
-        not_found()
-    a = db.session.get(Attachment, attachment_id)
-    if a is None:
-        not_found()
-    if a.container_id is None:  # an upload not attached yet: its author's alone
-        visible = a.author_id == user.id
-    else:
-        container = files.container_of(a)
-        unit = db.session.get(Project, files.project_id_of(container)) if container else None
-        visible = unit is not None and permissions.can_view_project(user, unit)
-    if not visible:
-        not_found()
-    return reply({"attachment": attachment_json(a)})
 
 
 # --- search ----------------------------------------------------------------------------------

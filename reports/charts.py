@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
-from reports.queries import Week
+from reports.trend_queries import Week
 
 WIDTH, HEIGHT = 960, 320
 LEFT, RIGHT, TOP, BOTTOM = 52, 16, 36, 44

@@ -19,7 +19,7 @@ from core import textsearch, timeutil
 from core.extensions import db
 from minutes.models import Confirmation, Item, ItemEvent, Meeting, Revision
 from projects.models import Project
-from reports import queries, search
+from reports import queries, search, trend_queries
 from tickets.models import Ticket
 
 PAGE_SIZE = 50
@@ -152,7 +152,7 @@ def decisions(
     """
     filters = filters or DecisionFilters()
     where = [*results_where(user), *filters.clauses()]
-    if filters.project is None and queries.sees_many_units(user):
+    if filters.project is None and trend_queries.sees_many_units(user):
         # Across many units, walk the meetings newest first (index on starts_at) and stop at
         # a page; unit by unit ("+ 0" turns that index off) would sort every meeting first.
         where[2] = permissions.visible(user, Meeting.unit_id + 0)

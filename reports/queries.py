@@ -17,10 +17,9 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 import permissions
 from accounts.models import Organisation, User
-from core import generations, parsing
+from core import generations
 from core.extensions import db
 from core.timeutil import (
-    fiscal_year_bounds,
     fiscal_year_of,
     local_to_utc,
     to_local,
@@ -33,7 +32,7 @@ from tickets.models import Status, Ticket
 
 # The dashboard's numbers per (user, scope, day, …), until the homework data changes. The
 # user's id is enough: who sees which project is homework data (memberships) as well.
-_CACHE = generations.Cache(size=64)
+CACHE = generations.Cache(size=64)
 
 STATES = ("open", "overdue", "week", "done_month", "all")
 PAGE_SIZE = 50
@@ -108,7 +107,7 @@ def homework_where(user, project: Project | None = None) -> list:
     ]
 
 
-def _state_clause(state: str, clock: Clock):
+def state_clause(state: str, clock: Clock):
     week_from, week_to = clock.week
     is_open = Status.is_closed.is_(False)
     return {
@@ -218,7 +217,7 @@ class OpenHomework:
         """The same, reused until the homework data changes (or the day does)."""
         clock = clock or Clock.at()
         key = ("open", user.id, project.id if project else None, clock.today)
-        return _CACHE.get_or_compute("homework", key, lambda: cls(user, project, clock))
+        return CACHE.get_or_compute("homework", key, lambda: cls(user, project, clock))
 
     def headline(self) -> dict[str, int]:
         return dict(self.counts)
@@ -313,7 +312,7 @@ def done_this_month(user, project=None, clock: Clock | None = None) -> int:
         sa.select(sa.func.count())
         .select_from(Ticket)
         .join(Status, Status.id == Ticket.status_id)
-        .where(_state_clause("done_month", clock), *homework_where(user, project))
+        .where(state_clause("done_month", clock), *homework_where(user, project))
     )
 
 
@@ -354,67 +353,7 @@ def by_organisation(user, project=None, clock=None) -> list[Row]:
     return OpenHomework(user, project, clock).by_organisation()
 
 
-# --- lists -----------------------------------------------------------------------------------
-
-
-@dataclass
-class HomeworkFilters:
-    state: str = "open"
-    assignee: int | str | None = None  # a user id, or "none" (a guest or nobody)
-    guest: str | None = None
-    side: str | None = None
-    org: int | str | None = None  # an organisation id, or "none"
-
-    @classmethod
-    def from_args(cls, args) -> HomeworkFilters:
-        def number_or_none(name):
-            value = (args.get(name) or "").strip()
-            if value == "none":
-                return "none"
-            return parsing.id_or_none(value)
-
-        state = args.get("state", "open")
-        side = args.get("side")
-        return cls(
-            state=state if state in STATES else "open",
-            assignee=number_or_none("assignee"),
-            guest=(args.get("guest") or "").strip() or None,
-            side=side if side in ("city", "vendor") else None,
-            org=number_or_none("org"),
-        )
-
-    def clauses(self, clock: Clock) -> list:
-        out = [_state_clause(self.state, clock)]
-        if self.assignee == "none":
-            out.append(Ticket.assignee_id.is_(None))
-        elif self.assignee is not None:
-            out.append(Ticket.assignee_id == self.assignee)
-        if self.guest:
-            out.append(Ticket.guest_name == self.guest)
-        if self.side:
-            out.append(Status.owner_side == self.side)
-        if self.org == "none":
-            out.append(
-                sa.or_(
-                    Ticket.assignee_id.is_(None),
-                    Ticket.assignee_id.in_(
-                        sa.select(User.id).where(User.organisation_id.is_(None))
-                    ),
-                )
-            )
-        elif self.org is not None:
-            out.append(
-                Ticket.assignee_id.in_(sa.select(User.id).where(User.organisation_id == self.org))
-            )
-        return out
-
-    def args(self) -> dict:
-        """The query-string arguments that select this list again."""
-        out = {"state": self.state}
-        for name in ("assignee", "guest", "side", "org"):
-            if getattr(self, name) is not None:
-                out[name] = getattr(self, name)
-        return out
+# --- homework lines --------------------------------------------------------------------------
 
 
 @dataclass
@@ -450,135 +389,3 @@ def ticket_loads():
         joinedload(Ticket.assignee).joinedload(User.organisation),
         joinedload(Ticket.project).joinedload(Project.parent),
     )
-
-
-def homework_list(
-    user, project=None, filters: HomeworkFilters | None = None, page: int = 1, clock=None
-) -> tuple[list[HomeworkLine], int]:
-    """One page of homework, most urgent first, and the total number."""
-    clock = clock or Clock.at()
-    filters = filters or HomeworkFilters()
-    where = [*homework_where(user, project), *filters.clauses(clock)]
-    total = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Ticket)
-        .join(Status, Status.id == Ticket.status_id)
-        .where(*where)
-    )
-    order = (
-        [Ticket.closed_at.desc(), Ticket.id.desc()]
-        if filters.state == "done_month"
-        else [Ticket.due_date.is_(None), Ticket.due_date, Ticket.id]
-    )
-    tickets = list(
-        db.session.scalars(
-            sa.select(Ticket)
-            .join(Status, Status.id == Ticket.status_id)
-            .where(*where)
-            .order_by(*order)
-            .offset((max(page, 1) - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
-            .options(*ticket_loads())
-        ).unique()
-    )
-    return with_items(user, tickets), total
-
-
-def oldest_open(user, project=None) -> list[HomeworkLine]:
-    return OpenHomework(user, project).oldest(user)
-
-
-# --- the weekly trend ------------------------------------------------------------------------
-
-
-@dataclass
-class Week:
-    start: date
-    open: int  # open homework at the end of the week
-    closed: int  # homework closed during the week
-    new: int  # homework raised during the week
-
-
-def fiscal_weeks(year: int, clock: Clock) -> list[date]:
-    """Monday of every week of fiscal `year`, up to the current week."""
-    first, last = fiscal_year_bounds(year)
-    last = min(last, clock.today)
-    weeks, day = [], week_start(first)
-    while day <= last:
-        weeks.append(day)
-        day += timedelta(days=7)
-    return weeks
-
-
-def _week_index(column, fy_start: datetime, monday: datetime):
-    """SQL: -1 before the fiscal year, else the number of whole weeks since `monday` (UTC)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        weeks = sa.func.floor(sa.extract("epoch", column - monday) / (7 * 86400))
-    else:
-        weeks = (sa.func.julianday(column) - sa.func.julianday(monday)) / 7
-    return sa.case((column < fy_start, -1), else_=sa.cast(weeks, sa.Integer))
-
-
-def sees_many_units(user, many: int = 20) -> bool:
-    """More than `many` projects and units visible: then a date index beats a unit index."""
-    visible = sa.select(Project.id).where(permissions.visible(user, Project.id)).limit(many + 1)
-    return _CACHE.get_or_compute(
-        "directory",
-        ("many", user.id, many),
-        lambda: (
-            db.session.scalar(sa.select(sa.func.count()).select_from(visible.subquery())) > many
-        ),
-    )
-
-
-def weekly_trend(user, project=None, year: int | None = None, clock=None) -> list[Week]:
-    """Open vs. closed homework per week of the fiscal year (Japan-time weeks, from April).
-
-    Open at the end of week k = raised before its end and not closed by then. Only homework
-    still open at the start of the year or raised during it matters; one GROUP BY over
-    (week raised, week closed) reads those rows from the index (closed_at, created_at).
-    """
-    clock = clock or Clock.at()
-    year = year or clock.fiscal_year
-    weeks = fiscal_weeks(year, clock)
-    if not weeks:
-        return []
-    first, _last = fiscal_year_bounds(year)
-    fy_start = local_to_utc(first)
-    monday = local_to_utc(weeks[0])
-    end = local_to_utc(weeks[-1] + timedelta(days=7))
-    where = homework_where(user, project)
-    if project is None and sees_many_units(user):
-        # Across many units the year's rows are fewer than all the units' tickets: read them
-        # by date (index on closed_at, created_at), not unit by unit ("+ 0": no unit index).
-        where[0] = permissions.visible(user, Ticket.project_id + 0)
-    raised = _week_index(Ticket.created_at, fy_start, monday).label("raised")
-    closed = _week_index(Ticket.closed_at, fy_start, monday).label("closed")
-    rows = db.session.execute(
-        sa.select(raised, closed, sa.func.count())
-        .where(
-            sa.or_(Ticket.closed_at.is_(None), Ticket.closed_at >= fy_start),
-            Ticket.created_at < end,
-            *where,
-        )
-        .group_by(raised, closed)
-    )
-    n = len(weeks)
-    new, done = [0] * (n + 1), [0] * (n + 1)  # index 0: before the year; k + 1: week k
-    for raised_week, closed_week, count in rows:
-        new[max(raised_week, -1) + 1] += count
-        if closed_week is not None and closed_week < n:
-            done[max(closed_week, -1) + 1] += count
-    out, open_now = [], new[0] - done[0]
-    for k, week in enumerate(weeks, start=1):
-        open_now += new[k] - done[k]
-        out.append(Week(week, open_now, done[k], new[k]))
-    return out
-
-
-def cached_weekly_trend(user, project=None, year: int | None = None, clock=None) -> list[Week]:
-    """weekly_trend, reused until the homework data changes (or the day does)."""
-    clock = clock or Clock.at()
-    year = year or clock.fiscal_year
-    key = ("trend", user.id, project.id if project else None, year, clock.today)
-    return _CACHE.get_or_compute("homework", key, lambda: weekly_trend(user, project, year, clock))

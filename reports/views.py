@@ -27,7 +27,18 @@ from core.extensions import db
 from core.urls import object_url
 from minutes.models import Item, Meeting
 from projects.models import Project
-from reports import bp, charts, decisions, lastyear, mypage, queries, search, services
+from reports import (
+    bp,
+    charts,
+    decisions,
+    lastyear,
+    list_queries,
+    mypage,
+    queries,
+    search,
+    services,
+    trend_queries,
+)
 from reports.forms import FilterForm, SupersedeForm, UndoSupersedeForm
 from reports.highlight import highlight, highlight_html, snippet
 
@@ -168,7 +179,7 @@ def dashboard():
     year = _int_arg("fy", parsing.EARLIEST.year, parsing.LATEST.year - 1) or (
         project.year if project and project.year else clock.fiscal_year
     )
-    weeks = queries.cached_weekly_trend(current_user, project, year, clock)
+    weeks = trend_queries.cached_weekly_trend(current_user, project, year, clock)
     chart = charts.weekly_chart(
         weeks,
         title=_("Open and closed homework per week"),
@@ -199,10 +210,10 @@ def dashboard():
 @bp.route("/dashboard/homework")
 def homework():
     project = _scope()
-    filters = queries.HomeworkFilters.from_args(request.args)
+    filters = list_queries.HomeworkFilters.from_args(request.args)
     page = _int_arg("page", high=parsing.MAX_PAGE) or 1
     clock = queries.Clock.at()
-    lines, total = queries.homework_list(current_user, project, filters, page, clock)
+    lines, total = list_queries.homework_list(current_user, project, filters, page, clock)
     return render_template(
         "reports/homework.html",
         project=project,

@@ -10,7 +10,8 @@ from core import generations
 from core.extensions import db
 from minutes import services as minutes
 from projects import services as projects
-from reports.queries import Clock, OpenHomework, cached_weekly_trend
+from reports.queries import Clock, OpenHomework
+from reports.trend_queries import cached_weekly_trend
 from tickets import services as tickets
 from tickets.models import Ticket
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from minutes import services as minutes
-from reports import queries
+from reports import list_queries, queries, trend_queries
 from reports.queries import Clock
 
 # Wednesday 25 November 2026, 12:00 in Japan (03:00 UTC): week Mon 23 – Sun 29 November.
@@ -82,7 +82,7 @@ def test_weekly_trend_starts_the_fiscal_year_in_april_japan_time(make_homework, 
     )
     clock = Clock(datetime(2026, 4, 22, 3, 0))  # Wednesday of the fourth week
 
-    weeks = queries.weekly_trend(manager, year=2026, clock=clock)
+    weeks = trend_queries.weekly_trend(manager, year=2026, clock=clock)
 
     assert [w.start for w in weeks] == [
         date(2026, 3, 30),
@@ -96,7 +96,7 @@ def test_weekly_trend_starts_the_fiscal_year_in_april_japan_time(make_homework, 
 
 
 def test_previous_fiscal_year_chart_covers_all_its_weeks(manager):
-    weeks = queries.weekly_trend(manager, year=2025, clock=Clock(datetime(2026, 5, 1)))
+    weeks = trend_queries.weekly_trend(manager, year=2025, clock=Clock(datetime(2026, 5, 1)))
 
     assert weeks[0].start == date(2025, 3, 31) and weeks[-1].start == date(2026, 3, 30)
     assert len(weeks) == 53
@@ -110,7 +110,7 @@ def test_counts_only_what_the_user_may_see(make_homework, make_unit, make_user, 
 
     assert queries.headline(manager, clock=NOON_25_NOV)["overdue"] == 1
     assert [r.subject.id for r in queries.by_unit(manager, clock=NOON_25_NOV)] == [unit.id]
-    assert queries.weekly_trend(manager, clock=NOON_25_NOV)[-1].open == 1
+    assert trend_queries.weekly_trend(manager, clock=NOON_25_NOV)[-1].open == 1
 
 
 def test_deleted_homework_and_plain_tickets_are_not_homework(
@@ -150,9 +150,9 @@ def test_homework_list_filters_by_state_person_and_side(make_homework, make_user
     make_homework(unit, who=se, due_date=date(2026, 12, 2))
     make_homework(unit, due_date=date(2026, 11, 3))
 
-    lines, total = queries.homework_list(
+    lines, total = list_queries.homework_list(
         manager,
-        filters=queries.HomeworkFilters(state="overdue", assignee=se.id, side="vendor"),
+        filters=list_queries.HomeworkFilters(state="overdue", assignee=se.id, side="vendor"),
         clock=NOON_25_NOV,
     )
 
@@ -165,7 +165,7 @@ def test_oldest_open_homework_comes_first(make_homework, unit, manager):
     older = make_homework(unit, created_at=datetime(2026, 5, 1))
     make_homework(unit, created_at=datetime(2026, 4, 1), closed_at=datetime(2026, 4, 2))
 
-    assert [line.ticket.id for line in queries.oldest_open(manager)] == [
+    assert [line.ticket.id for line in list_queries.oldest_open(manager)] == [
         older.ticket_id,
         newer.ticket_id,
     ]
@@ -207,7 +207,7 @@ def test_breakdowns_and_lists_take_a_fixed_number_of_queries(
     try:
         db.session.expire_all()
         people = queries.by_person(manager, clock=NOON_25_NOV)
-        lines, _ = queries.homework_list(manager, clock=NOON_25_NOV)
+        lines, _ = list_queries.homework_list(manager, clock=NOON_25_NOV)
         [(line.ticket.who, line.ticket.project.name, line.item.meeting.title) for line in lines]
         [(row.label, row.subject.organisation) for row in people]
     finally:
@@ -222,7 +222,7 @@ def test_breakdowns_and_lists_take_a_fixed_number_of_queries(
 
 def test_the_chart_is_svg_with_japanese_month_labels_from_april():
     from reports.charts import weekly_chart
-    from reports.queries import Week
+    from reports.trend_queries import Week
 
     weeks = [Week(date(2026, 3, 30) + timedelta(days=7 * k), k, k % 2, 1) for k in range(10)]
 

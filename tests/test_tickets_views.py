@@ -63,7 +63,7 @@ def test_list_rows_follow_every_change_and_the_language(client, login, member_un
 
 
 def test_list_rows_show_every_column_in_the_order_asked(client, login, member_unit, make_ticket):
-    """The rows are read as plain columns (tickets.views.list_rows): each column shows the
+    """The rows are read as plain columns (tickets.list_views.list_rows): each column shows the
     ticket's own value, the assignee or else the guest, in the query's order."""
     import re
     from datetime import date

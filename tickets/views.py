@@ -1,20 +1,14 @@
-"""Tickets at Redmine's URLs, so links and habits carry over.
+"""Ticket pages at Redmine's URLs, so links and habits carry over (the lists: list_views).
 
-GET       /issues                        index (filters in the URL, see tickets.queries)
-GET       /projects/<key>/issues         project_index
 GET/POST  /projects/<key>/issues/new     new
 GET       /issues/<id>                   show (history, children, files, the edit form)
 POST      /issues/<id>                   update (optimistic locking, workflow-limited)
 POST      /issues/preview                preview (Markdown → sanitised HTML)
-GET       /attachments/download/<id>[/<filename>]   download_attachment
-POST      /meetings/<id>/attachments     attach_to_meeting
 """
 
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime
-from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import (
@@ -23,22 +17,22 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 import permissions
 from accounts.models import User
-from core import errors, generations, parsing, storage
+from core import errors, parsing
 from core.extensions import db
 from core.markup import render_markdown
 from projects.models import Membership, Project
 from tickets import attachments as files
-from tickets import bp, history, queries, services
+from tickets import bp, history, services
 from tickets.forms import TicketEditForm, TicketForm
+from tickets.list_views import statuses, today, trackers
 from tickets.models import Attachment, Priority, Status, Ticket, Tracker, Transition
 
 
@@ -84,191 +78,6 @@ def ticket_view(*checks: str):
         return wrapper
 
     return decorate
-
-
-# --- list ------------------------------------------------------------------------------------
-
-
-@bp.route("/issues")
-def index():
-    return _list(None)
-
-
-@bp.route("/projects/<key>/issues")
-def project_index(key):
-    return _list(key)
-
-
-def _list(key: str | None):
-    params = request.args.to_dict()
-    if key:
-        params["project_id"] = key
-    try:
-        query = queries.ticket_query(current_user, params)
-    except queries.QueryError as error:
-        flash(str(error), "error")
-        query = queries.ticket_query(current_user, {"project_id": key} if key else {})
-    ids, total = query.page_ids()
-    rows = list_rows(ids, _today())
-    return render_template(
-        "tickets/index.html",
-        query=query,
-        p=query.params,
-        rows=rows,
-        total=total,
-        pages=(total + query.limit - 1) // query.limit,
-        choices=_filter_choices(),
-        options=_options,
-    )
-
-
-def _today():
-    from core.timeutil import local_today
-
-    return local_today()
-
-
-class StatusRef(NamedTuple):
-    name: str
-    is_closed: bool
-    owner_side: str
-
-
-class ListRow(NamedTuple):
-    """Everything a row of the ticket list shows, as plain values."""
-
-    id: int
-    project: str
-    tracker: str
-    status: StatusRef
-    priority: str
-    parent_id: int | None
-    subject: str
-    who: str
-    due_date: date | None
-    overdue: bool
-    updated_at: datetime
-
-
-_ROWS = generations.KeptRows("tickets/_row.html", "ticket_row", size=5_000)
-
-
-def list_rows(ids: list[int], today: date) -> list[ListRow]:
-    """The list's rows for `ids`, in that order: one select of the columns shown, no ORM
-    objects (loading 25 tickets with five relations took longer than finding them)."""
-    if not ids:
-        return []
-    found = {r.id: r for r in db.session.execute(_list_rows_statement(), {"ids": ids})}
-    return [
-        ListRow(
-            r.id,
-            r.project,
-            r.tracker,
-            StatusRef(r.status, r.is_closed, r.owner_side),
-            r.priority,
-            r.parent_id,
-            r.subject,
-            r.who,
-            r.due_date,
-            bool(r.due_date and r.due_date < today and not r.is_closed),
-            r.updated_at,
-        )
-        for r in (found.get(i) for i in ids)
-        if r is not None
-    ]
-
-
-@functools.cache
-def _list_rows_statement() -> sa.Select:
-    """Built once: building the statement costs a large share of the time of running it."""
-    return (
-        sa.select(
-            Ticket.id,
-            Project.name.label("project"),
-            Tracker.name.label("tracker"),
-            Status.name.label("status"),
-            Status.is_closed,
-            Status.owner_side,
-            Priority.name.label("priority"),
-            Ticket.parent_id,
-            Ticket.subject,
-            sa.func.coalesce(User.name, Ticket.guest_name, "").label("who"),
-            Ticket.due_date,
-            Ticket.updated_at,
-        )
-        .join(Project, Project.id == Ticket.project_id)
-        .join(Tracker, Tracker.id == Ticket.tracker_id)
-        .join(Status, Status.id == Ticket.status_id)
-        .join(Priority, Priority.id == Ticket.priority_id)
-        .outerjoin(User, User.id == Ticket.assignee_id)
-        .where(Ticket.id.in_(sa.bindparam("ids", expanding=True)))
-    )
-
-
-@bp.app_template_global()
-def ticket_rows(rows: list[ListRow], show_project: bool) -> Markup:
-    return Markup("".join(_ROWS.html(row, show_project) for row in rows))
-
-
-# The filter choices per user, until a project, membership or name changes (generations.py).
-_CHOICES = generations.Cache(size=128)
-
-
-def _filter_choices() -> dict:
-    return _CHOICES.get_or_compute("directory", (current_user.id,), _read_filter_choices)
-
-
-def _read_filter_choices() -> dict[str, str]:
-    """The filter form's options, as HTML with none selected, from only the columns shown:
-    hundreds of projects and users as ORM objects cost more than the list itself."""
-    projects = db.session.execute(
-        sa.select(Project.identifier, Project.name, Project.parent_id)
-        .where(permissions.visible(current_user, Project.id), Project.is_archived.is_(False))
-        .order_by(sa.func.coalesce(Project.parent_id, Project.id), Project.parent_id.is_not(None))
-        .order_by(Project.position, Project.id)
-    )
-    users = db.session.execute(
-        sa.select(User.id, User.name)
-        .where(
-            User.id.in_(
-                sa.select(Membership.user_id).where(
-                    permissions.visible(current_user, Membership.project_id)
-                )
-            )
-        )
-        .order_by(User.name)
-    )
-    return {
-        # A unit is indented under its fiscal year.
-        "projects": _html(
-            [(k, f"\u3000{name}" if parent else name) for k, name, parent in projects]
-        ),
-        "trackers": _html([(str(t.id), t.name) for t in _trackers()]),
-        "statuses": _html([(str(s.id), s.name) for s in _statuses()]),
-        "users": _html([(str(user_id), name) for user_id, name in users]),
-    }
-
-
-def _html(pairs: list[tuple[str, str]]) -> str:
-    """<option>s of a filter select, none selected (as a template loop, escaping ~1,000
-    labels one call at a time was a third of the page's time at city scale)."""
-    return "".join(f'<option value="{escape(v)}">{escape(label)}</option>' for v, label in pairs)
-
-
-def _options(html: str, selected: str | None) -> Markup:
-    """The cached <option>s with `selected` marked."""
-    if selected:
-        option = f'<option value="{escape(selected)}">'
-        html = html.replace(option, f'<option value="{escape(selected)}" selected>', 1)
-    return Markup(html)
-
-
-def _trackers() -> list[Tracker]:
-    return list(db.session.scalars(sa.select(Tracker).order_by(Tracker.position, Tracker.id)))
-
-
-def _statuses() -> list[Status]:
-    return list(db.session.scalars(sa.select(Status).order_by(Status.position, Status.id)))
 
 
 # --- new -------------------------------------------------------------------------------------
@@ -327,7 +136,7 @@ def _fill_choices(form: TicketForm, project: Project, ticket: Ticket | None) -> 
     root = project.root
     units = [u for u in root.units if not u.is_archived] or [root]
     form.project_id.choices = [(u.id, u.name) for u in units]
-    form.tracker_id.choices = [(t.id, t.name) for t in _trackers()]
+    form.tracker_id.choices = [(t.id, t.name) for t in trackers()]
     priorities = db.session.scalars(sa.select(Priority).order_by(Priority.position))
     form.priority_id.choices = [(p.id, p.name) for p in priorities]
     members = db.session.scalars(
@@ -561,10 +370,10 @@ def _render_show(ticket: Ticket, form, conflict=None):
         items=items,
         homework=next((i for i in items if i.kind == "homework"), None),
         attachments=files.attachments_of(ticket),
-        closed_status_ids=[s.id for s in _statuses() if s.is_closed],
+        closed_status_ids=[s.id for s in statuses() if s.is_closed],
         max_size=files.max_label(),
         max_bytes=files.max_bytes(),
-        today=_today(),
+        today=today(),
     )
 
 
@@ -577,111 +386,6 @@ def preview():
     return Markup(html) or Markup('<p class="empty">%s</p>') % _("Nothing to preview")
 
 
-# --- attachments -----------------------------------------------------------------------------
-
-
-@bp.route("/attachments/download/<id:attachment_id>")
-@bp.route("/attachments/download/<id:attachment_id>/<path:filename>")
-def download_attachment(attachment_id, filename=None):
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or not _may_see(attachment):
-        abort(404)
-    store = storage.backend()
-    if not store.exists(attachment.digest):
-        abort(404)
-    local = isinstance(store, storage.LocalStorage)
-    response = send_file(
-        store.path(attachment.digest) if local else store.open(attachment.digest),
-        mimetype=attachment.content_type,
-        etag=attachment.digest,
-        as_attachment=True,  # never rendered inline: an uploaded HTML file cannot run here
-        download_name=attachment.filename,
-        conditional=True,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, max-age=0"
-    return response
-
-
-def _may_see(attachment: Attachment) -> bool:
-    if attachment.container_id is None:  # an upload not yet attached: its author only
-        return attachment.author_id == getattr(current_user, "id", None)
-    container = files.container_of(attachment)
-    if container is None:
-        return False
-    project = db.session.get(Project, files.project_id_of(container))
-    return project is not None and permissions.can_view_project(current_user, project)
-
-
-@bp.route("/meetings/<id:meeting_id>/attachments", methods=["POST"])
-def attach_to_meeting(meeting_id):
-    from minutes.models import Meeting
-
-    meeting = db.session.scalar(
-        sa.select(Meeting).where(
-            Meeting.id == meeting_id, permissions.visible(current_user, Meeting.unit_id)
-        )
-    )
-    if meeting is None:
-        abort(404)
-    if not permissions.can_attach_to_meeting(current_user, meeting):
-        abort(403)
-    uploads = [f for f in request.files.getlist("attachments") if f and f.filename]
-    back = url_for("minutes.show", meeting_id=meeting.id) + "#attachments"
-    if not uploads:
-        flash(_("Choose a file to attach."), "error")
-        return redirect(back)
-    errors.return_to(back)
-    for upload in uploads:
-        files.check_upload(upload)
-    for upload in uploads:
-        files.attach(current_user, files.store_upload(current_user, upload), meeting)
-    db.session.commit()
-    flash(_("%(n)s file(s) attached.", n=len(uploads)), "success")
-    return redirect(back)
-
-
-@bp.app_template_global()
-def attachments_of(container) -> list[Attachment]:
-    """For other packages' templates (the minutes page lists a meeting's files)."""
-    return files.attachments_of(container)
-
-
-@bp.app_template_global()
-def max_attachment_size() -> str:
-    return files.max_label()
-
-
-@bp.app_template_global()
-def max_attachment_bytes() -> int:
-    return files.max_bytes()
-
-
 @bp.app_template_global("ticket_side_label")
 def _side_label(side: str) -> str:
     return _("City") if side == "city" else _("Vendor")
-
-
-@bp.app_template_global()
-def project_ticket_summary(project: Project) -> dict:
-    """Open tickets of a project (its units included) or unit, by tracker, and overdue ones."""
-    from core.timeutil import local_today
-
-    ids = [project.id] + ([u.id for u in project.units] if not project.is_unit else [])
-    open_ids = sa.select(Status.id).where(Status.is_closed.is_(False))
-    scope = (Ticket.project_id.in_(ids), Ticket.status_id.in_(open_ids))
-    rows = db.session.execute(
-        sa.select(Tracker, sa.func.count(Ticket.id))
-        .join(Ticket, Ticket.tracker_id == Tracker.id)
-        .where(*scope)
-        .group_by(Tracker.id)
-        .order_by(Tracker.position)
-    ).all()
-    overdue = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Ticket)
-        .where(*scope, Ticket.due_date < local_today())
-    )
-    return {"by_tracker": rows, "open": sum(n for _t, n in rows), "overdue": overdue}
