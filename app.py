@@ -311,10 +311,20 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(errors.DomainError)
     def refused_input(error):
-        # Invalid, StaleVersion: nothing is kept; the person goes back to the page the form
-        # came from with the message (errors.return_to), else gets a page saying it. Locked
-        # minutes always get the page: going back to them would not help.
+        # Invalid, StaleVersion: nothing is kept; the person sees the form again with the
+        # message (errors.form_page), or goes back to the page the form came from with it
+        # (errors.return_to), else gets a page saying it. Locked minutes always get the
+        # page: going back to them would not help.
         db.session.rollback()
+        page = errors.form_page_of_request()
+        if page is not None and not isinstance(error, errors.Locked) and not wants_json():
+            form, render = page
+            field = form._fields.get(error.field) if error.field else None
+            if field is None:
+                flash(str(error), "error")
+            else:
+                field.errors = [*field.errors, str(error)]
+            return make_response(render(), 422)
         back = errors.return_url()
         if back is None or wants_json() or isinstance(error, errors.Locked):
             return render_error(None, error.status, str(error))

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from accounts.directory_server import (
     DirectoryUnavailable,
@@ -37,7 +38,7 @@ from accounts.directory_server import (
     user_search_filter,
 )
 from accounts.models import DIRECTORY_ENCRYPTIONS, DIRECTORY_KINDS, DirectorySource, User
-from core import secretbox
+from core import errors, secretbox
 from core.extensions import db
 
 DEFAULT_ATTRIBUTES = {
@@ -61,8 +62,9 @@ DEFAULT_ATTRIBUTES = {
 DEFAULT_PORTS = {"none": 389, "starttls": 389, "ldaps": 636}
 
 
-class SourceError(ValueError):
-    """A source's settings break a rule; the message is for the administrator."""
+class SourceError(errors.Invalid):
+    """A source's settings break a rule; the message is for the administrator, `field` the
+    setting it is about."""
 
 
 @dataclass
@@ -92,12 +94,12 @@ def save_source(source: DirectorySource | None, data: dict) -> DirectorySource:
     kind = data.get("kind") or (source.kind if source else "ad")
     encryption = data.get("encryption") or (source.encryption if source else "none")
     if kind not in DIRECTORY_KINDS:
-        raise SourceError(f"unknown kind {kind!r}")
+        raise SourceError(_("There is no directory kind %(kind)s.", kind=kind), "kind")
     if encryption not in DIRECTORY_ENCRYPTIONS:
-        raise SourceError(f"unknown encryption {encryption!r}")
+        raise SourceError(_("There is no encryption %(name)s.", name=encryption), "encryption")
     other = source_by_name(data["name"])
     if other is not None and other is not source:
-        raise SourceError(f"a source named {data['name']!r} exists")
+        raise SourceError(_("This name is already taken."), "name")
     if source is None:
         source = DirectorySource()
         db.session.add(source)

@@ -11,6 +11,7 @@ from accounts import bp, directory
 from accounts.forms import DirectoryCheckForm, DirectorySourceForm
 from accounts.models import DirectorySource, Organisation
 from accounts.views import _organisation_choices
+from core import errors
 from core.extensions import db
 
 STEP_LABELS = {
@@ -40,18 +41,20 @@ def admin_directory_edit(source_id: int | None = None):
         form.encryption.data = "starttls"
     elif source is not None and not form.is_submitted():
         form.organisation_id.data = source.organisation_id or 0
+    edited = source  # a refused new source shows the empty form again
+
+    def page():
+        return render_template("accounts/admin_directory_form.html", form=form, source=edited)
+
+    errors.form_page(form, page)
     if form.validate_on_submit():
         data = dict(form.data)
         data["organisation"] = db.session.get(Organisation, data.pop("organisation_id") or 0)
-        try:
-            source = directory.save_source(source, data)
-        except directory.SourceError:
-            form.name.errors.append(_("This name is already taken."))
-        else:
-            db.session.commit()
-            flash(_("The directory source %(name)s was saved.", name=source.name), "success")
-            return redirect(url_for("accounts.admin_directory_check", source_id=source.id))
-    return render_template("accounts/admin_directory_form.html", form=form, source=source)
+        source = directory.save_source(source, data)
+        db.session.commit()
+        flash(_("The directory source %(name)s was saved.", name=source.name), "success")
+        return redirect(url_for("accounts.admin_directory_check", source_id=source.id))
+    return page()
 
 
 @bp.route("/admin/directories/<id:source_id>/check", methods=["GET", "POST"])

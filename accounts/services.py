@@ -18,11 +18,8 @@ from core.timeutil import utcnow
 
 
 class AccountError(errors.Invalid):
-    """A rule was broken; the message is for the person who asked."""
-
-
-class AccountTextError(AccountError):
-    """A name over its longest length; `field` names the form field."""
+    """A rule was broken; the message is for the person who asked, `field` the form field
+    it is about."""
 
 
 def _name(value, field: str = "name", label=None) -> str:
@@ -32,11 +29,14 @@ def _name(value, field: str = "name", label=None) -> str:
         field=field,
         label=label or _("Name"),
         limit=textfields.NAME,
-        error=AccountTextError,
+        error=AccountError,
     )
 
 
-class TooManyAttempts(AccountError):
+class TooManyAttempts(Exception):
+    """The login slow-down holds: not a broken rule but a wait, which the sign-in pages
+    answer themselves (429)."""
+
     def __init__(self, wait_seconds: int):
         super().__init__(wait_seconds)
         self.wait_seconds = wait_seconds
@@ -170,7 +170,7 @@ def create_user(
 ) -> User:
     name = _name(name)
     if find_user(login) is not None:
-        raise AccountError(f"login {login!r} is taken")
+        raise AccountError(_("This login is already taken."), "login")
     user = User(
         login=login,
         name=name,
@@ -192,7 +192,7 @@ def update_user(user: User, data: dict) -> User:
     login = data.get("login", user.login)
     other = find_user(login)
     if other is not None and other.id != user.id:
-        raise AccountError(f"login {login!r} is taken")
+        raise AccountError(_("This login is already taken."), "login")
     locked = user.is_active_account and data.get("is_active_account") is False
     for field in ("login", "name", "language", "is_admin", "is_active_account"):
         if field in data:
@@ -215,9 +215,11 @@ def update_user(user: User, data: dict) -> User:
 
 def change_password(user: User, current: str, new: str) -> None:
     if user.directory_source_id is not None:
-        raise AccountError("the password is the directory's")
+        raise AccountError(
+            _("This account signs in with the directory's password."), "current_password"
+        )
     if not user.check_password(current):
-        raise AccountError("current password is wrong")
+        raise AccountError(_("The current password is wrong."), "current_password")
     user.set_password(new)
     end_sessions(user)  # a stolen session must not outlive the password it came from
     db.session.flush()

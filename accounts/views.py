@@ -9,6 +9,7 @@ import permissions
 from accounts import bp, directory, public, services
 from accounts.forms import LoginForm, OrganisationForm, PasswordForm, PreferencesForm, UserForm
 from accounts.models import Organisation, User
+from core import errors
 from core.extensions import db, login_manager
 from core.urls import safe_next
 
@@ -89,29 +90,30 @@ def switch_language():
 def account():
     password_form = PasswordForm(prefix="pw")
     prefs_form = PreferencesForm(prefix="pref", language=current_user.language)
+
+    def page():
+        return render_template(
+            "accounts/account.html", password_form=password_form, prefs_form=prefs_form
+        )
+
+    errors.form_page(password_form, page)
     if request.method == "POST" and "pw-new_password" in request.form:
         if password_form.validate_on_submit():
-            try:
-                services.change_password(
-                    current_user,
-                    password_form.current_password.data,
-                    password_form.new_password.data,
-                )
-            except services.AccountError:
-                password_form.current_password.errors.append(_("The current password is wrong."))
-            else:
-                db.session.commit()
-                login_user(current_user._get_current_object())  # this session goes on
-                flash(_("Your password was changed."), "success")
-                return redirect(url_for("accounts.account"))
+            services.change_password(
+                current_user,
+                password_form.current_password.data,
+                password_form.new_password.data,
+            )
+            db.session.commit()
+            login_user(current_user._get_current_object())  # this session goes on
+            flash(_("Your password was changed."), "success")
+            return redirect(url_for("accounts.account"))
     elif request.method == "POST" and prefs_form.validate_on_submit():
         services.set_language(current_user, prefs_form.language.data)
         db.session.commit()
         flash(_("Your preferences were saved."), "success")
         return redirect(url_for("accounts.account"))
-    return render_template(
-        "accounts/account.html", password_form=password_form, prefs_form=prefs_form
-    )
+    return page()
 
 
 @bp.route("/my/api_key", methods=["POST"])
@@ -164,43 +166,43 @@ def admin_user_edit(user_id: int | None = None):
     if "directory_source_id" not in request.form:
         # A post without the field (a script, an older form) keeps the user's binding.
         form.directory_source_id.data = (user.directory_source_id if user else None) or 0
+    edited = user  # `user` is the new one below; a refused save shows the form as it was
+
+    def page():
+        return render_template("accounts/admin_user_form.html", form=form, user=edited)
+
+    errors.form_page(form, page)
     if form.validate_on_submit():
         if user is None and not form.password.data and not form.directory_source_id.data:
             form.password.errors.append(_("A new user needs a password."))
         else:
             data = form.data
-            try:
-                if user is None:
-                    org = db.session.get(Organisation, data["organisation_id"] or 0)
-                    user = services.create_user(
-                        data["login"],
-                        data["name"],
-                        data["password"],
-                        email=data["email"],
-                        organisation=org,
-                        language=data["language"],
-                        is_admin=data["is_admin"],
-                    )
-                    services.update_user(
-                        user,
-                        {
-                            "is_active_account": data["is_active_account"],
-                            "directory_source_id": data["directory_source_id"],
-                        },
-                    )
-                else:
-                    services.update_user(user, data)
-            except services.AccountTextError as error:
-                form[error.field].errors.append(str(error))
-            except services.AccountError:
-                form.login.errors.append(_("This login is already taken."))
+            if user is None:
+                org = db.session.get(Organisation, data["organisation_id"] or 0)
+                user = services.create_user(
+                    data["login"],
+                    data["name"],
+                    data["password"],
+                    email=data["email"],
+                    organisation=org,
+                    language=data["language"],
+                    is_admin=data["is_admin"],
+                )
+                services.update_user(
+                    user,
+                    {
+                        "is_active_account": data["is_active_account"],
+                        "directory_source_id": data["directory_source_id"],
+                    },
+                )
             else:
-                db.session.commit()
-                if user.id == current_user.id:  # a new password ended this very session
-                    login_user(user)
-                flash(_("The user %(name)s was saved.", name=user.name), "success")
-                return redirect(url_for("accounts.admin_users"))
-    return render_template("accounts/admin_user_form.html", form=form, user=user)
+                services.update_user(user, data)
+            db.session.commit()
+            if user.id == current_user.id:  # a new password ended this very session
+                login_user(user)
+            flash(_("The user %(name)s was saved.", name=user.name), "success")
+            return redirect(url_for("accounts.admin_users"))
+    return page()
 
 
 @bp.route("/admin/organisations")

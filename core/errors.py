@@ -1,8 +1,10 @@
 """Domain errors: what a service raises when the actor or the input breaks a rule.
 
 Services raise them and never build an HTTP answer; the error handlers turn them into one:
-app.py for HTML pages (flash and redirect back, or the 403/404 page), minutes/api.py for
-/api/v1 (`{"errors": [message], ...}`) and redmine/api.py in Redmine's shape.
+app.py for HTML pages (the form again with the message at its field, or flash and redirect
+back, or the 403/404 page), minutes/api.py for /api/v1 (`{"errors": [message], ...}`) and
+redmine/api.py in Redmine's shape. Views do not catch them: a view says beforehand where a
+refusal should lead (`form_page`, `return_to`).
 
 `str(error)` is a message for the person who asked — except for Forbidden and NotFound,
 whose text names the refused action for logs and tests and is never shown. `field` names
@@ -10,6 +12,8 @@ the input the error is about, when there is one; `status` is the HTTP status it 
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from flask import g
 
@@ -64,3 +68,14 @@ def return_to(url: str | None) -> None:
 
 def return_url() -> str | None:
     return g.get("error_return_to")
+
+
+def form_page(form, render: Callable[[], object]) -> None:
+    """When a service refuses this request's input (Invalid), the HTML handler shows the
+    form again: the message goes under the field the error names (else it is flashed), and
+    `render()` answers with status 422, so what the person typed is kept."""
+    g.error_form_page = (form, render)
+
+
+def form_page_of_request():
+    return g.get("error_form_page")

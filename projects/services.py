@@ -8,21 +8,13 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from accounts.models import Organisation, User
-from core import textfields
+from core import errors, textfields
 from core.extensions import db
 from projects.models import ROLES, Membership, Project
 
 
-class ProjectError(ValueError):
-    pass
-
-
-class ProjectTextError(ProjectError):
-    """A text over its longest length; str(error) is the message, `field` the form field."""
-
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
+class ProjectError(errors.Invalid):
+    """str(error) is the message, `field` the form field it is about."""
 
 
 # Text attributes: (label, longest length, multi-line).
@@ -43,7 +35,7 @@ def _texts(data: dict) -> dict:
                 field=field,
                 label=label(),
                 limit=limit,
-                error=ProjectTextError,
+                error=ProjectError,
                 multiline=multiline,
                 strip=not multiline,
             )
@@ -55,10 +47,12 @@ IDENTIFIER_RE = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
 
 def _check_identifier(identifier: str, project: Project | None = None) -> None:
     if not IDENTIFIER_RE.match(identifier):
-        raise ProjectError("identifier")
+        raise ProjectError(
+            _("Lower-case letters, digits, - and _, starting with a letter."), "identifier"
+        )
     clash = db.session.scalar(sa.select(Project).where(Project.identifier == identifier))
     if clash is not None and clash is not project:
-        raise ProjectError("identifier_taken")
+        raise ProjectError(_("This identifier is already taken."), "identifier")
 
 
 def create_project(
@@ -89,7 +83,7 @@ def create_unit(
     project: Project, name: str, identifier: str, *, name_en: str | None = None
 ) -> Project:
     if project.is_unit:
-        raise ProjectError("nested_unit")
+        raise ProjectError(_("A business unit cannot have units of its own."))
     texts = _texts({"name": name, "name_en": name_en})
     _check_identifier(identifier)
     position = len(project.units)
@@ -121,7 +115,7 @@ def update_project(project: Project, data: dict) -> Project:
 
 def set_membership(project: Project, user: User, role: str) -> Membership:
     if role not in ROLES:
-        raise ProjectError("role")
+        raise ProjectError(_("There is no such role."), "role")
     root = project.root
     membership = db.session.scalar(
         sa.select(Membership).where(Membership.project_id == root.id, Membership.user_id == user.id)

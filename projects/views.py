@@ -7,6 +7,7 @@ from flask_login import current_user
 
 import permissions
 from accounts.models import Organisation, User
+from core import errors
 from core.extensions import db
 from projects import bp, services
 from projects.forms import MemberForm, ProjectForm, UnitForm
@@ -44,25 +45,24 @@ def new():
         abort(403)
     form = ProjectForm()
     form.owner_organisation_id.choices = _owner_choices()
+
+    def page():
+        return render_template("projects/form.html", form=form, project=None)
+
+    errors.form_page(form, page)
     if form.validate_on_submit():
-        try:
-            project = services.create_project(
-                form.name.data,
-                form.identifier.data,
-                form.fiscal_year.data,
-                db.session.get(Organisation, form.owner_organisation_id.data or 0),
-                name_en=form.name_en.data or None,
-                description=form.description.data or "",
-            )
-        except services.ProjectTextError as error:
-            form[error.field].errors.append(str(error))
-        except services.ProjectError:
-            form.identifier.errors.append(_("This identifier is already taken."))
-        else:
-            db.session.commit()
-            flash(_("The project was created."), "success")
-            return redirect(url_for("projects.settings", key=project.identifier))
-    return render_template("projects/form.html", form=form, project=None)
+        project = services.create_project(
+            form.name.data,
+            form.identifier.data,
+            form.fiscal_year.data,
+            db.session.get(Organisation, form.owner_organisation_id.data or 0),
+            name_en=form.name_en.data or None,
+            description=form.description.data or "",
+        )
+        db.session.commit()
+        flash(_("The project was created."), "success")
+        return redirect(url_for("projects.settings", key=project.identifier))
+    return page()
 
 
 @bp.route("/projects/<key>")
@@ -91,18 +91,14 @@ def settings(key):
     form.owner_organisation_id.choices = _owner_choices()
     if request.method == "GET":
         form.owner_organisation_id.data = project.owner_organisation_id or 0
+    unit_form, member_form = UnitForm(prefix="unit"), _member_form(project)
+    errors.form_page(form, lambda: _render_settings(project, form, unit_form, member_form))
     if form.validate_on_submit():
-        try:
-            services.update_project(project, form.data)
-        except services.ProjectTextError as error:
-            form[error.field].errors.append(str(error))
-        except services.ProjectError:
-            form.identifier.errors.append(_("This identifier is already taken."))
-        else:
-            db.session.commit()
-            flash(_("The project was saved."), "success")
-            return redirect(url_for("projects.settings", key=project.identifier))
-    return _render_settings(project, form, UnitForm(prefix="unit"), _member_form(project))
+        services.update_project(project, form.data)
+        db.session.commit()
+        flash(_("The project was saved."), "success")
+        return redirect(url_for("projects.settings", key=project.identifier))
+    return _render_settings(project, form, unit_form, member_form)
 
 
 def _member_form(project, **kwargs):
@@ -114,22 +110,19 @@ def _member_form(project, **kwargs):
     return form
 
 
-def _render_settings(project, form, unit_form, member_form, status=200):
+def _render_settings(project, form, unit_form, member_form):
     memberships = db.session.scalars(
         sa.select(Membership)
         .where(Membership.project_id == project.id)
         .options(sa.orm.joinedload(Membership.user))
     ).all()
-    return (
-        render_template(
-            "projects/settings.html",
-            project=project,
-            form=form,
-            unit_form=unit_form,
-            member_form=member_form,
-            memberships=memberships,
-        ),
-        status,
+    return render_template(
+        "projects/settings.html",
+        project=project,
+        form=form,
+        unit_form=unit_form,
+        member_form=member_form,
+        memberships=memberships,
     )
 
 
@@ -139,25 +132,21 @@ def add_unit(key):
     if not permissions.can_manage_project(current_user, project):
         abort(403)
     unit_form = UnitForm(prefix="unit")
-    if unit_form.validate_on_submit():
-        try:
-            services.create_unit(
-                project,
-                unit_form.name.data,
-                unit_form.identifier.data,
-                name_en=unit_form.name_en.data or None,
-            )
-        except services.ProjectTextError as error:
-            unit_form[error.field].errors.append(str(error))
-        except services.ProjectError:
-            unit_form.identifier.errors.append(_("This identifier is already taken."))
-        else:
-            db.session.commit()
-            flash(_("The business unit was added."), "success")
-            return redirect(url_for("projects.settings", key=project.identifier))
     form = ProjectForm(obj=project, formdata=None)
     form.owner_organisation_id.choices = _owner_choices()
-    return _render_settings(project, form, unit_form, _member_form(project, formdata=None), 422)
+    member_form = _member_form(project, formdata=None)
+    errors.form_page(unit_form, lambda: _render_settings(project, form, unit_form, member_form))
+    if unit_form.validate_on_submit():
+        services.create_unit(
+            project,
+            unit_form.name.data,
+            unit_form.identifier.data,
+            name_en=unit_form.name_en.data or None,
+        )
+        db.session.commit()
+        flash(_("The business unit was added."), "success")
+        return redirect(url_for("projects.settings", key=project.identifier))
+    return _render_settings(project, form, unit_form, member_form), 422
 
 
 @bp.route("/projects/<key>/members", methods=["POST"])
@@ -174,7 +163,7 @@ def set_member(key):
         return redirect(url_for("projects.settings", key=project.identifier))
     form = ProjectForm(obj=project, formdata=None)
     form.owner_organisation_id.choices = _owner_choices()
-    return _render_settings(project, form, UnitForm(prefix="unit", formdata=None), member_form, 422)
+    return _render_settings(project, form, UnitForm(prefix="unit", formdata=None), member_form), 422
 
 
 @bp.route("/projects/<key>/members/<id:membership_id>/delete", methods=["POST"])

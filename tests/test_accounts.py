@@ -82,8 +82,10 @@ def test_change_password_refuses_wrong_current_password(client, login, make_user
             "pw-confirm": "new-password",
         },
     )
-    assert response.status_code == 200
-    assert "現在のパスワードが正しくありません" in response.get_data(as_text=True)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "現在のパスワードが正しくありません" in page
+    assert 'id="pw-current_password"' in page and 'aria-invalid="true"' in page
 
 
 def test_api_token_authenticates_json_clients(make_user):

@@ -187,20 +187,20 @@ def test_tracker_names_are_checked_by_the_service(make_user):
 
 
 def test_project_and_unit_names_are_checked_and_cleaned_by_the_service():
-    with pytest.raises(projects.ProjectTextError) as refused:
+    with pytest.raises(projects.ProjectError) as refused:
         projects.create_project("市" * 201, "p-long", 2026)
     assert refused.value.field == "name"
     project = projects.create_project(
         "テスト市\x00 令和8年度", "p-clean", 2026, description="a\x07\nb"
     )
     assert (project.name, project.description) == ("テスト市 令和8年度", "a\nb")
-    with pytest.raises(projects.ProjectTextError) as refused:
+    with pytest.raises(projects.ProjectError) as refused:
         projects.create_unit(project, "住民記録", "p-clean-u", name_en="R" * 201)
     assert refused.value.field == "name_en"
 
 
 def test_people_and_organisation_names_are_checked_and_cleaned_by_the_service(make_user):
-    with pytest.raises(accounts.AccountTextError) as refused:
+    with pytest.raises(accounts.AccountError) as refused:
         accounts.create_user("long", "名" * 101)
     assert refused.value.field == "name"
     user = make_user(name="山本\x1b 翔")
