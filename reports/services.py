@@ -18,7 +18,7 @@ from minutes import services as minutes_services
 from minutes.models import Item
 
 
-class DecisionError(ValueError):
+class DecisionError(errors.Invalid):
     """A rule was broken; str(error) is a message for the person who asked."""
 
 

@@ -22,7 +22,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 import permissions
-from core import generations, parsing, textsearch
+from core import errors, generations, parsing, textsearch
 from core.extensions import db
 from core.urls import object_url
 from minutes.models import Item, Meeting
@@ -303,28 +303,27 @@ def supersede(item_id):
     if not permissions.can_supersede_decision(current_user, old):
         abort(403)
     form = SupersedeForm()
+
+    def page():
+        q = (request.args.get("q") or "").strip()
+        scope = _scope() if "project" in request.args else old.meeting.unit
+        return render_template(
+            "reports/supersede.html",
+            old=old,
+            form=form,
+            q=q,
+            project=scope,
+            roots=visible_roots(),
+            candidates=decisions.later_results(current_user, old, scope, q),
+        )
+
+    errors.form_page(form, page)
     if form.validate_on_submit():
-        new = _load_result(form.new_id.data)
-        try:
-            services.mark_superseded(current_user, old, new)
-        except services.DecisionError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(_("The decision is marked as superseded by a later one."), "success")
-            return redirect(url_for("reports.decisions", _anchor=f"decision-{old.id}"))
-    q = (request.args.get("q") or "").strip()
-    scope = _scope() if "project" in request.args else old.meeting.unit
-    return render_template(
-        "reports/supersede.html",
-        old=old,
-        form=form,
-        q=q,
-        project=scope,
-        roots=visible_roots(),
-        candidates=decisions.later_results(current_user, old, scope, q),
-    )
+        services.mark_superseded(current_user, old, _load_result(form.new_id.data))
+        db.session.commit()
+        flash(_("The decision is marked as superseded by a later one."), "success")
+        return redirect(url_for("reports.decisions", _anchor=f"decision-{old.id}"))
+    return page()
 
 
 @bp.route("/decisions/<id:item_id>/unsupersede", methods=["POST"])

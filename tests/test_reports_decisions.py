@@ -199,6 +199,22 @@ def test_supersede_refuses(decide, make_item, facilitator, case):
         services.mark_superseded(facilitator, old, new)
 
 
+def test_a_refused_supersede_shows_the_page_again_with_the_reason(
+    client, login, decide, facilitator
+):
+    a = decide("旧", on=datetime(2026, 5, 1, 1, 0))
+    login(facilitator)
+
+    response = client.post(f"/decisions/{a.id}/supersede", data={"new_id": a.id})
+
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "決定事項を自分自身で置き換えることはできません。" in html
+    assert "後の決定事項が見つかりません" in html  # the supersede page, not an error page
+    db.session.expire_all()
+    assert a.superseded_by_id is None
+
+
 def test_undo_lets_the_decision_stand_again(decide, facilitator):
     a = decide("旧", on=datetime(2026, 5, 1, 1, 0))
     b = decide("新", on=datetime(2026, 7, 1, 1, 0))

@@ -62,7 +62,10 @@ def test_add_and_rename_a_tracker_with_its_english_name(client, admin, tracker_n
 
 def test_duplicate_tracker_name_is_refused(client, admin):
     page = client.post("/admin/trackers/new", data={"name": "変更管理", "default_status_id": 1})
-    assert page.status_code == 200 and "既に使われています" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422 and 'value="変更管理"' in html
+    name_field = html[html.index('name="name"') : html.index("</div>", html.index('name="name"'))]
+    assert "既に使われています" in name_field
 
 
 def test_status_owner_side_closed_and_order(client, admin, status_named):

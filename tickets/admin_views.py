@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 import permissions
-from core import formatting, parsing
+from core import errors, formatting, parsing
 from core.extensions import db
 from tickets import bp, reference
 from tickets.forms import StatusForm, TrackerForm
@@ -57,16 +57,17 @@ def admin_tracker_edit(tracker_id: int | None = None):
         abort(404)
     form = TrackerForm(obj=tracker)
     form.default_status_id.choices = [(s.id, s.name) for s in _statuses()]
+
+    def page():
+        return render_template("tickets/admin_tracker_form.html", form=form, tracker=tracker)
+
+    errors.form_page(form, page)
     if form.validate_on_submit():
-        try:
-            reference.save_tracker(current_user, tracker, form.data)
-        except reference.ReferenceDataError as error:
-            getattr(form, error.field or "name").errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("The tracker was saved."), "success")
-            return redirect(url_for("tickets.admin_trackers"))
-    return render_template("tickets/admin_tracker_form.html", form=form, tracker=tracker)
+        reference.save_tracker(current_user, tracker, form.data)
+        db.session.commit()
+        flash(_("The tracker was saved."), "success")
+        return redirect(url_for("tickets.admin_trackers"))
+    return page()
 
 
 @bp.route("/admin/statuses")
@@ -85,16 +86,17 @@ def admin_status_edit(status_id: int | None = None):
     if status_id and status is None:
         abort(404)
     form = StatusForm(obj=status)
+
+    def page():
+        return render_template("tickets/admin_status_form.html", form=form, status=status)
+
+    errors.form_page(form, page)
     if form.validate_on_submit():
-        try:
-            reference.save_status(current_user, status, form.data)
-        except reference.ReferenceDataError as error:
-            getattr(form, error.field or "name").errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("The status was saved."), "success")
-            return redirect(url_for("tickets.admin_statuses"))
-    return render_template("tickets/admin_status_form.html", form=form, status=status)
+        reference.save_status(current_user, status, form.data)
+        db.session.commit()
+        flash(_("The status was saved."), "success")
+        return redirect(url_for("tickets.admin_statuses"))
+    return page()
 
 
 @bp.route("/admin/workflows", methods=["GET", "POST"])
