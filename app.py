@@ -319,7 +319,7 @@ def register_errorhandlers(app: Flask) -> None:
         page = errors.form_page_of_request()
         if page is not None and not isinstance(error, errors.Locked) and not wants_json():
             form, render = page
-            field = form._fields.get(error.field) if error.field else None
+            field = form._fields.get(error.field) if form and error.field else None
             if field is None:
                 flash(str(error), "error")
             else:

@@ -7,7 +7,6 @@ Views load objects through the visibility filter (404 when not visible), then as
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort
 from flask_babel import gettext as _
 
 from accounts.models import User
@@ -115,7 +114,7 @@ def load_project(user, key: int | str) -> Project:
             sa.select(Project).where(column == value, visible(user, Project.id))
         )
     if project is None:
-        abort(404)
+        raise errors.NotFound("project")
     return project
 
 

@@ -72,8 +72,9 @@ def return_url() -> str | None:
 
 def form_page(form, render: Callable[[], object]) -> None:
     """When a service refuses this request's input (Invalid), the HTML handler shows the
-    form again: the message goes under the field the error names (else it is flashed), and
-    `render()` answers with status 422, so what the person typed is kept."""
+    page again: the message goes under the `form`'s field the error names (else, or with
+    no form, it is flashed), and `render()` answers with status 422, so what the person
+    typed is kept."""
     g.error_form_page = (form, render)
 
 

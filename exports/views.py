@@ -104,10 +104,7 @@ def project_issues_csv(key):
 
 
 def _issues_csv(params: dict):
-    try:
-        query = queries.ticket_query(current_user, params)
-    except queries.QueryError as error:
-        abort(422, str(error))
+    query = queries.ticket_query(current_user, params)
     # Run before the response starts: a failure is then an error page, not a cut-off file.
     tickets = db.session.scalars(query.select().execution_options(yield_per=500))
     header = [

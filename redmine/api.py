@@ -10,7 +10,6 @@ import re
 import sqlalchemy as sa
 from flask import abort, current_app, request
 from sqlalchemy.orm import joinedload
-from werkzeug.exceptions import NotFound
 
 import permissions
 from accounts import services as accounts
@@ -119,10 +118,7 @@ def load_visible_project(key) -> Project:
     user = caller()
     if user is None:
         not_found()
-    try:
-        return permissions.load_project(user, key)
-    except NotFound:
-        not_found()
+    return permissions.load_project(user, key)
 
 
 def _tree_order(projects: list[Project]) -> list[Project]:

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from flask import abort, current_app, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import NotFound
 
 import permissions
 from core.extensions import db
@@ -72,12 +71,7 @@ def _issue_list(project_key: str | None = None):
     if params is None:
         return envelope("issues", [], 0, offset, limit)
     params.update(offset=str(offset), limit=str(limit))
-    try:
-        query = queries.ticket_query(user, params)
-    except queries.QueryError as error:
-        unprocessable([str(error)])
-    except NotFound:
-        not_found()
+    query = queries.ticket_query(user, params)
     rows, total = query.page()
     return envelope("issues", [out.issue(t) for t in rows], total, offset, limit)
 

@@ -126,3 +126,26 @@ def test_a_directory_source_name_taken_is_answered_under_the_name(client, login,
     assert "この名称は既に使われています。" in field_html(html, "name")
     assert 'value="ad2.example.jp"' in html
     assert db.session.scalar(sa.select(sa.func.count()).select_from(DirectorySource)) == 1
+
+
+def test_a_filter_that_cannot_be_understood_shows_the_unfiltered_list_with_the_reason(
+    client, login, make_user, make_unit, make_ticket
+):
+    user = make_user()
+    unit = make_unit(members={user: "member"})
+    make_ticket(unit=unit, subject="帳票の修正")
+    login(user)
+    for url in ("/issues?due_date=2026-13-45", f"/projects/{unit.identifier}/issues?sort=zzz"):
+        response = client.get(url)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 422, url
+        assert 'class="flash flash-error"' in html and "帳票の修正" in html, url
+
+
+def test_the_csv_and_the_redmine_api_refuse_a_bad_filter_with_422(client, login, api, make_user):
+    user = login(make_user())
+    response = client.get("/issues.csv?due_date=2026-13-45")
+    assert response.status_code == 422 and "due_date" in response.get_data(as_text=True)
+    response = api.get("/issues.json?due_date=2026-13-45", user=user)
+    assert response.status_code == 422 and "due_date" in response.json["errors"][0]
+    assert api.get("/projects/no-such-unit/issues.json", user=user).status_code == 404

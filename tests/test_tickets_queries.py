@@ -3,8 +3,8 @@
 from datetime import date, timedelta
 
 import pytest
-from werkzeug.exceptions import NotFound
 
+from core.errors import NotFound
 from core.extensions import db
 from core.timeutil import local_today
 from tickets import queries

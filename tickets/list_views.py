@@ -12,13 +12,13 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import flash, render_template, request
+from flask import render_template, request
 from flask_login import current_user
 from markupsafe import Markup, escape
 
 import permissions
 from accounts.models import User
-from core import generations
+from core import errors, generations
 from core.extensions import db
 from projects.models import Membership, Project
 from tickets import bp, queries
@@ -41,11 +41,13 @@ def _list(key: str | None):
     params = request.args.to_dict()
     if key:
         params["project_id"] = key
-    try:
-        query = queries.ticket_query(current_user, params)
-    except queries.QueryError as error:
-        flash(str(error), "error")
-        query = queries.ticket_query(current_user, {"project_id": key} if key else {})
+    # A filter that cannot be understood: its message, over the list without filters (422).
+    unfiltered = {"project_id": key} if key else {}
+    errors.form_page(None, lambda: _page(queries.ticket_query(current_user, unfiltered)))
+    return _page(queries.ticket_query(current_user, params))
+
+
+def _page(query: queries.TicketQuery):
     ids, total = query.page_ids()
     rows = list_rows(ids, today())
     return render_template(

@@ -35,7 +35,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 import permissions
 from accounts.models import User
-from core import generations, parsing, textsearch
+from core import errors, generations, parsing, textsearch
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today
 from projects.models import Project
@@ -92,7 +92,7 @@ TICKET_SOURCES = [
 ]
 
 
-class QueryError(ValueError):
+class QueryError(errors.Invalid):
     """A filter value that cannot be understood; str(error) says which."""
 
 
