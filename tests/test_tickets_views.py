@@ -106,7 +106,7 @@ def test_bad_filter_value_is_explained_not_a_crash(client, login, member_unit):
     member, _viewer, _unit = member_unit
     login(member)
     page = client.get("/issues?due_date=>=someday")
-    assert page.status_code == 200
+    assert page.status_code == 422
     assert "due_date" in page.get_data(as_text=True)
 
 
