@@ -318,13 +318,15 @@ def register_errorhandlers(app: Flask) -> None:
         db.session.rollback()
         page = errors.form_page_of_request()
         if page is not None and not isinstance(error, errors.Locked) and not wants_json():
-            form, render = page
+            form, render, stale = page
+            if stale is not None and isinstance(error, errors.StaleVersion):
+                return make_response(stale(error), error.status)
             field = form._fields.get(error.field) if form and error.field else None
             if field is None:
                 flash(str(error), "error")
             else:
                 field.errors = [*field.errors, str(error)]
-            return make_response(render(), 422)
+            return make_response(render(), error.status)
         back = errors.return_url()
         if back is None or wants_json() or isinstance(error, errors.Locked):
             return render_error(None, error.status, str(error))

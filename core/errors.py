@@ -70,12 +70,15 @@ def return_url() -> str | None:
     return g.get("error_return_to")
 
 
-def form_page(form, render: Callable[[], object]) -> None:
-    """When a service refuses this request's input (Invalid), the HTML handler shows the
-    page again: the message goes under the `form`'s field the error names (else, or with
-    no form, it is flashed), and `render()` answers with status 422, so what the person
-    typed is kept."""
-    g.error_form_page = (form, render)
+def form_page(
+    form, render: Callable[[], object], stale: Callable[[StaleVersion], object] | None = None
+) -> None:
+    """When a service refuses this request's input, the HTML handler shows the page again,
+    so what the person typed is kept: the message goes under the `form`'s field the error
+    names (else, or with no form, it is flashed) and `render()` answers with the error's
+    status. A StaleVersion is answered by `stale(error)` (409) when given: the page that
+    shows both versions."""
+    g.error_form_page = (form, render, stale)
 
 
 def form_page_of_request():

@@ -90,6 +90,17 @@ def new(key):
         abort(403)
     form = TicketForm()
     _fill_choices(form, project, None)
+
+    def page():
+        return render_template(
+            "tickets/new.html",
+            form=form,
+            project=project,
+            max_size=files.max_label(),
+            max_bytes=files.max_bytes(),
+        )
+
+    errors.form_page(form, page)
     if request.method == "GET":
         form.description.data = description_template()
         form.project_id.data = project.id if project.is_unit else form.project_id.choices[0][0]
@@ -97,28 +108,15 @@ def new(key):
         form.priority_id.data = services.default_priority().id
         parent = request.args.get("parent_id") or request.args.get("issue[parent_issue_id]")
         form.parent_id.data = parsing.id_or_none(parent)
-    elif form.validate_on_submit() and _uploads_ok(form):
+    elif form.validate_on_submit():
+        _check_uploads(form)
         unit = _unit_choice(project, form.project_id.data)
-        try:
-            uploads = _store_uploads(form)
-            ticket = services.create_ticket(
-                current_user, unit, _ticket_data(form), attachments=uploads
-            )
-        except errors.Invalid as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Ticket #%(id)s was created.", id=ticket.id), "success")
-            return redirect(url_for("tickets.show", ticket_id=ticket.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template(
-        "tickets/new.html",
-        form=form,
-        project=project,
-        max_size=files.max_label(),
-        max_bytes=files.max_bytes(),
-    ), status
+        uploads = _store_uploads(form)
+        ticket = services.create_ticket(current_user, unit, _ticket_data(form), attachments=uploads)
+        db.session.commit()
+        flash(_("Ticket #%(id)s was created.", id=ticket.id), "success")
+        return redirect(url_for("tickets.show", ticket_id=ticket.id))
+    return page(), 422 if request.method == "POST" else 200
 
 
 def _default_tracker_id(project: Project) -> int:
@@ -196,29 +194,15 @@ def _uploads(form) -> list:
     return [f for f in (form.attachments.data or []) if f and f.filename]
 
 
-def _uploads_ok(form) -> bool:
-    """Check every file before anything is written; errors go next to the file field."""
-    problems = []
+def _check_uploads(form) -> None:
+    """Every file is checked before anything is written (AttachmentError, whose message
+    goes under the file field)."""
     for upload in _uploads(form):
-        try:
-            files.check_upload(upload)
-        except files.AttachmentError as error:
-            problems.append(str(error))
-    form.attachments.errors = list(form.attachments.errors) + problems
-    return not problems
+        files.check_upload(upload)
 
 
 def _store_uploads(form) -> list[Attachment]:
     return [files.store_upload(current_user, upload) for upload in _uploads(form)]
-
-
-def _field_error(form, error) -> None:
-    field_name = {"assigned_to_id": "assignee_id"}.get(getattr(error, "field", None) or "")
-    field_name = field_name or getattr(error, "field", None) or ""
-    field = getattr(form, field_name, None) or form.attachments
-    if isinstance(error, files.AttachmentError):
-        field = form.attachments
-    field.errors = [*field.errors, str(error)]
 
 
 # --- show and update -------------------------------------------------------------------------
@@ -245,8 +229,20 @@ def update(ticket):
     form = TicketEditForm()
     _fill_choices(form, ticket.project, ticket)
     form.status_id.validate_choice = False  # the workflow check below says why, clearly
-    if not form.validate_on_submit() or not _uploads_ok(form):
+
+    def page():
+        return _render_show(load_ticket(ticket_id), form)
+
+    def conflict(error):
+        current = load_ticket(ticket_id)
+        differences = _conflict(current, form)
+        form.version.data = current.version  # saving again is now a deliberate overwrite
+        return _render_show(current, form, conflict=differences)
+
+    errors.form_page(form, page, stale=conflict)
+    if not form.validate_on_submit():
         return _render_show(ticket, form), 422
+    _check_uploads(form)
     if _needs_decision(ticket, form):
         form.decision.errors = [
             _("Record the decision: it is offered as a result at the next meeting.")
@@ -260,28 +256,15 @@ def update(ticket):
     expected = parsing.to_int(form.version.data or 0)
     if expected is None:
         abort(400)
-    try:
-        uploads = _store_uploads(form)
-        journal = services.update_ticket(
-            current_user,
-            ticket,
-            changes,
-            notes=(form.notes.data or "").strip(),
-            expected_version=expected,
-            private_notes=form.private_notes.data,
-            attachments=uploads,
-        )
-    except services.StaleTicket:
-        db.session.rollback()
-        ticket = load_ticket(ticket_id)
-        conflict = _conflict(ticket, form)
-        form.version.data = ticket.version  # saving again is now a deliberate overwrite
-        return _render_show(ticket, form, conflict=conflict), 409
-    except errors.Invalid as error:
-        db.session.rollback()
-        ticket = load_ticket(ticket_id)
-        _field_error(form, error)
-        return _render_show(ticket, form), 422
+    journal = services.update_ticket(
+        current_user,
+        ticket,
+        changes,
+        notes=(form.notes.data or "").strip(),
+        expected_version=expected,
+        private_notes=form.private_notes.data,
+        attachments=_store_uploads(form),
+    )
     db.session.commit()
     if journal is not None:
         flash(_("Ticket #%(id)s was updated.", id=ticket.id), "success")
