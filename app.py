@@ -322,7 +322,7 @@ def register_errorhandlers(app: Flask) -> None:
             if stale is not None and isinstance(error, errors.StaleVersion):
                 return make_response(stale(error), error.status)
             field = form._fields.get(error.field) if form and error.field else None
-            if field is None:
+            if field is None or getattr(field.widget, "input_type", None) == "hidden":
                 flash(str(error), "error")
             else:
                 field.errors = [*field.errors, str(error)]

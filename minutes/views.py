@@ -210,6 +210,11 @@ def new(key):
     if not permissions.can_create_meeting(current_user, unit):
         abort(403)
     form = _meeting_form(unit)
+
+    def page():
+        return render_template("minutes/form.html", form=form, unit=unit, meeting=None)
+
+    errors.form_page(form, page)
     if form.validate_on_submit():
         data = {
             "title": form.title.data,
@@ -228,35 +233,28 @@ def new(key):
                 services.add_attendee(current_user, meeting, None, name, org)
             return meeting
 
-        meeting = saved(form, create)
-        if meeting is not None:
-            flash(_("The meeting was created."), "success")
-            return redirect(url_for("minutes.show", meeting_id=meeting.id))
-    return render_template("minutes/form.html", form=form, unit=unit, meeting=None)
-
-
-def saved(form, write):
-    """`write()` committed, and its result; or None when a service refused the input: then
-    nothing is kept and the message goes next to the form field it names (else flashed),
-    for the view to show the form again."""
-    try:
-        result = write()
-    except (errors.Invalid, errors.Locked, errors.StaleVersion) as error:
-        db.session.rollback()
-        field = getattr(form, error.field or "", None) or getattr(form, "title", None)
-        if field is None or not hasattr(field, "errors"):
-            flash(str(error), "error")
-        else:
-            field.errors = [*field.errors, str(error)]
-        return None
-    db.session.commit()
-    return True if result is None else result
+        meeting = create()
+        db.session.commit()
+        flash(_("The meeting was created."), "success")
+        return redirect(url_for("minutes.show", meeting_id=meeting.id))
+    return page()
 
 
 @bp.route("/meetings/<id:meeting_id>/edit", methods=["GET", "POST"])
 @meeting_view("edit")
 def edit(meeting):
     form = _meeting_form(meeting.unit, meeting)
+
+    def page():
+        return render_template(
+            "minutes/form.html",
+            form=form,
+            unit=meeting.unit,
+            meeting=meeting,
+            attendee_form=_attendee_form(meeting),
+        )
+
+    errors.form_page(form, page)
     if form.validate_on_submit():
         data = {
             "title": form.title.data,
@@ -264,17 +262,11 @@ def edit(meeting):
             "facilitator_id": form.facilitator_id.data,
             **_times(form),
         }
-        version = form.version.data or None
-        if saved(form, lambda: services.update_meeting(current_user, meeting, data, version)):
-            flash(_("The meeting was saved."), "success")
-            return redirect(url_for("minutes.show", meeting_id=meeting.id))
-    return render_template(
-        "minutes/form.html",
-        form=form,
-        unit=meeting.unit,
-        meeting=meeting,
-        attendee_form=_attendee_form(meeting),
-    )
+        services.update_meeting(current_user, meeting, data, form.version.data or None)
+        db.session.commit()
+        flash(_("The meeting was saved."), "success")
+        return redirect(url_for("minutes.show", meeting_id=meeting.id))
+    return page()
 
 
 def _attendee_form(meeting: Meeting) -> AttendeeForm:

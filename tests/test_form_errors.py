@@ -149,3 +149,46 @@ def test_the_csv_and_the_redmine_api_refuse_a_bad_filter_with_422(client, login,
     response = api.get("/issues.json?due_date=2026-13-45", user=user)
     assert response.status_code == 422 and "due_date" in response.json["errors"][0]
     assert api.get("/projects/no-such-unit/issues.json", user=user).status_code == 404
+
+
+def test_a_meeting_saved_meanwhile_keeps_both_the_saved_and_the_typed_title(
+    client, login, make_user, make_unit, make_meeting
+):
+    facilitator = make_user()
+    meeting = make_meeting(unit=make_unit(members={facilitator: "facilitator"}), actor=facilitator)
+    login(facilitator)
+    stale_version = meeting.version
+    form = {"title": "第2回 定例会", "day": "2026-12-10", "start_time": "10:00"}
+    saved = client.post(f"/meetings/{meeting.id}/edit", data={**form, "version": stale_version})
+    assert saved.status_code == 302
+    late = client.post(
+        f"/meetings/{meeting.id}/edit",
+        data={**form, "title": "第2回 定例会（遅れた編集）", "version": stale_version},
+    )
+    html = late.get_data(as_text=True)
+    assert late.status_code == 422
+    assert 'class="flash flash-error"' in html and 'value="第2回 定例会（遅れた編集）"' in html
+    db.session.expire_all()
+    assert meeting.title == "第2回 定例会"
+
+
+def test_a_meeting_that_ends_before_it_starts_is_refused_with_the_reason(
+    client, login, make_user, make_unit, make_meeting
+):
+    facilitator = make_user()
+    meeting = make_meeting(unit=make_unit(members={facilitator: "facilitator"}), actor=facilitator)
+    title = meeting.title
+    login(facilitator)
+    response = client.post(
+        f"/meetings/{meeting.id}/edit",
+        data={
+            "title": "新しい件名",
+            "day": "2026-12-10",
+            "start_time": "10:00",
+            "end_time": "09:00",
+        },
+    )
+    assert response.status_code == 422
+    assert "終了時刻が開始時刻より前です。" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert meeting.title == title
