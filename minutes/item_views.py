@@ -157,18 +157,15 @@ def _later_meetings(meeting: Meeting) -> list[Meeting]:
     )
 
 
-def _render_item(meeting, item, forms, status=200, conflict=None):
-    return (
-        render_template(
-            "minutes/item.html",
-            meeting=meeting,
-            item=item,
-            history=services.history(item),
-            editable=permissions.can_edit_minutes(current_user, meeting),
-            conflict=conflict,
-            **forms,
-        ),
-        status,
+def _render_item(meeting, item, forms, conflict=None):
+    return render_template(
+        "minutes/item.html",
+        meeting=meeting,
+        item=item,
+        history=services.history(item),
+        editable=permissions.can_edit_minutes(current_user, meeting),
+        conflict=conflict,
+        **forms,
     )
 
 
@@ -182,36 +179,33 @@ def item(meeting, item_id):
     forms = _edit_forms(meeting, item, formdata=request.form)
     form = forms["edit_form"]
     if not form.validate():
-        return _render_item(meeting, item, forms, 422)
-    try:
-        if item.kind == "homework":
-            services.edit_homework(
-                current_user,
-                item,
-                who=_who(form),
-                what=form.what.data,
-                due_date=_due(form.due.data),
-                expected_version=form.version.data or None,
-            )
-        else:
-            services.edit_item(
-                current_user,
-                item,
-                form.text.data,
-                expected_version=form.version.data or None,
-                ticket=form.ticket_id.data if item.kind == "goal" else False,
-                parent=form.parent_item_id.data if item.kind == "result" else False,
-            )
-    except services.StaleItem as stale:
-        # The form is shown again with what this person typed, beside the text saved meanwhile.
-        db.session.rollback()
-        current = services.snapshot(stale.item)
+        return _render_item(meeting, item, forms), 422
+
+    def conflict(stale):
+        # The form again with what this person typed, beside the text saved meanwhile.
         form.version.data = stale.item.version
-        return _render_item(meeting, item, forms, 409, conflict={"message": str(stale), **current})
-    except errors.Invalid as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return _render_item(meeting, item, forms, 422)
+        current = services.snapshot(stale.item)
+        return _render_item(meeting, item, forms, conflict={"message": str(stale), **current})
+
+    errors.form_page(form, lambda: _render_item(meeting, item, forms), stale=conflict)
+    if item.kind == "homework":
+        services.edit_homework(
+            current_user,
+            item,
+            who=_who(form),
+            what=form.what.data,
+            due_date=_due(form.due.data),
+            expected_version=form.version.data or None,
+        )
+    else:
+        services.edit_item(
+            current_user,
+            item,
+            form.text.data,
+            expected_version=form.version.data or None,
+            ticket=form.ticket_id.data if item.kind == "goal" else False,
+            parent=form.parent_item_id.data if item.kind == "result" else False,
+        )
     db.session.commit()
     flash(_("The item was saved."), "success")
     return _back(meeting, item)
