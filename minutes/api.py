@@ -30,7 +30,7 @@ from minutes import bodies, services
 from minutes.live import live_etag
 from minutes.loading import CHECKS, load_meeting, meeting_view
 from minutes.models import Item, Meeting
-from minutes.quickentry import EntryError, parse_date, parse_homework
+from minutes.quickentry import parse_date, parse_homework
 from projects.services import members_of
 
 bp = Blueprint("minutes_api", __name__, url_prefix="/api/v1")
@@ -169,10 +169,7 @@ def _body() -> dict:
     schema = bodies.request_schema(
         _OPERATION_PATH.sub(r"{\1}", request.url_rule.rule), request.method
     )
-    try:
-        return bodies.check(data, schema) if schema else data
-    except bodies.BodyError as error:
-        raise ApiError(422, str(error), field=error.field) from None
+    return bodies.check(data, schema) if schema else data
 
 
 _OPERATION_PATH = re.compile(r"<(?:\w+:)?(\w+)>")  # /items/<id:item_id> → /items/{item_id}
@@ -186,9 +183,9 @@ def _datetime(value, field: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(str(value))
     except ValueError:
-        raise ApiError(422, _("Give a date and time like 2026-12-01T10:00."), field=field) from None
+        raise errors.Invalid(_("Give a date and time like 2026-12-01T10:00."), field) from None
     if not parsing.in_date_range(parsed):
-        raise ApiError(422, parsing.date_range_message(), field=field)
+        raise errors.Invalid(parsing.date_range_message(), field)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=JST)
     return parsed.astimezone(UTC).replace(tzinfo=None)
@@ -197,9 +194,7 @@ def _datetime(value, field: str) -> datetime | None:
 def _due(value) -> date:
     due = parse_date(str(value or ""), local_today())
     if due is None:
-        raise ApiError(
-            422, _("Give a date by which it is to be done, e.g. 12/5."), field="due_date"
-        )
+        raise errors.Invalid(_("Give a date by which it is to be done, e.g. 12/5."), "due_date")
     return due
 
 
@@ -220,7 +215,7 @@ def _version(data: dict):
         return None
     number = parsing.to_int(value)
     if number is None:
-        raise ApiError(422, _("The version must be a number."), field="version")
+        raise errors.Invalid(_("The version must be a number."), "version")
     return number
 
 
@@ -272,7 +267,7 @@ def create_meeting():
         raise errors.Forbidden
     starts = _datetime(data.get("starts_at"), "starts_at")
     if starts is None:
-        raise ApiError(422, _("Give a date and time like 2026-12-01T10:00."), field="starts_at")
+        raise errors.Invalid(_("Give a date and time like 2026-12-01T10:00."), "starts_at")
     meeting = services.create_meeting(
         current_user,
         unit,
@@ -307,7 +302,7 @@ def update_meeting(meeting):
         services.update_meeting(current_user, meeting, changes, _version(data))
     if "status" in data and data["status"] != meeting.status:
         if data["status"] == "confirmed":
-            raise ApiError(422, _("Minutes are confirmed by their attendees."), field="status")
+            raise errors.Invalid(_("Minutes are confirmed by their attendees."), "status")
         if not permissions.can_run_meeting(current_user, meeting):
             raise errors.Forbidden
         permissions.require_unlocked(meeting)
@@ -387,10 +382,7 @@ def _parse_line(meeting: Meeting, line: str, also: str | None = None):
     """`@who what by-when`; `also` is a guest name the item already has (not an attendee)."""
     guests = [a.guest_name for a in meeting.attendees if a.user_id is None and a.guest_name]
     guests += [also] if also and also not in guests else []
-    try:
-        return parse_homework(line, members_of(meeting.unit), guests, local_today())
-    except EntryError as error:
-        raise ApiError(422, str(error), field=error.field) from None
+    return parse_homework(line, members_of(meeting.unit), guests, local_today())
 
 
 def _homework_from_line(meeting: Meeting, data: dict) -> Item:

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 
+from core import errors
+
 OPENAPI = Path(__file__).with_name("openapi.json")
 
 
-class BodyError(ValueError):
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
+class BodyError(errors.Invalid):
+    """str(error) is the message, `field` the field it is about."""
 
 
 @cache

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 
 from accounts.models import User
-from core import parsing
+from core import errors, parsing
 
 WEEKDAYS_JA = {"月": 0, "火": 1, "水": 2, "木": 3, "金": 4, "土": 5, "日": 6}
 WEEKDAYS_EN = {
@@ -31,10 +31,8 @@ RELATIVE = {"今日": 0, "本日": 0, "明日": 1, "あす": 1, "明後日": 2, 
 RELATIVE |= {"today": 0, "tomorrow": 1}
 
 
-class EntryError(ValueError):
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
+class EntryError(errors.Invalid):
+    """str(error) is the message, `field` the field it is about."""
 
 
 @dataclass
