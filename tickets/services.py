@@ -17,6 +17,7 @@ from core import errors, textfields
 from core.extensions import db
 from core.timeutil import utcnow
 from projects.models import Project
+from tickets import hooks
 from tickets.models import (
     Attachment,
     Journal,
@@ -414,13 +415,11 @@ def _reopen_status(ticket: Ticket) -> Status:
 def delete_ticket(actor: User, ticket: Ticket) -> None:
     """Delete a ticket, never silently: refused while minutes or children depend on it, and
     recorded on the parent's history (Redmine's child_id detail, with the subject in the note)."""
-    from minutes.models import Item  # minutes builds on tickets, not the other way round
-
     if not permissions.can_delete_ticket(actor, ticket):
         raise errors.Forbidden("delete ticket")
     if ticket.parent is not None and not permissions.can_change_ticket(actor, ticket.parent):
         raise errors.Forbidden("change parent ticket")  # its history records the deletion
-    if db.session.scalar(sa.select(Item.id).where(Item.ticket_id == ticket.id).limit(1)):
+    if hooks.referenced_by_minutes(ticket):
         raise errors.Invalid(
             _(
                 "Ticket #%(id)s belongs to the minutes of a meeting and cannot be deleted.",
