@@ -13,13 +13,13 @@ from flask_babel import gettext as _
 
 import permissions
 from accounts.models import User
+from attachments.models import Attachment
 from core import errors, textfields
 from core.extensions import db
 from core.timeutil import utcnow
 from projects.models import Project
 from tickets import hooks
 from tickets.models import (
-    Attachment,
     Journal,
     JournalDetail,
     Priority,
@@ -169,7 +169,7 @@ def create_ticket(
     """A new ticket in `unit`. `actor` None means the system (scheduled jobs, imports, test
     builders); a person's ticket carries the person.
 
-    `attachments` (from tickets.attachments.store_upload) are attached to it. `meeting`: made
+    `attachments` (from attachments.files.store_upload) are attached to it. `meeting`: made
     through those minutes (homework), so the minutes rule counts (permissions.can_add_ticket).
     """
     if actor is not None and not permissions.can_add_ticket(actor, unit, meeting):
@@ -329,6 +329,12 @@ def _link(attachment: Attachment, ticket: Ticket) -> None:
     if attachment.container_id is not None:
         raise errors.Invalid(_("This file is already attached elsewhere."), "attachments")
     attachment.container_type, attachment.container_id = "ticket", ticket.id
+
+
+def attach_file(actor: User | None, attachment: Attachment, ticket: Ticket, notes: str = ""):
+    """A file hung on a ticket after the fact (attachments.files.attach): a journaled update,
+    as Redmine records it."""
+    return update_ticket(actor, ticket, {}, notes, attachments=[attachment])
 
 
 def children_done(ticket: Ticket) -> tuple[int, int]:

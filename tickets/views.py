@@ -25,15 +25,16 @@ from markupsafe import Markup
 
 import permissions
 from accounts.models import User
+from attachments import files
+from attachments.models import Attachment
 from core import errors, parsing
 from core.extensions import db
 from core.markup import render_markdown
 from projects.models import Membership, Project
-from tickets import attachments as files
 from tickets import bp, history, hooks, services
 from tickets.forms import TicketEditForm, TicketForm
 from tickets.list_views import statuses, today, trackers
-from tickets.models import Attachment, Priority, Status, Ticket, Tracker, Transition
+from tickets.models import Priority, Status, Ticket, Tracker, Transition
 
 
 def description_template() -> str:
