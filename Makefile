@@ -10,8 +10,9 @@ FLASK := $(VENV)/bin/flask --app app
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 # One catalogue per package (merged at run time): no shared .po file to fight over.
-CATALOGUES := translations accounts/translations projects/translations minutes/translations \
-	tickets/translations exports/translations reports/translations redmine/translations
+CATALOGUES := translations accounts/translations projects/translations attachments/translations \
+	tickets/translations minutes/translations exports/translations reports/translations \
+	redmine/translations
 
 APT_RUN := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk fontconfig
 APT_TEST := chromium poppler-utils slapd ldap-utils openssl nginx-light

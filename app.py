@@ -34,6 +34,7 @@ from ops import requestlog
 BLUEPRINTS = (
     "accounts:bp",
     "projects:bp",
+    "attachments:bp",
     "minutes:bp",
     "minutes.api:bp",
     "tickets:bp",
@@ -45,6 +46,7 @@ BLUEPRINTS = (
 MODEL_MODULES = (
     "accounts.models",
     "projects.models",
+    "attachments.models",
     "tickets.models",
     "minutes.models",
     "reports.models",

@@ -14,11 +14,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
+from attachments import files as attachments
 from core.extensions import db
 from core.timeutil import fiscal_year_of, local_today, utcnow
 from demo.base import demo_users
 from projects.models import Project
-from tickets import attachments, services
+from tickets import services
 from tickets.models import Journal, Status, Ticket, Tracker
 
 MARKER = "転出証明書の様式変更について"

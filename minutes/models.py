@@ -12,7 +12,6 @@ from core import generations
 from core.extensions import db
 from core.timeutil import utcnow
 from projects.models import Project
-from tickets import attachments
 from tickets.models import Ticket
 
 MEETING_STATUSES = ("draft", "in_session", "awaiting_confirmation", "confirmed")
@@ -212,6 +211,3 @@ generations.watch(
     ["kind", "ticket", "ticket_id", "deleted_at", "meeting", "meeting_id"],
     rows=lambda item: item.kind == "homework",
 )
-
-# A meeting is a container attachments hang on (tickets.attachments).
-attachments.register_container("meeting", Meeting)

@@ -7,9 +7,9 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from attachments.models import Attachment
 from core import storage
 from core.extensions import db
-from tickets.models import Attachment
 
 files_cli = AppGroup("files", help="Stored files (attachments): move them between backends.")
 

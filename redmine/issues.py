@@ -12,6 +12,8 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 import permissions
+from attachments import files
+from attachments.models import Attachment
 from core.extensions import db
 from projects.models import Project
 from redmine import inputs
@@ -27,9 +29,8 @@ from redmine.api import (
     unprocessable,
 )
 from redmine.auth import caller, empty, forbidden, not_found, require_caller
-from tickets import attachments as files
 from tickets import queries, services
-from tickets.models import Attachment, Ticket
+from tickets.models import Ticket
 
 # --- issues ----------------------------------------------------------------------------------
 
@@ -275,9 +276,7 @@ def _uploads(user, attrs: dict, problems: list[str]) -> list[Attachment]:
 
 
 def attachment_json(a: Attachment) -> dict:
-    url = url_for(
-        "tickets.download_attachment", attachment_id=a.id, filename=a.filename, _external=True
-    )
+    url = url_for("attachments.download", attachment_id=a.id, filename=a.filename, _external=True)
     return out.attachment(a, url)
 
 

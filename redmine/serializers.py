@@ -18,8 +18,9 @@ from flask import request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from attachments.models import Attachment
 from projects.models import ROLES
-from tickets.models import Attachment, Journal, Priority, Project, Status, Ticket, Tracker
+from tickets.models import Journal, Priority, Project, Status, Ticket, Tracker
 
 # Redmine's enabled_standard_fields that Sanmai tickets have.
 STANDARD_FIELDS = [

@@ -11,7 +11,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYBABEL = str(Path(sys.executable).parent / "pybabel")
-PACKAGES = ["accounts", "projects", "minutes", "tickets", "exports", "reports", "redmine"]
+PACKAGES = [
+    "accounts",
+    "projects",
+    "attachments",
+    "minutes",
+    "tickets",
+    "exports",
+    "reports",
+    "redmine",
+]
 SHARED = ["app.py", "core/formatting.py", "core/markup.py", "permissions.py", "core/textfields.py"]
 SHARED += ["templates/_macros"]
 SHARED += [str(p.relative_to(ROOT)) for p in (ROOT / "templates").glob("*.html")]

@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 from werkzeug.datastructures import FileStorage
 
+from attachments import files as attachments
+from attachments.models import Attachment
 from core import storage
 from core.extensions import db
-from tickets import attachments, services
-from tickets.models import Attachment, Ticket
+from tickets import services
+from tickets.models import Ticket
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -205,7 +207,7 @@ def test_meeting_files_partial_lists_files_and_offers_the_upload(app, member_uni
     meeting = make_meeting(unit=unit)
     attachments.attach(member, attachments.store_upload(member, upload(PNG, "資料.png")), meeting)
     db.session.commit()
-    page = '{% include "tickets/_meeting_attachments.html" %}'
+    page = '{% include "attachments/_meeting.html" %}'
     with app.test_request_context():
         login_user(member)
         html = render_template_string(page, meeting=meeting)

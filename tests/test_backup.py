@@ -17,9 +17,10 @@ from werkzeug.datastructures import FileStorage
 
 from accounts.models import Organisation
 from app import create_app
+from attachments import files as attachments
+from attachments.models import Attachment
 from core.extensions import db
-from tickets import attachments
-from tickets.models import Attachment, Ticket
+from tickets.models import Ticket
 
 SCREENSHOT = "画面の写し".encode() * 200
 

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
 from app import create_app
+from attachments import files as attachments
 from core import storage
 from core.extensions import db
 from core.storage import StoredChunk, StoredFile
-from tickets import attachments
 
 # Several chunks, and different in each test run's data so earlier tests' files do not count.
 SCAN = os.urandom(storage.CHUNK * 2 + 1234)

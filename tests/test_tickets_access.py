@@ -4,8 +4,8 @@ import io
 
 import pytest
 
+from attachments import files as attachments
 from core.extensions import db
-from tickets import attachments
 
 
 @pytest.fixture

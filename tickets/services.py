@@ -13,12 +13,13 @@ from flask_babel import gettext as _
 
 import permissions
 from accounts.models import User
+from attachments.models import Attachment
 from core import errors, textfields
 from core.extensions import db
 from core.timeutil import utcnow
 from projects.models import Project
+from tickets import hooks
 from tickets.models import (
-    Attachment,
     Journal,
     JournalDetail,
     Priority,
@@ -168,7 +169,7 @@ def create_ticket(
     """A new ticket in `unit`. `actor` None means the system (scheduled jobs, imports, test
     builders); a person's ticket carries the person.
 
-    `attachments` (from tickets.attachments.store_upload) are attached to it. `meeting`: made
+    `attachments` (from attachments.files.store_upload) are attached to it. `meeting`: made
     through those minutes (homework), so the minutes rule counts (permissions.can_add_ticket).
     """
     if actor is not None and not permissions.can_add_ticket(actor, unit, meeting):
@@ -330,6 +331,12 @@ def _link(attachment: Attachment, ticket: Ticket) -> None:
     attachment.container_type, attachment.container_id = "ticket", ticket.id
 
 
+def attach_file(actor: User | None, attachment: Attachment, ticket: Ticket, notes: str = ""):
+    """A file hung on a ticket after the fact (attachments.files.attach): a journaled update,
+    as Redmine records it."""
+    return update_ticket(actor, ticket, {}, notes, attachments=[attachment])
+
+
 def children_done(ticket: Ticket) -> tuple[int, int]:
     """(closed children, all children) of `ticket`."""
     closed, total = db.session.execute(
@@ -414,13 +421,11 @@ def _reopen_status(ticket: Ticket) -> Status:
 def delete_ticket(actor: User, ticket: Ticket) -> None:
     """Delete a ticket, never silently: refused while minutes or children depend on it, and
     recorded on the parent's history (Redmine's child_id detail, with the subject in the note)."""
-    from minutes.models import Item  # minutes builds on tickets, not the other way round
-
     if not permissions.can_delete_ticket(actor, ticket):
         raise errors.Forbidden("delete ticket")
     if ticket.parent is not None and not permissions.can_change_ticket(actor, ticket.parent):
         raise errors.Forbidden("change parent ticket")  # its history records the deletion
-    if db.session.scalar(sa.select(Item.id).where(Item.ticket_id == ticket.id).limit(1)):
+    if hooks.referenced_by_minutes(ticket):
         raise errors.Invalid(
             _(
                 "Ticket #%(id)s belongs to the minutes of a meeting and cannot be deleted.",

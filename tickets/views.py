@@ -25,15 +25,16 @@ from markupsafe import Markup
 
 import permissions
 from accounts.models import User
+from attachments import files
+from attachments.models import Attachment
 from core import errors, parsing
 from core.extensions import db
 from core.markup import render_markdown
 from projects.models import Membership, Project
-from tickets import attachments as files
-from tickets import bp, history, services
+from tickets import bp, history, hooks, services
 from tickets.forms import TicketEditForm, TicketForm
 from tickets.list_views import statuses, today, trackers
-from tickets.models import Attachment, Priority, Status, Ticket, Tracker, Transition
+from tickets.models import Priority, Status, Ticket, Tracker, Transition
 
 
 def description_template() -> str:
@@ -251,7 +252,7 @@ def update(ticket):
     changes = _ticket_data(form)
     if form.project_id.data != ticket.project_id:
         _unit_choice(ticket.project, form.project_id.data)
-    if _homework_item(ticket) is not None or ticket.decision:
+    if hooks.is_homework(ticket) or ticket.decision:
         changes["decision"] = (form.decision.data or "").strip() or None
     expected = parsing.to_int(form.version.data or 0)
     if expected is None:
@@ -273,20 +274,10 @@ def update(ticket):
 
 def _needs_decision(ticket: Ticket, form) -> bool:
     """Closing a ticket that backs homework asks for the decision."""
-    if ticket.status.is_closed or _homework_item(ticket) is None:
+    if ticket.status.is_closed or not hooks.is_homework(ticket):
         return False
     target = db.session.get(Status, form.status_id.data)
     return target is not None and target.is_closed and not (form.decision.data or "").strip()
-
-
-def _homework_item(ticket: Ticket):
-    from minutes.models import Item
-
-    return db.session.scalar(
-        sa.select(Item)
-        .where(Item.ticket_id == ticket.id, Item.kind == "homework", Item.deleted_at.is_(None))
-        .limit(1)
-    )
 
 
 def _conflict(ticket: Ticket, form) -> list[tuple[str, str, str]]:
@@ -332,14 +323,7 @@ def _render_show(ticket: Ticket, form, conflict=None):
         .options(sa.orm.joinedload(Ticket.status), sa.orm.joinedload(Ticket.assignee))
         .order_by(Ticket.id)
     ).all()
-    from minutes.models import Item
-
-    items = db.session.scalars(
-        sa.select(Item)
-        .where(Item.ticket_id == ticket.id, Item.deleted_at.is_(None))
-        .options(sa.orm.joinedload(Item.meeting))
-        .order_by(Item.id)
-    ).all()
+    links = hooks.minutes_links(ticket)
     return render_template(
         "tickets/show.html",
         ticket=ticket,
@@ -350,8 +334,8 @@ def _render_show(ticket: Ticket, form, conflict=None):
         changes=history.describe(journals),
         children=children,
         children_done=sum(1 for c in children if c.status.is_closed),
-        items=items,
-        homework=next((i for i in items if i.kind == "homework"), None),
+        minutes_links=links,
+        homework=any(link.kind == "homework" for link in links),
         attachments=files.attachments_of(ticket),
         closed_status_ids=[s.id for s in statuses() if s.is_closed],
         max_size=files.max_label(),

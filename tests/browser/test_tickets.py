@@ -4,9 +4,10 @@ import base64
 
 import pytest
 
+from attachments import files as attachments
 from core.extensions import db
 from demo.tickets import demo_png
-from tickets import attachments, services
+from tickets import services
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.browser

@@ -5,6 +5,9 @@
     attach(actor, attachment, target)  → hang it on a ticket (journaled) or a meeting
     upload_by_token(actor, token)      → the caller's own unattached upload, for the API
 
+Files hang on things of higher layers (tickets, meetings), which this package does not import:
+each owner registers its kind with register_container (tickets/__init__.py, minutes/hooks.py).
+
 Bytes live in core.storage by SHA-256 (a directory or the database); the name a person gave is kept only
 in the row, so a path-like name ("../../etc/passwd") is just text.
 """
@@ -15,16 +18,18 @@ import mimetypes
 import os
 import secrets
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
 import permissions
+from attachments.models import Attachment
 from core import errors, storage
 from core.extensions import db
 from core.timeutil import utcnow
-from tickets.models import Attachment, Ticket
 
 CHUNK = 64 * 1024
 
@@ -129,19 +134,17 @@ def store_upload(actor, file_storage, description: str = "") -> Attachment:
 
 
 def attach(actor, attachment: Attachment, container, notes: str = ""):
-    """Hang `attachment` on a ticket (journaled, as Redmine does) or on a meeting."""
+    """Hang `attachment` on a ticket (journaled, as Redmine does) or on a meeting: what that
+    means is the container's owner's (register_container); returns what its attach returns."""
     if attachment.container_id is not None:
         raise AttachmentError(_("This file is already attached elsewhere."))
-    if isinstance(container, Ticket):
-        from tickets import services
+    return CONTAINERS[kind_of(container)].attach(actor, attachment, container, notes)
 
-        journal = services.update_ticket(actor, container, {}, notes, attachments=[attachment])
-        return journal
-    if actor is not None and not permissions.can_attach_to_meeting(actor, container):
-        raise errors.Forbidden("attach to meeting")
-    attachment.container_type, attachment.container_id = "meeting", container.id
+
+def hang(attachment: Attachment, container) -> None:
+    """Point an unattached file at its container; the owner's attach has checked the rest."""
+    attachment.container_type, attachment.container_id = kind_of(container), container.id
     db.session.flush()
-    return None
 
 
 def upload_by_token(actor, token: str) -> Attachment | None:
@@ -155,31 +158,61 @@ def upload_by_token(actor, token: str) -> Attachment | None:
 
 
 def attachments_of(container) -> list[Attachment]:
-    kind = "ticket" if isinstance(container, Ticket) else "meeting"
     return list(
         db.session.scalars(
             sa.select(Attachment)
-            .where(Attachment.container_type == kind, Attachment.container_id == container.id)
+            .where(
+                Attachment.container_type == kind_of(container),
+                Attachment.container_id == container.id,
+            )
             .options(sa.orm.joinedload(Attachment.author))
             .order_by(Attachment.id)
         )
     )
 
 
-# The model of each container_type: tickets here, meetings registered by minutes (a higher
-# layer, which this module does not import).
-CONTAINERS: dict[str, type] = {"ticket": Ticket}
+# --- containers: what files hang on, told by the packages that own them --------------------
 
 
-def register_container(kind: str, model: type) -> None:
-    CONTAINERS[kind] = model
+@dataclass(frozen=True)
+class Container:
+    model: type
+    # The column holding the project (or unit) whose members may see the container's files.
+    project_column: sa.orm.InstrumentedAttribute
+    # attach(actor, attachment, container, notes): the owner's rules and record of the change.
+    attach: Callable
+
+
+CONTAINERS: dict[str, Container] = {}
+
+
+def register_container(kind: str, model: type, project_column, attach: Callable) -> None:
+    CONTAINERS[kind] = Container(model, project_column, attach)
+
+
+def kind_of(container) -> str:
+    for kind, registered in CONTAINERS.items():
+        if isinstance(container, registered.model):
+            return kind
+    raise TypeError(f"files do not hang on {type(container).__name__}")
 
 
 def container_of(attachment: Attachment):
     """The ticket or meeting an attachment hangs on (None while unattached)."""
-    model = CONTAINERS.get(attachment.container_type)
-    return db.session.get(model, attachment.container_id) if model else None
+    registered = CONTAINERS.get(attachment.container_type)
+    return db.session.get(registered.model, attachment.container_id) if registered else None
+
+
+def visible_container(kind: str, container_id: int, user):
+    """The `kind` container with this id if `user` may see it, else None."""
+    registered = CONTAINERS[kind]
+    model = registered.model
+    return db.session.scalar(
+        sa.select(model).where(
+            model.id == container_id, permissions.visible(user, registered.project_column)
+        )
+    )
 
 
 def project_id_of(container) -> int:
-    return container.project_id if isinstance(container, Ticket) else container.unit_id
+    return getattr(container, CONTAINERS[kind_of(container)].project_column.key)

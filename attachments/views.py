@@ -1,12 +1,11 @@
-"""Attachments at Redmine's URLs (files themselves: tickets/attachments.py).
+"""Attachments at Redmine's URLs (files themselves: attachments/files.py).
 
-GET       /attachments/download/<id>[/<filename>]   download_attachment
+GET       /attachments/download/<id>[/<filename>]   download
 POST      /meetings/<id>/attachments     attach_to_meeting
 """
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import (
     abort,
     flash,
@@ -19,19 +18,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 import permissions
+from attachments import bp, files
+from attachments.models import Attachment
 from core import errors, storage
 from core.extensions import db
 from projects.models import Project
-from tickets import attachments as files
-from tickets import bp
-from tickets.models import Attachment
-
-# --- attachments -----------------------------------------------------------------------------
 
 
 @bp.route("/attachments/download/<id:attachment_id>")
 @bp.route("/attachments/download/<id:attachment_id>/<path:filename>")
-def download_attachment(attachment_id, filename=None):
+def download(attachment_id, filename=None):
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or not _may_see(attachment):
         abort(404)
@@ -66,13 +62,8 @@ def _may_see(attachment: Attachment) -> bool:
 
 @bp.route("/meetings/<id:meeting_id>/attachments", methods=["POST"])
 def attach_to_meeting(meeting_id):
-    from minutes.models import Meeting
-
-    meeting = db.session.scalar(
-        sa.select(Meeting).where(
-            Meeting.id == meeting_id, permissions.visible(current_user, Meeting.unit_id)
-        )
-    )
+    # Meetings are minutes' (a higher layer): found through the container minutes registers.
+    meeting = files.visible_container("meeting", meeting_id, current_user)
     if meeting is None:
         abort(404)
     if not permissions.can_attach_to_meeting(current_user, meeting):
