@@ -31,7 +31,7 @@ def test_user_create_refuses_a_taken_login(app, make_user):
     make_user(login="okada")
     result = app.test_cli_runner().invoke(args=["user", "create", "okada", "--password", "x"])
     assert result.exit_code != 0
-    assert "taken" in result.output
+    assert "このログインIDは既に使われています" in result.output  # the default language
 
 
 def test_user_token_of_unknown_user_fails(app):
