@@ -29,8 +29,9 @@ from exports import ical as icals
 from exports import pdf as pdfs
 from minutes import revisions
 from minutes import services as minutes_services
-from minutes.loading import load_meeting
+from minutes.loading import meeting_view
 from minutes.models import Item, Meeting
+from projects.loading import project_view
 from projects.models import Project
 from tickets import queries
 from tickets.models import Status, Ticket
@@ -70,15 +71,15 @@ def pdf_unavailable(error):
 
 
 @bp.route("/meetings/<id:meeting_id>.pdf")
-def meeting_pdf(meeting_id):
+@meeting_view()
+def meeting_pdf(meeting):
     """The latest revision, or the working draft when nothing was frozen yet."""
-    meeting = load_meeting(meeting_id)
     return _minutes_pdf(meeting, revisions.latest_revision(meeting))
 
 
 @bp.route("/meetings/<id:meeting_id>/revisions/<id:number>.pdf")
-def revision_pdf(meeting_id, number):
-    meeting = load_meeting(meeting_id)
+@meeting_view()
+def revision_pdf(meeting, number):
     revision = revisions.get_revision(meeting, number)
     if revision is None:
         abort(404)
@@ -273,40 +274,42 @@ def _origin_label(origin) -> str:
     return minutes_services.kind_label(origin.kind)
 
 
-def _project_scope(key):
-    project = permissions.load_project(current_user, key)
+def _project_scope(project: Project) -> list:
+    """The meetings of a unit, or of every unit of a fiscal-year project."""
     if project.is_unit:
-        return project, [Meeting.unit_id == project.id]
+        return [Meeting.unit_id == project.id]
     units = sa.select(Project.id).where(Project.parent_id == project.id)
-    return project, [Meeting.unit_id.in_(units)]
+    return [Meeting.unit_id.in_(units)]
 
 
 @bp.route("/projects/<key>/homework.csv")
-def project_homework_csv(key):
+@project_view()
+def project_homework_csv(project):
     """Homework of the project's meetings; ?status=open (default), closed or *."""
-    project, where = _project_scope(key)
+    where = _project_scope(project)
     status = request.args.get("status", "open")
     header, rows = _homework_rows(where, status)
     return csvs.response(f"homework-{project.identifier}.csv", header, rows)
 
 
 @bp.route("/projects/<key>/results.csv")
-def project_results_csv(key):
-    project, where = _project_scope(key)
+@project_view()
+def project_results_csv(project):
+    where = _project_scope(project)
     header, rows = _result_rows(where)
     return csvs.response(f"results-{project.identifier}.csv", header, rows)
 
 
 @bp.route("/meetings/<id:meeting_id>/homework.csv")
-def meeting_homework_csv(meeting_id):
-    meeting = load_meeting(meeting_id)
+@meeting_view()
+def meeting_homework_csv(meeting):
     header, rows = _homework_rows([Meeting.id == meeting.id], "*")
     return csvs.response(f"homework-meeting-{meeting.id}.csv", header, rows)
 
 
 @bp.route("/meetings/<id:meeting_id>/results.csv")
-def meeting_results_csv(meeting_id):
-    meeting = load_meeting(meeting_id)
+@meeting_view()
+def meeting_results_csv(meeting):
     header, rows = _result_rows([Meeting.id == meeting.id])
     return csvs.response(f"results-meeting-{meeting.id}.csv", header, rows)
 

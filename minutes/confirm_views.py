@@ -28,7 +28,7 @@ from core.urls import safe_next
 from minutes import bp, revisions
 from minutes.confirm_forms import AnswerForm, ObjectionForm, SendLinkForm
 from minutes.loading import meeting_view
-from minutes.models import Attendee, Item
+from minutes.models import Item
 
 
 def qr_svg(url: str) -> Markup:
@@ -40,13 +40,6 @@ def qr_svg(url: str) -> Markup:
 
 def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
-
-
-def _load_attendee(meeting, attendee_id: int) -> Attendee:
-    attendee = db.session.get(Attendee, attendee_id)
-    if attendee is None or attendee.meeting_id != meeting.id:
-        abort(404)
-    return attendee
 
 
 def panel(meeting) -> dict:
@@ -234,10 +227,9 @@ def object_to(meeting):
 
 
 @bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/confirm", methods=["POST"])
-@meeting_view("run")
-def record_in_room(meeting, attendee_id):
+@meeting_view("run", attendee=True)
+def record_in_room(meeting, attendee):
     """The facilitator records a sign-off given in the room."""
-    attendee = _load_attendee(meeting, attendee_id)
     form = AnswerForm()
     if not form.validate_on_submit():
         abort(400)
@@ -257,10 +249,9 @@ def record_in_room(meeting, attendee_id):
 
 
 @bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/link", methods=["POST"])
-@meeting_view("run")
-def guest_link(meeting, attendee_id):
+@meeting_view("run", attendee=True)
+def guest_link(meeting, attendee):
     """A one-time link (and its QR code) for an attendee to confirm without logging in."""
-    attendee = _load_attendee(meeting, attendee_id)
     revision = revisions.latest_revision(meeting)
     if not revisions.awaiting(meeting, revision):
         flash(_("Freeze the minutes first."), "error")
@@ -284,10 +275,9 @@ def _confirmation_panel(meeting, **_view_args) -> str:
 
 
 @bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/link/send", methods=["POST"])
-@meeting_view("run", back=_confirmation_panel)
-def send_guest_link(meeting, attendee_id):
+@meeting_view("run", back=_confirmation_panel, attendee=True)
+def send_guest_link(meeting, attendee):
     """E-mail a fresh one-time link to the attendee (a guest's address, or one typed in)."""
-    attendee = _load_attendee(meeting, attendee_id)
     revision = revisions.latest_revision(meeting)
     back = redirect(_confirmation_panel(meeting))
     form = SendLinkForm()

@@ -30,13 +30,6 @@ from minutes.models import Item, Meeting
 from minutes.quickentry import parse_date
 
 
-def _load_item(meeting: Meeting, item_id: int) -> Item:
-    item = db.session.get(Item, item_id)
-    if item is None or item.meeting_id != meeting.id:
-        abort(404)
-    return item
-
-
 def _back(meeting: Meeting, item: Item | None = None):
     anchor = f"#item-{item.id}" if item is not None else ""
     return redirect(url_for("minutes.show", meeting_id=meeting.id) + anchor)
@@ -170,9 +163,8 @@ def _render_item(meeting, item, forms, conflict=None):
 
 
 @bp.route("/meetings/<id:meeting_id>/items/<id:item_id>", methods=["GET", "POST"])
-@meeting_view()
-def item(meeting, item_id):
-    item = _load_item(meeting, item_id)
+@meeting_view(item=True)
+def item(meeting, item):
     if request.method == "GET":
         return _render_item(meeting, item, _edit_forms(meeting, item))
     permissions.require_edit_minutes(current_user, meeting)
@@ -212,9 +204,8 @@ def item(meeting, item_id):
 
 
 @bp.route("/meetings/<id:meeting_id>/items/<id:item_id>/move", methods=["POST"])
-@meeting_view("edit", back=_item_page)
-def move(meeting, item_id):
-    item = _load_item(meeting, item_id)
+@meeting_view("edit", back=_item_page, item=True)
+def move(meeting, item):
     form = MoveForm(prefix="move")
     _require_valid(form)
     services.move_item(
@@ -232,10 +223,9 @@ def move(meeting, item_id):
 
 
 @bp.route("/meetings/<id:meeting_id>/items/<id:item_id>/later", methods=["POST"])
-@meeting_view(back=_at_item)
-def to_later(meeting, item_id):
+@meeting_view(back=_at_item, item=True)
+def to_later(meeting, item):
     """A preview item becomes a goal of a chosen later meeting of the unit."""
-    item = _load_item(meeting, item_id)
     form = LaterMeetingForm(prefix="later")
     if not form.validate_on_submit():
         abort(404)  # no meeting can have that id
@@ -248,9 +238,8 @@ def to_later(meeting, item_id):
 
 
 @bp.route("/meetings/<id:meeting_id>/items/<id:item_id>/reorder", methods=["POST"])
-@meeting_view("edit", back=_at_item)
-def reorder(meeting, item_id):
-    item = _load_item(meeting, item_id)
+@meeting_view("edit", back=_at_item, item=True)
+def reorder(meeting, item):
     form = ReorderForm()
     _require_valid(form)
     step = -1 if form.direction.data == "up" else 1
@@ -262,9 +251,8 @@ def reorder(meeting, item_id):
 
 
 @bp.route("/meetings/<id:meeting_id>/items/<id:item_id>/delete", methods=["POST"])
-@meeting_view("edit")
-def delete(meeting, item_id):
-    item = _load_item(meeting, item_id)
+@meeting_view("edit", item=True)
+def delete(meeting, item):
     services.delete_item(current_user, item, request.form.get("version") or None)
     db.session.commit()
     flash(_("The item was deleted (it stays in the history)."), "success")

@@ -12,7 +12,7 @@ from flask_login import current_user
 import permissions
 from core import errors
 from core.extensions import db
-from minutes.models import Meeting
+from minutes.models import Attendee, Item, Meeting
 
 
 def load_meeting(meeting_id: int, user=None) -> Meeting:
@@ -47,11 +47,21 @@ CHECKS = {
 }
 
 
-def meeting_view(*checks: str, back=None):
+def _part(model, meeting: Meeting, part_id: int):
+    """An item or attendee of `meeting` (404 when it belongs to another meeting)."""
+    part = db.session.get(model, part_id)
+    if part is None or part.meeting_id != meeting.id:
+        raise errors.NotFound(model.__name__.lower())
+    return part
+
+
+def meeting_view(*checks: str, back=None, item: bool = False, attendee: bool = False):
     """Route decorator: load the meeting of `meeting_id` through the visibility filter (404),
     apply `checks` (CHECKS: 403, or 409 when locked), and call the view with `meeting` in
-    place of `meeting_id`. When a service then refuses the input, the person is sent back
-    with the message to `back(meeting, **view_args)`, by default the meeting page."""
+    place of `meeting_id` — and, with `item` or `attendee`, with that part of the meeting in
+    place of `item_id` or `attendee_id` (404 when it is not this meeting's). When a service
+    then refuses the input, the person is sent back with the message to
+    `back(meeting, **view_args)` (the ids), by default the meeting page."""
 
     def decorate(view):
         @functools.wraps(view)
@@ -63,7 +73,12 @@ def meeting_view(*checks: str, back=None):
                 errors.return_to(url_for("minutes.show", meeting_id=meeting.id))
             else:
                 errors.return_to(back(meeting, **view_args))
-            return view(meeting, **view_args)
+            loaded = dict(view_args)
+            if item:
+                loaded["item"] = _part(Item, meeting, loaded.pop("item_id"))
+            if attendee:
+                loaded["attendee"] = _part(Attendee, meeting, loaded.pop("attendee_id"))
+            return view(meeting, **loaded)
 
         return wrapper
 

@@ -36,7 +36,8 @@ from minutes import bp, services
 from minutes.forms import AttendeeForm, CopyForm, MeetingForm, StatusForm
 from minutes.live import live_etag, live_panel, live_region
 from minutes.loading import meeting_view
-from minutes.models import Attendee, Meeting
+from minutes.models import Meeting
+from projects.loading import project_view
 from projects.models import Project
 from projects.services import members_of
 
@@ -81,8 +82,8 @@ def index():
 
 
 @bp.route("/projects/<key>/meetings")
-def project_index(key):
-    project = permissions.load_project(current_user, key)
+@project_view()
+def project_index(project):
     page = parsing.arg_int(request.args, "page", 1, low=1, high=parsing.MAX_PAGE)
     where = _in_project(project)
     upcoming, past, more = _meeting_list(where, page)
@@ -203,12 +204,8 @@ def _times(form: MeetingForm) -> dict:
 
 
 @bp.route("/projects/<key>/meetings/new", methods=["GET", "POST"])
-def new(key):
-    unit = permissions.load_project(current_user, key)
-    if not unit.is_unit:
-        abort(404)
-    if not permissions.can_create_meeting(current_user, unit):
-        abort(403)
+@project_view("create meeting", unit=True)
+def new(unit):
     form = _meeting_form(unit)
 
     def page():
@@ -298,17 +295,9 @@ def add_attendee(meeting):
     return redirect(_attendees_of(meeting))
 
 
-def _load_attendee(meeting: Meeting, attendee_id: int) -> Attendee:
-    attendee = db.session.get(Attendee, attendee_id)
-    if attendee is None or attendee.meeting_id != meeting.id:
-        abort(404)
-    return attendee
-
-
 @bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/presence", methods=["POST"])
-@meeting_view("edit")
-def presence(meeting, attendee_id):
-    attendee = _load_attendee(meeting, attendee_id)
+@meeting_view("edit", attendee=True)
+def presence(meeting, attendee):
     services.set_presence(current_user, attendee, request.form.get("present") == "1")
     db.session.commit()
     return redirect(
@@ -317,9 +306,9 @@ def presence(meeting, attendee_id):
 
 
 @bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/delete", methods=["POST"])
-@meeting_view("edit", back=_attendees_of)
-def remove_attendee(meeting, attendee_id):
-    services.remove_attendee(current_user, _load_attendee(meeting, attendee_id))
+@meeting_view("edit", back=_attendees_of, attendee=True)
+def remove_attendee(meeting, attendee):
+    services.remove_attendee(current_user, attendee)
     db.session.commit()
     return redirect(_attendees_of(meeting))
 

@@ -11,6 +11,7 @@ from core import errors
 from core.extensions import db
 from projects import bp, services
 from projects.forms import MemberForm, ProjectForm, UnitForm
+from projects.loading import project_view
 from projects.models import Membership, Project
 
 
@@ -66,8 +67,8 @@ def new():
 
 
 @bp.route("/projects/<key>")
-def show(key):
-    project = permissions.load_project(current_user, key)
+@project_view()
+def show(project):
     members = []
     if not project.is_unit:
         members = db.session.scalars(
@@ -81,12 +82,10 @@ def show(key):
 
 
 @bp.route("/projects/<key>/settings", methods=["GET", "POST"])
-def settings(key):
-    project = permissions.load_project(current_user, key)
+@project_view("manage")
+def settings(project):
     if project.is_unit:
         return redirect(url_for("projects.settings", key=project.parent.identifier))
-    if not permissions.can_manage_project(current_user, project):
-        abort(403)
     form = ProjectForm(obj=project)
     form.owner_organisation_id.choices = _owner_choices()
     if request.method == "GET":
@@ -127,10 +126,8 @@ def _render_settings(project, form, unit_form, member_form):
 
 
 @bp.route("/projects/<key>/units", methods=["POST"])
-def add_unit(key):
-    project = permissions.load_project(current_user, key)
-    if not permissions.can_manage_project(current_user, project):
-        abort(403)
+@project_view("manage")
+def add_unit(project):
     unit_form = UnitForm(prefix="unit")
     form = ProjectForm(obj=project, formdata=None)
     form.owner_organisation_id.choices = _owner_choices()
@@ -150,10 +147,8 @@ def add_unit(key):
 
 
 @bp.route("/projects/<key>/members", methods=["POST"])
-def set_member(key):
-    project = permissions.load_project(current_user, key)
-    if not permissions.can_manage_project(current_user, project):
-        abort(403)
+@project_view("manage")
+def set_member(project):
     member_form = _member_form(project)
     if member_form.validate_on_submit():
         user = db.get_or_404(User, member_form.user_id.data)
@@ -167,10 +162,8 @@ def set_member(key):
 
 
 @bp.route("/projects/<key>/members/<id:membership_id>/delete", methods=["POST"])
-def remove_member(key, membership_id):
-    project = permissions.load_project(current_user, key)
-    if not permissions.can_manage_project(current_user, project):
-        abort(403)
+@project_view("manage")
+def remove_member(project, membership_id):
     membership = db.session.get(Membership, membership_id)
     if membership is None or membership.project_id != project.id:
         abort(404)

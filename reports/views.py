@@ -26,6 +26,7 @@ from core import errors, generations, parsing, textsearch
 from core.extensions import db
 from core.urls import object_url
 from minutes.models import Item, Meeting
+from projects.loading import project_view
 from projects.models import Project
 from reports import (
     bp,
@@ -241,8 +242,8 @@ def my_page():
 
 
 @bp.route("/projects/<key>/last-year")
-def last_year(key):
-    project = permissions.load_project(current_user, key)
+@project_view()
+def last_year(project):
     clock = queries.Clock.at()
     return render_template(
         "reports/last_year.html",

@@ -30,6 +30,7 @@ from attachments.models import Attachment
 from core import errors, parsing
 from core.extensions import db
 from core.markup import render_markdown
+from projects.loading import project_view
 from projects.models import Membership, Project
 from tickets import bp, history, hooks, services
 from tickets.forms import TicketEditForm, TicketForm
@@ -85,10 +86,8 @@ def ticket_view(*checks: str):
 
 
 @bp.route("/projects/<key>/issues/new", methods=["GET", "POST"])
-def new(key):
-    project = permissions.load_project(current_user, key)
-    if not permissions.can_add_ticket(current_user, project):
-        abort(403)
+@project_view("add ticket")
+def new(project):
     form = TicketForm()
     _fill_choices(form, project, None)
 
