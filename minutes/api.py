@@ -26,7 +26,9 @@ from core import errors, parsing
 from core.extensions import csrf, db
 from core.markup import render_markdown
 from core.timeutil import JST, local_today, to_local
-from minutes import bodies, services
+from minutes import bodies, carry_over, homework, writes
+from minutes import items as minutes_items
+from minutes import meetings as minutes_meetings
 from minutes.live import live_etag
 from minutes.loading import CHECKS, load_meeting, meeting_view
 from minutes.models import Item, Meeting
@@ -73,7 +75,7 @@ def _domain_error(error: errors.DomainError):
             ),
             404,
         )
-    if isinstance(error, services.StaleItem):
+    if isinstance(error, writes.StaleItem):
         return jsonify(errors=[str(error)], item=item_json(error.item)), 409
     if isinstance(error, errors.Locked):
         return jsonify(errors=[str(error)], locked=True), 409
@@ -152,7 +154,7 @@ def meeting_json(meeting: Meeting, with_items: bool = False) -> dict:
         ],
     }
     if with_items:
-        data["items"] = [item_json(i) for i in services.sheets(meeting)["all"]]
+        data["items"] = [item_json(i) for i in minutes_items.sheets(meeting)["all"]]
     return data
 
 
@@ -273,7 +275,7 @@ def create_meeting():
     starts = _datetime(data.get("starts_at"), "starts_at")
     if starts is None:
         raise ApiError(422, _("Give a date and time like 2026-12-01T10:00."), field="starts_at")
-    meeting = services.create_meeting(
+    meeting = minutes_meetings.create_meeting(
         current_user,
         unit,
         {
@@ -304,14 +306,14 @@ def update_meeting(meeting):
             changes[key] = _datetime(data[key], key)
     if changes:
         permissions.require_edit_minutes(current_user, meeting)
-        services.update_meeting(current_user, meeting, changes, _version(data))
+        minutes_meetings.update_meeting(current_user, meeting, changes, _version(data))
     if "status" in data and data["status"] != meeting.status:
         if data["status"] == "confirmed":
             raise ApiError(422, _("Minutes are confirmed by their attendees."), field="status")
         if not permissions.can_run_meeting(current_user, meeting):
             raise errors.Forbidden
         permissions.require_unlocked(meeting)
-        services.set_status(current_user, meeting, data["status"])
+        minutes_meetings.set_status(current_user, meeting, data["status"])
     db.session.commit()
     return jsonify(meeting=meeting_json(meeting, with_items=True))
 
@@ -336,7 +338,7 @@ def changes(meeting):
                     "before": e.before,
                     "after": e.after,
                 }
-                for e in services.events_since(meeting, since)
+                for e in minutes_items.events_since(meeting, since)
             ],
         )
     response.set_etag(etag)
@@ -350,7 +352,7 @@ def changes(meeting):
 @bp.get("/meetings/<id:meeting_id>/items")
 @meeting_view()
 def items(meeting):
-    return jsonify(items=[item_json(i) for i in services.sheets(meeting)["all"]])
+    return jsonify(items=[item_json(i) for i in minutes_items.sheets(meeting)["all"]])
 
 
 @bp.post("/meetings/<id:meeting_id>/items")
@@ -362,7 +364,7 @@ def create_item(meeting):
         if data.get("line"):
             item = _homework_from_line(meeting, data)
         else:
-            item = services.add_homework(
+            item = homework.add_homework(
                 current_user,
                 meeting,
                 _who(meeting, data.get("who")),
@@ -371,7 +373,7 @@ def create_item(meeting):
                 goal=data.get("parent_item_id"),
             )
     else:
-        item = services.add_item(
+        item = minutes_items.add_item(
             current_user,
             meeting,
             kind,
@@ -395,7 +397,7 @@ def _parse_line(meeting: Meeting, line: str, also: str | None = None):
 
 def _homework_from_line(meeting: Meeting, data: dict) -> Item:
     hw = _parse_line(meeting, data["line"])
-    return services.add_homework(
+    return homework.add_homework(
         current_user, meeting, hw.who, hw.what, hw.due_date, goal=data.get("parent_item_id")
     )
 
@@ -414,11 +416,11 @@ def update_item(item):
         hw = _parse_line(
             item.meeting, data["line"], item.ticket.guest_name if item.ticket else None
         )
-        services.edit_homework(
+        homework.edit_homework(
             current_user, item, hw.who, hw.what, hw.due_date, expected_version=_version(data)
         )
     elif item.kind == "homework":
-        services.edit_homework(
+        homework.edit_homework(
             current_user,
             item,
             who=_who(item.meeting, data.get("who")),
@@ -427,7 +429,7 @@ def update_item(item):
             expected_version=_version(data),
         )
     else:
-        services.edit_item(
+        minutes_items.edit_item(
             current_user,
             item,
             data.get("text"),
@@ -443,7 +445,7 @@ def update_item(item):
 @item_view("edit")
 def delete_item(item):
     data = request.get_json(silent=True)  # optional: the version may come in the query
-    services.delete_item(current_user, item, _version(data if isinstance(data, dict) else {}))
+    minutes_items.delete_item(current_user, item, _version(data if isinstance(data, dict) else {}))
     db.session.commit()
     return jsonify(item=item_json(item), seq=item.meeting.change_seq)
 
@@ -456,7 +458,7 @@ def move_item(item):
     if data.get("meeting_id") not in (None, item.meeting_id):
         target = load_meeting(data["meeting_id"])
         permissions.require_edit_minutes(current_user, target)
-        moved = services.pull_as_goal(current_user, target, item)
+        moved = carry_over.pull_as_goal(current_user, target, item)
         db.session.commit()
         return jsonify(item=item_json(moved), seq=target.change_seq)
     permissions.require_edit_minutes(current_user, item.meeting)
@@ -468,7 +470,7 @@ def move_item(item):
         who = _who(item.meeting, data.get("who"))
         what = data.get("what")
         due = _due(data["due_date"]) if kind == "homework" else None
-    services.move_item(
+    minutes_items.move_item(
         current_user,
         item,
         kind,
@@ -486,7 +488,7 @@ def move_item(item):
 @item_view("edit")
 def reorder_item(item):
     data = _body()
-    services.reorder_item(current_user, item, data["position"], _version(data))
+    minutes_items.reorder_item(current_user, item, data["position"], _version(data))
     db.session.commit()
     return jsonify(item=item_json(item), seq=item.meeting.change_seq)
 

@@ -24,7 +24,7 @@ from accounts.models import User
 from core import errors, textfields
 from core.extensions import db
 from core.timeutil import to_local, utcnow
-from minutes import services as minutes_services
+from minutes import writes
 from minutes.models import Attendee, Confirmation, Item, ItemEvent, Meeting, Revision
 from tickets.models import Ticket
 
@@ -256,12 +256,12 @@ def mark_not_discussed(actor: User | None, goal: Item, not_discussed: bool = Tru
     if goal.kind != "goal":
         raise ConfirmationError(_("Only a goal can be marked as not discussed."))
     meeting = goal.meeting
-    seq = minutes_services._begin_write(actor, meeting)
+    seq = writes.begin_write(actor, meeting)
     before = {"not_discussed": goal.not_discussed}
     goal.not_discussed = bool(not_discussed)
     goal.version += 1
     goal.updated_at = utcnow()
-    minutes_services._event(
+    writes.record_event(
         actor,
         meeting,
         seq,
@@ -296,11 +296,11 @@ def _lock(meeting: Meeting) -> int:
     """Take the meeting's next change_seq: the UPDATE takes the row's write lock (and on SQLite
     starts the write transaction), so what is checked next cannot change under us, and live
     followers see that something happened."""
-    return minutes_services._bump(meeting)
+    return writes.bump_seq(meeting)
 
 
 def _event(actor: User | None, meeting: Meeting, seq: int, action: str, after: dict) -> None:
-    minutes_services._event(actor, meeting, seq, action, after=after)
+    writes.record_event(actor, meeting, seq, action, after=after)
 
 
 # History entries that do not change the text of the minutes.
@@ -376,12 +376,10 @@ def freeze(actor: User, meeting: Meeting) -> Revision:
     return revision
 
 
-def start_new_revision(actor: User | None, meeting: Meeting, seq: int | None = None) -> None:
-    """Back to in session after a freeze: the next freeze makes revision N+1.
-
-    The minutes services call this (with the seq they took) before an edit of minutes that
-    await confirmation; the facilitator calls it to correct confirmed minutes. Revision N and
-    its confirmations are left untouched.
+def start_new_revision(actor: User | None, meeting: Meeting) -> None:
+    """The facilitator corrects frozen or confirmed minutes: back to in session, so the next
+    freeze makes revision N+1 (an edit of frozen minutes does the same in writes.begin_write).
+    Revision N and its confirmations are left untouched.
     """
     if meeting.status not in ("awaiting_confirmation", "confirmed"):
         return
@@ -389,13 +387,7 @@ def start_new_revision(actor: User | None, meeting: Meeting, seq: int | None = N
         actor is None or not permissions.can_run_meeting(actor, meeting)
     ):
         raise errors.Forbidden("correct confirmed minutes")
-    if seq is None:
-        seq = _lock(meeting)
-    latest = latest_revision(meeting)
-    _event(actor, meeting, seq, "reopen", {"after_revision": latest.number if latest else None})
-    meeting.status = "in_session"
-    meeting.version += 1
-    db.session.flush()
+    writes.reopen(actor, meeting, _lock(meeting))
 
 
 # --- confirmation -------------------------------------------------------------------------

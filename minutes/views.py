@@ -32,7 +32,7 @@ from core import errors, parsing
 from core.extensions import db
 from core.timeutil import JST, to_local, utcnow
 from core.urls import row_url, safe_next
-from minutes import bp, services
+from minutes import bp, carry_over, items, meetings
 from minutes.forms import AttendeeForm, CopyForm, MeetingForm, StatusForm
 from minutes.live import live_etag, live_panel, live_region
 from minutes.loading import meeting_view
@@ -139,7 +139,7 @@ EVENT_LABELS = {
 
 def describe(snapshot: dict) -> str:
     """One line for an ItemEvent's before/after in the history table."""
-    kind = services.kind_label(snapshot.get("kind", ""))
+    kind = items.kind_label(snapshot.get("kind", ""))
     if "what" in snapshot:
         return (
             f"{kind}: {snapshot.get('who', '')} / {snapshot['what']} / {snapshot.get('due_date')}"
@@ -152,8 +152,8 @@ def describe(snapshot: dict) -> str:
 # Helpers the templates (and the macros they import) call.
 for _name, _func in {
     "project_meetings": project_meetings,
-    "kind_label": services.kind_label,
-    "meeting_status_label": services.status_label,
+    "kind_label": items.kind_label,
+    "meeting_status_label": meetings.status_label,
     "ticket_url": ticket_url,
     "row_url": row_url,
     "event_label": lambda action: str(EVENT_LABELS.get(action, action)),
@@ -219,13 +219,13 @@ def new(key):
         }
 
         def create():
-            meeting = services.create_meeting(current_user, unit, data)
+            meeting = meetings.create_meeting(current_user, unit, data)
             for user_id in form.attendee_ids.data or []:
                 user = db.session.get(User, user_id)
                 if user is not None:
-                    services.add_attendee(current_user, meeting, user)
+                    meetings.add_attendee(current_user, meeting, user)
             for name, org in _guests(form.guests.data):
-                services.add_attendee(current_user, meeting, None, name, org)
+                meetings.add_attendee(current_user, meeting, None, name, org)
             return meeting
 
         meeting = saved(form, create)
@@ -265,7 +265,7 @@ def edit(meeting):
             **_times(form),
         }
         version = form.version.data or None
-        if saved(form, lambda: services.update_meeting(current_user, meeting, data, version)):
+        if saved(form, lambda: meetings.update_meeting(current_user, meeting, data, version)):
             flash(_("The meeting was saved."), "success")
             return redirect(url_for("minutes.show", meeting_id=meeting.id))
     return render_template(
@@ -299,7 +299,7 @@ def add_attendee(meeting):
     user = db.session.get(User, form.user_id.data or 0)
     if user is not None and not permissions.can_view_project(user, meeting.unit):
         user = None
-    services.add_attendee(
+    meetings.add_attendee(
         current_user, meeting, user, form.guest_name.data, form.guest_organisation.data
     )
     db.session.commit()
@@ -317,7 +317,7 @@ def _load_attendee(meeting: Meeting, attendee_id: int) -> Attendee:
 @meeting_view("edit")
 def presence(meeting, attendee_id):
     attendee = _load_attendee(meeting, attendee_id)
-    services.set_presence(current_user, attendee, request.form.get("present") == "1")
+    meetings.set_presence(current_user, attendee, request.form.get("present") == "1")
     db.session.commit()
     return redirect(
         safe_next(request.form.get("next"), url_for("minutes.show", meeting_id=meeting.id))
@@ -327,7 +327,7 @@ def presence(meeting, attendee_id):
 @bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/delete", methods=["POST"])
 @meeting_view("edit", back=_attendees_of)
 def remove_attendee(meeting, attendee_id):
-    services.remove_attendee(current_user, _load_attendee(meeting, attendee_id))
+    meetings.remove_attendee(current_user, _load_attendee(meeting, attendee_id))
     db.session.commit()
     return redirect(_attendees_of(meeting))
 
@@ -338,7 +338,7 @@ def status(meeting):
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)
-    services.set_status(current_user, meeting, form.status.data)
+    meetings.set_status(current_user, meeting, form.status.data)
     db.session.commit()
     return redirect(url_for("minutes.show", meeting_id=meeting.id))
 
@@ -351,7 +351,7 @@ def copy(meeting):
         local = to_local(meeting.starts_at) + timedelta(days=7)
         form.day.data, form.start_time.data = local.date(), local.time()
     if form.validate_on_submit():
-        nxt = services.copy_as_next(
+        nxt = meetings.copy_as_next(
             current_user, meeting, to_utc(form.day.data, form.start_time.data)
         )
         db.session.commit()
@@ -397,7 +397,7 @@ def present(meeting):
     return render_template(
         "minutes/present.html",
         meeting=meeting,
-        sheets=services.sheets(meeting),
+        sheets=items.sheets(meeting),
         editable=permissions.can_edit_minutes(current_user, meeting),
         people=people,
         later=[
@@ -405,5 +405,5 @@ def present(meeting):
         ],
         etag=live_etag(meeting),
         today=to_local(utcnow()).date(),
-        moves={"sheet": services.MOVES, "later": services.TAKEN_OVER_AS_GOAL},
+        moves={"sheet": items.MOVES, "later": carry_over.TAKEN_OVER_AS_GOAL},
     )

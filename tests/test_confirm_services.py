@@ -8,8 +8,7 @@ import sqlalchemy as sa
 
 from core import errors
 from core.extensions import db
-from minutes import revisions
-from minutes import services as minutes
+from minutes import items, meetings, revisions
 from minutes.models import Confirmation, Revision
 from tickets import services as tickets
 
@@ -65,7 +64,7 @@ def test_homework_that_lost_its_due_date_refuses_the_freeze(ready_meeting):
 def test_nobody_present_refuses_the_freeze(ready_meeting):
     meeting = ready_meeting()
     for a in meeting.attendees:
-        minutes.set_presence(None, a, False)
+        meetings.set_presence(None, a, False)
     assert [p.item_id for p in revisions.check_nothing_dropped(meeting)] == [None]
 
 
@@ -174,13 +173,13 @@ def test_all_present_confirm_then_the_minutes_are_confirmed_and_locked(
     confirm_all(meeting, revision)
     assert meeting.status == "confirmed" and revisions.is_confirmed(revision)
     with pytest.raises(errors.Locked):
-        minutes.add_item(meeting.facilitator, meeting, "break", "追記")
+        items.add_item(meeting.facilitator, meeting, "break", "追記")
 
 
 def test_an_absent_attendee_is_not_waited_for(ready_meeting, freeze_meeting):
     meeting = ready_meeting()
     guest = attendee_of(meeting, guest="佐々木 健")
-    minutes.set_presence(None, guest, False)
+    meetings.set_presence(None, guest, False)
     revision = freeze_meeting(meeting)
     for a in meeting.attendees:
         if a.user is not None:
@@ -227,7 +226,7 @@ def test_correcting_confirmed_minutes_makes_a_new_revision_to_confirm(
     first = freeze_meeting(meeting)
     confirm_all(meeting, first)
     revisions.start_new_revision(meeting.facilitator, meeting)
-    minutes.add_item(meeting.facilitator, meeting, "break", "訂正: 会場は会議室B")
+    items.add_item(meeting.facilitator, meeting, "break", "訂正: 会場は会議室B")
     second = freeze_meeting(meeting)
     assert meeting.status == "awaiting_confirmation" and second.number == 2
     assert revisions.is_confirmed(first) and not revisions.is_confirmed(second)

@@ -452,7 +452,7 @@
   }
 
   // --- moving, reordering, deleting ---------------------------------------------------------
-  // The server's table (minutes.services.MOVES): the sheets each kind can move to, in the
+  // The server's table (minutes.items.MOVES): the sheets each kind can move to, in the
   // order offered, and the kinds a later meeting can take over as a goal (key n).
   var moves = json("moves", { sheet: {}, later: [] });
   var MOVE_KIND = { r: "result", h: "homework", g: "goal", p: "preview", b: "break" };
