@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from core.extensions import db
 from core.timeutil import JST, fiscal_year_of, local_today
 from demo.base import demo_users
+from minutes import confirmations, items, meetings, revisions
 from minutes import homework as minutes_homework
-from minutes import items, meetings, revisions
 from minutes.models import Confirmation, ItemEvent, Meeting, Revision
 from projects.models import Project
 
@@ -111,8 +111,8 @@ def _corrected(unit, users, day: date) -> None:
 
     first = revisions.freeze(suzuki, meeting)
     attendee = {a.name: a for a in meeting.attendees}
-    revisions.confirm(sato, first, attendee[sato.name])
-    revisions.object_to(
+    confirmations.confirm(sato, first, attendee[sato.name])
+    confirmations.object_to(
         yamamoto,
         first,
         attendee[yamamoto.name],
@@ -122,10 +122,10 @@ def _corrected(unit, users, day: date) -> None:
     minutes_homework.edit_homework(suzuki, homework, due_date=day + timedelta(days=21))
     second = revisions.freeze(suzuki, meeting)
     for user in (suzuki, sato, yamamoto):
-        revisions.confirm(user, second, attendee[user.name])
-    revisions.record_in_room(suzuki, second, attendee[nakamura.name])
-    token = revisions.make_link_token(suzuki, second, attendee["木村 聡"])
-    revisions.answer_by_link(token)
+        confirmations.confirm(user, second, attendee[user.name])
+    confirmations.record_in_room(suzuki, second, attendee[nakamura.name])
+    token = confirmations.make_link_token(suzuki, second, attendee["木村 聡"])
+    confirmations.answer_by_link(token)
     db.session.flush()
     _date(meeting, _at(day, 14), {first.id: 50, second.id: 58})
 
@@ -150,8 +150,8 @@ def _half_confirmed(unit, users, day: date) -> None:
     items.add_item(suzuki, meeting, "preview", "特別徴収税額通知の電子送付の拡大")
     revision = revisions.freeze(suzuki, meeting)
     attendee = {a.name: a for a in meeting.attendees}
-    revisions.confirm(suzuki, revision, attendee[suzuki.name])
-    revisions.confirm(kato, revision, attendee[kato.name])
+    confirmations.confirm(suzuki, revision, attendee[suzuki.name])
+    confirmations.confirm(kato, revision, attendee[kato.name])
     db.session.flush()
     _date(meeting, _at(day, 14), {revision.id: 55})
 

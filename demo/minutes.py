@@ -415,14 +415,14 @@ def _progress(homework: list[Item], users) -> None:
 def _confirm(meeting: Meeting, facilitator) -> None:
     """Freeze and have every present attendee confirm in the room (the confirmation services)."""
     try:
-        from minutes import revisions
+        from minutes import confirmations, revisions
     except ImportError:  # confirmation not installed: leave the minutes awaiting it
         meetings.set_status(facilitator, meeting, "awaiting_confirmation")
         return
     revision = revisions.freeze(facilitator, meeting)
     for attendee in meeting.attendees:
         if attendee.present:
-            revisions.record_in_room(facilitator, revision, attendee)
+            confirmations.record_in_room(facilitator, revision, attendee)
 
 
 def _date_history(meeting: Meeting, start: datetime) -> None:

@@ -23,7 +23,7 @@ from core.extensions import db
 from core.timeutil import JST, fiscal_year_bounds, fiscal_year_of, local_today
 from demo.base import demo_users
 from demo.report_topics import SERIES, SERIES_TITLE, TOPICS
-from minutes import carry_over, items, meetings, revisions
+from minutes import carry_over, confirmations, items, meetings, revisions
 from minutes import homework as minutes_homework
 from minutes.models import Confirmation, Item, ItemEvent, Meeting, Revision
 from projects.models import Project
@@ -216,7 +216,7 @@ def _ticket(unit, author, assignee, subject, day, today, rng, done) -> None:
 def _confirm(meeting: Meeting, facilitator) -> None:
     revision = revisions.freeze(facilitator, meeting)
     for attendee in meeting.attendees:
-        revisions.record_in_room(facilitator, revision, attendee)
+        confirmations.record_in_room(facilitator, revision, attendee)
 
 
 def _backdate(meeting: Meeting, start: datetime) -> None:

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from core.extensions import db
+from minutes import confirmations, items, meetings, revisions
 from minutes import homework as minutes_homework
-from minutes import items, meetings, revisions
 from minutes.models import Confirmation
 
 EXPORT_AND_CONFIRM_URLS = [
@@ -214,7 +214,9 @@ def test_a_guest_confirms_once_through_the_link(client, login, frozen, app):
 
 def test_an_expired_link_says_so(client, frozen, app, monkeypatch):
     meeting, revision = frozen
-    token = revisions.make_link_token(meeting.facilitator, revision, person(meeting, "佐々木 健"))
+    token = confirmations.make_link_token(
+        meeting.facilitator, revision, person(meeting, "佐々木 健")
+    )
     monkeypatch.setitem(app.config, "SANMAI_CONFIRM_LINK_HOURS", -1)
     response = client.get(f"/confirm/{token}")
     assert response.status_code == 410 and "有効期限" in response.data.decode()
@@ -222,7 +224,7 @@ def test_an_expired_link_says_so(client, frozen, app, monkeypatch):
 
 def test_the_projector_shows_the_count_and_a_qr_code_to_the_confirm_page(client, login, frozen):
     meeting, revision = frozen
-    revisions.confirm(meeting.facilitator, revision, person(meeting, "鈴木 一郎"))
+    confirmations.confirm(meeting.facilitator, revision, person(meeting, "鈴木 一郎"))
     db.session.commit()
     login(meeting.facilitator)
     page = client.get(f"/meetings/{meeting.id}/present").data.decode()
@@ -247,7 +249,7 @@ def test_a_status_set_back_by_hand_after_an_edit_cannot_be_confirmed(frozen):
     meetings.set_status(meeting.facilitator, meeting, "awaiting_confirmation")
     sato = person(meeting, "佐藤 花子")
     with pytest.raises(revisions.ConfirmationError):
-        revisions.confirm(sato.user, revision, sato)
+        confirmations.confirm(sato.user, revision, sato)
     assert revisions.can_be_frozen(meeting)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from core.extensions import db
 from exports import pdf as pdfs
-from minutes import homework, items, revisions
+from minutes import confirmations, homework, items, revisions
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pdftotext") is None, reason="poppler-utils (make test installs it)"
@@ -51,9 +51,9 @@ def page_count(path: Path) -> int:
 def confirm_everyone(meeting, revision):
     for a in meeting.attendees:
         if a.user is not None:
-            revisions.confirm(a.user, revision, a)
+            confirmations.confirm(a.user, revision, a)
         else:
-            revisions.record_in_room(meeting.facilitator, revision, a)
+            confirmations.record_in_room(meeting.facilitator, revision, a)
     db.session.commit()
 
 
@@ -125,7 +125,7 @@ def test_header_and_confirmation_record(client, login, confirmed, tmp_path):
     record = everything[everything.index("確認記録") :]
     for c in revision.confirmations:
         line = next(x for x in record.splitlines() if c.name in x and c.organisation in x)
-        assert revisions.method_label(c.method) in line or c.method in line
+        assert confirmations.method_label(c.method) in line or c.method in line
         assert re.search(r"\d{4}年\d+月\d+日", line)
 
 

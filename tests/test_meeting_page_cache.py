@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from core.extensions import db
-from minutes import carry_over, items, live, meetings, revisions, views
+from minutes import carry_over, confirmations, items, live, meetings, views
 from minutes.models import Item
 from projects import services as projects
 from tickets import services as tickets
@@ -77,7 +77,7 @@ def test_an_unchanged_meeting_is_neither_recomputed_nor_rerendered(
     monkeypatch.setattr(items, "sheets", recomputed)
     for name in ("earlier_open_homework", "earlier_previews"):
         monkeypatch.setattr(carry_over, name, recomputed)
-    monkeypatch.setattr(revisions, "confirmation_state", recomputed)
+    monkeypatch.setattr(confirmations, "confirmation_state", recomputed)
     second = page(client, meeting)
     assert TOKEN.sub("", region(second)) == TOKEN.sub("", region(first))
     assert "転出証明書の様式を決める" in second and "見積を依頼する" in carry(second)
@@ -230,7 +230,7 @@ def test_the_confirmation_panel_is_each_persons_own(
     meeting = ready_meeting()
     facilitator, sato = meeting.facilitator, meeting.attendees[1].user
     revision = freeze_meeting(meeting)
-    revisions.confirm(facilitator, revision, meeting.attendees[0])
+    confirmations.confirm(facilitator, revision, meeting.attendees[0])
     db.session.commit()
     login(facilitator)
     assert "この版は確認済みです。" in page(client, meeting)
@@ -238,7 +238,7 @@ def test_the_confirmation_panel_is_each_persons_own(
     login(sato, other)
     html = page(other, meeting)
     assert "この版は確認済みです。" not in html and 'id="confirm-button"' in html
-    revisions.confirm(sato, revision, meeting.attendees[1])
+    confirmations.confirm(sato, revision, meeting.attendees[1])
     db.session.commit()
     assert "この版は確認済みです。" in page(other, meeting)
 

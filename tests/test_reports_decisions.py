@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from core import errors
 from core.extensions import db
-from minutes import carry_over, items, revisions
+from minutes import carry_over, confirmations, items
 from minutes.models import Item, ItemEvent
 from reports import decisions, services
 from reports.decisions import DecisionFilters
@@ -103,9 +103,9 @@ def test_the_confirmed_revision_a_decision_belongs_to(ready_meeting, freeze_meet
 
     for attendee in meeting.attendees:
         if attendee.user is not None:
-            revisions.confirm(attendee.user, revision, attendee)
+            confirmations.confirm(attendee.user, revision, attendee)
         else:
-            revisions.record_in_room(meeting.facilitator, revision, attendee)
+            confirmations.record_in_room(meeting.facilitator, revision, attendee)
     db.session.commit()
 
     (row,) = decisions.decisions(viewer)[0]

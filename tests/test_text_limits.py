@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from accounts import services as accounts
 from core import errors, textfields
 from core.extensions import db
-from minutes import homework, items, revisions
+from minutes import confirmations, homework, items, revisions
 from minutes.models import Item
 from projects import services as projects
 from tickets import reference, services
@@ -171,8 +171,10 @@ def test_an_objection_over_the_limit_is_refused_and_its_controls_removed(
     revision = freeze_meeting(meeting)
     yamamoto = next(a for a in meeting.attendees if a.name == "山本 翔")
     with pytest.raises(revisions.ConfirmationError, match="異議は4000文字以内"):
-        revisions.object_to(yamamoto.user, revision, yamamoto, "異" * (textfields.OBJECTION + 1))
-    answer = revisions.object_to(yamamoto.user, revision, yamamoto, "期限は\x0012月18日\nです")
+        confirmations.object_to(
+            yamamoto.user, revision, yamamoto, "異" * (textfields.OBJECTION + 1)
+        )
+    answer = confirmations.object_to(yamamoto.user, revision, yamamoto, "期限は\x0012月18日\nです")
     assert answer.objection == "期限は12月18日\nです"
 
 
