@@ -5,8 +5,8 @@
   their confirmations stay readable, with the difference between them);
 - today's meeting, frozen and half confirmed: the live panel and its QR code to try out.
 
-Everything goes through minutes.services and minutes.revisions; times are then set to the
-meetings' own dates.
+Everything goes through the minutes package's writes (meetings, items, revisions,
+confirmations); times are then set to the meetings' own dates.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from core.extensions import db
 from core.timeutil import JST, fiscal_year_of, local_today
 from demo.base import demo_users
-from minutes import revisions
-from minutes import services as minutes
+from minutes import confirmations, items, meetings, revisions
+from minutes import homework as minutes_homework
 from minutes.models import Confirmation, ItemEvent, Meeting, Revision
 from projects.models import Project
 
@@ -55,7 +55,7 @@ def _weekday(day: date) -> date:
 
 
 def _meeting(unit, title, day, place, facilitator, people, guests) -> Meeting:
-    meeting = minutes.create_meeting(
+    meeting = meetings.create_meeting(
         facilitator,
         unit,
         {
@@ -67,10 +67,10 @@ def _meeting(unit, title, day, place, facilitator, people, guests) -> Meeting:
         },
     )
     for user in people:
-        minutes.add_attendee(facilitator, meeting, user)
+        meetings.add_attendee(facilitator, meeting, user)
     for name, org in guests:
-        minutes.add_attendee(facilitator, meeting, None, name, org)
-    minutes.set_status(facilitator, meeting, "in_session")
+        meetings.add_attendee(facilitator, meeting, None, name, org)
+    meetings.set_status(facilitator, meeting, "in_session")
     return meeting
 
 
@@ -87,16 +87,16 @@ def _corrected(unit, users, day: date) -> None:
         [suzuki, sato, yamamoto, nakamura],
         [("木村 聡", "前橋市 情報政策課")],
     )
-    goal = minutes.add_item(suzuki, meeting, "goal", "転入届の**オンライン事前入力**の項目を決める")
-    minutes.add_item(
+    goal = items.add_item(suzuki, meeting, "goal", "転入届の**オンライン事前入力**の項目を決める")
+    items.add_item(
         suzuki,
         meeting,
         "result",
         "事前入力は氏名・生年月日・転入前住所・世帯構成の4項目とする。",
         parent=goal,
     )
-    goal2 = minutes.add_item(suzuki, meeting, "goal", "事前入力データの保存期間を決める")
-    homework = minutes.add_homework(
+    goal2 = items.add_item(suzuki, meeting, "goal", "事前入力データの保存期間を決める")
+    homework = minutes_homework.add_homework(
         suzuki,
         meeting,
         yamamoto,
@@ -104,28 +104,28 @@ def _corrected(unit, users, day: date) -> None:
         day + timedelta(days=14),
         goal=goal2,
     )
-    minutes.add_item(suzuki, meeting, "break", "窓口の待ち時間は平均 35 分（3月第4週）")
-    minutes.add_item(
+    items.add_item(suzuki, meeting, "break", "窓口の待ち時間は平均 35 分（3月第4週）")
+    items.add_item(
         suzuki, meeting, "preview", "転出届のオンライン化（マイナポータル経由）も検討したい"
     )
 
     first = revisions.freeze(suzuki, meeting)
     attendee = {a.name: a for a in meeting.attendees}
-    revisions.confirm(sato, first, attendee[sato.name])
-    revisions.object_to(
+    confirmations.confirm(sato, first, attendee[sato.name])
+    confirmations.object_to(
         yamamoto,
         first,
         attendee[yamamoto.name],
         "見積の期限は2週間ではなく、月末（3週間後）で合意したはずです。",
     )
     # The facilitator corrects the due date: back in session, then revision 2.
-    minutes.edit_homework(suzuki, homework, due_date=day + timedelta(days=21))
+    minutes_homework.edit_homework(suzuki, homework, due_date=day + timedelta(days=21))
     second = revisions.freeze(suzuki, meeting)
     for user in (suzuki, sato, yamamoto):
-        revisions.confirm(user, second, attendee[user.name])
-    revisions.record_in_room(suzuki, second, attendee[nakamura.name])
-    token = revisions.make_link_token(suzuki, second, attendee["木村 聡"])
-    revisions.answer_by_link(token)
+        confirmations.confirm(user, second, attendee[user.name])
+    confirmations.record_in_room(suzuki, second, attendee[nakamura.name])
+    token = confirmations.make_link_token(suzuki, second, attendee["木村 聡"])
+    confirmations.answer_by_link(token)
     db.session.flush()
     _date(meeting, _at(day, 14), {first.id: 50, second.id: 58})
 
@@ -141,17 +141,17 @@ def _half_confirmed(unit, users, day: date) -> None:
         [suzuki, sato, kato, yamamoto],
         [],
     )
-    goal = minutes.add_item(suzuki, meeting, "goal", "給与支払報告書の電子申告の受付開始日を決める")
-    minutes.add_item(suzuki, meeting, "result", "受付開始は1月6日（月）9:00 とする。", parent=goal)
-    goal2 = minutes.add_item(suzuki, meeting, "goal", "受付エラー時の事業所への連絡方法を決める")
-    minutes.add_homework(
+    goal = items.add_item(suzuki, meeting, "goal", "給与支払報告書の電子申告の受付開始日を決める")
+    items.add_item(suzuki, meeting, "result", "受付開始は1月6日（月）9:00 とする。", parent=goal)
+    goal2 = items.add_item(suzuki, meeting, "goal", "受付エラー時の事業所への連絡方法を決める")
+    minutes_homework.add_homework(
         suzuki, meeting, kato, "エラー通知の文面案を作成する", day + timedelta(days=10), goal=goal2
     )
-    minutes.add_item(suzuki, meeting, "preview", "特別徴収税額通知の電子送付の拡大")
+    items.add_item(suzuki, meeting, "preview", "特別徴収税額通知の電子送付の拡大")
     revision = revisions.freeze(suzuki, meeting)
     attendee = {a.name: a for a in meeting.attendees}
-    revisions.confirm(suzuki, revision, attendee[suzuki.name])
-    revisions.confirm(kato, revision, attendee[kato.name])
+    confirmations.confirm(suzuki, revision, attendee[suzuki.name])
+    confirmations.confirm(kato, revision, attendee[kato.name])
     db.session.flush()
     _date(meeting, _at(day, 14), {revision.id: 55})
 

@@ -15,7 +15,9 @@ import sqlalchemy as sa
 from core.extensions import db
 from core.timeutil import JST, fiscal_year_of, local_today
 from demo.base import demo_users
-from minutes import services
+from minutes import carry_over, meetings
+from minutes import homework as minutes_homework
+from minutes import items as minutes_items
 from minutes.models import Item, ItemEvent, Meeting
 from projects.models import Project
 from tickets import services as tickets
@@ -335,9 +337,11 @@ def _unit_meetings(unit, spec, users, today) -> None:
     for index, decision, new_due in spec["second"]["carry"]:
         item = homework[index]
         if decision:
-            services.carry_over(facilitator, second, item, decision=decision)
+            carry_over.carry_over(facilitator, second, item, decision=decision)
         else:
-            services.keep_open(facilitator, second, item, due_date=today + timedelta(days=new_due))
+            carry_over.keep_open(
+                facilitator, second, item, due_date=today + timedelta(days=new_due)
+            )
     homework2 = _fill(second, spec["second"], users, facilitator, days[1])
     _progress(homework2, users)
     _confirm(second, facilitator)
@@ -345,17 +349,17 @@ def _unit_meetings(unit, spec, users, today) -> None:
     # The next meeting, prepared: its own goals and a preview of the last one taken up.
     nxt = _meeting(unit, spec, users, facilitator, days[2], "第3回", previous=second)
     for text in spec["next"]:
-        services.add_item(facilitator, nxt, "goal", text)
-    previews = services.earlier_previews(nxt)
+        minutes_items.add_item(facilitator, nxt, "goal", text)
+    previews = carry_over.earlier_previews(nxt)
     if previews:
-        services.pull_as_goal(facilitator, nxt, previews[0])
+        carry_over.pull_as_goal(facilitator, nxt, previews[0])
     db.session.flush()
     for meeting, day in ((first, days[0]), (second, days[1]), (nxt, today)):
         _date_history(meeting, _at(day))
 
 
 def _meeting(unit, spec, users, facilitator, day, label, previous=None) -> Meeting:
-    meeting = services.create_meeting(
+    meeting = meetings.create_meeting(
         facilitator,
         unit,
         {
@@ -368,22 +372,22 @@ def _meeting(unit, spec, users, facilitator, day, label, previous=None) -> Meeti
         },
     )
     for login in spec["people"]:
-        services.add_attendee(facilitator, meeting, users[login])
+        meetings.add_attendee(facilitator, meeting, users[login])
     for name, org in spec["guests"]:
-        services.add_attendee(facilitator, meeting, None, name, org)
+        meetings.add_attendee(facilitator, meeting, None, name, org)
     return meeting
 
 
 def _fill(meeting, sheet, users, facilitator, day) -> list[Item]:
-    services.set_status(facilitator, meeting, "in_session")
+    meetings.set_status(facilitator, meeting, "in_session")
     homework = []
     for text, results, tasks in sheet["goals"]:
-        goal = services.add_item(facilitator, meeting, "goal", text)
+        goal = minutes_items.add_item(facilitator, meeting, "goal", text)
         for result in results:
-            services.add_item(facilitator, meeting, "result", result, parent=goal)
+            minutes_items.add_item(facilitator, meeting, "result", result, parent=goal)
         for who, what, due in tasks:
             homework.append(
-                services.add_homework(
+                minutes_homework.add_homework(
                     facilitator,
                     meeting,
                     _who(users, who),
@@ -393,7 +397,7 @@ def _fill(meeting, sheet, users, facilitator, day) -> list[Item]:
                 )
             )
     for kind, text in sheet["third"]:
-        services.add_item(facilitator, meeting, kind, text)
+        minutes_items.add_item(facilitator, meeting, kind, text)
     return homework
 
 
@@ -411,14 +415,14 @@ def _progress(homework: list[Item], users) -> None:
 def _confirm(meeting: Meeting, facilitator) -> None:
     """Freeze and have every present attendee confirm in the room (the confirmation services)."""
     try:
-        from minutes import revisions
+        from minutes import confirmations, revisions
     except ImportError:  # confirmation not installed: leave the minutes awaiting it
-        services.set_status(facilitator, meeting, "awaiting_confirmation")
+        meetings.set_status(facilitator, meeting, "awaiting_confirmation")
         return
     revision = revisions.freeze(facilitator, meeting)
     for attendee in meeting.attendees:
         if attendee.present:
-            revisions.record_in_room(facilitator, revision, attendee)
+            confirmations.record_in_room(facilitator, revision, attendee)
 
 
 def _date_history(meeting: Meeting, start: datetime) -> None:

@@ -23,8 +23,8 @@ from core.extensions import db
 from core.timeutil import JST, fiscal_year_bounds, fiscal_year_of, local_today
 from demo.base import demo_users
 from demo.report_topics import SERIES, SERIES_TITLE, TOPICS
-from minutes import revisions
-from minutes import services as minutes
+from minutes import carry_over, confirmations, items, meetings, revisions
+from minutes import homework as minutes_homework
 from minutes.models import Confirmation, Item, ItemEvent, Meeting, Revision
 from projects.models import Project
 from reports import services as reports
@@ -84,7 +84,7 @@ def _series(unit, spec, users, fy, end, today, rng, done) -> dict[int, Item]:
     ]
     for n, day in enumerate(days):
         topic = topics[day.month]
-        meeting = minutes.create_meeting(
+        meeting = meetings.create_meeting(
             facilitator,
             unit,
             {
@@ -96,14 +96,14 @@ def _series(unit, spec, users, fy, end, today, rng, done) -> dict[int, Item]:
             },
         )
         for login in [fac, *people]:
-            minutes.add_attendee(facilitator, meeting, users[login])
-        minutes.set_status(facilitator, meeting, "in_session")
-        goal = minutes.add_item(facilitator, meeting, "goal", topic[0])
+            meetings.add_attendee(facilitator, meeting, users[login])
+        meetings.set_status(facilitator, meeting, "in_session")
+        goal = items.add_item(facilitator, meeting, "goal", topic[0])
         text = topic[6] if current and len(topic) > 6 else topic[1]
-        results[day.month] = minutes.add_item(facilitator, meeting, "result", text, parent=goal)
+        results[day.month] = items.add_item(facilitator, meeting, "result", text, parent=goal)
         for homework in pending.pop(n, []):
             decision = f"「{homework.ticket.subject}」の報告を受け、内容を了承した。"
-            minutes.carry_over(facilitator, meeting, homework, decision=decision, goal=goal)
+            carry_over.carry_over(facilitator, meeting, homework, decision=decision, goal=goal)
             closes.append((homework, _at(day, 11)))
         whats = [topic[2], topic[3], f"{topic[0]}ための資料をまとめる"] if current else [topic[2]]
         latest = current and n == len(days) - 1
@@ -112,7 +112,9 @@ def _series(unit, spec, users, fy, end, today, rng, done) -> dict[int, Item]:
             who = users.get(holder) or holder
             # The latest meeting's homework is still running: due today, tomorrow, later.
             due = today + timedelta(days=(0, 1, 9)[k]) if latest else day + timedelta(14 + 7 * k)
-            homework = minutes.add_homework(facilitator, meeting, who, what, due, goal=goal)
+            homework = minutes_homework.add_homework(
+                facilitator, meeting, who, what, due, goal=goal
+            )
             still_open = latest or _plan(homework, day, n, current, today, rng, pending, closes)
             if still_open and rng.random() < 0.45:  # the vendor answered: the ball is with the city
                 tickets.update_ticket(
@@ -121,9 +123,9 @@ def _series(unit, spec, users, fy, end, today, rng, done) -> dict[int, Item]:
                     {"status": city_side[n % 2]},
                     notes="回答しました。ご確認をお願いします。",
                 )
-        minutes.add_item(facilitator, meeting, "preview", topic[4])
+        items.add_item(facilitator, meeting, "preview", topic[4])
         if n % 4 == 1:
-            minutes.add_item(facilitator, meeting, "break", f"{name}担当の人事異動の予定を共有した")
+            items.add_item(facilitator, meeting, "break", f"{name}担当の人事異動の予定を共有した")
         _confirm(meeting, facilitator)
         _backdate(meeting, _at(day))
         if n % 2 == 0:
@@ -214,7 +216,7 @@ def _ticket(unit, author, assignee, subject, day, today, rng, done) -> None:
 def _confirm(meeting: Meeting, facilitator) -> None:
     revision = revisions.freeze(facilitator, meeting)
     for attendee in meeting.attendees:
-        revisions.record_in_room(facilitator, revision, attendee)
+        confirmations.record_in_room(facilitator, revision, attendee)
 
 
 def _backdate(meeting: Meeting, start: datetime) -> None:

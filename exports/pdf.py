@@ -20,6 +20,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from exports import renderer
+from minutes import confirmations as minutes_confirmations
 from minutes import revisions
 from minutes.models import Meeting, Revision
 
@@ -34,7 +35,7 @@ def render_html(meeting: Meeting, revision: Revision | None) -> str:
     if revision is not None:
         text = revision.content
         confirmations = list(revision.confirmations)
-        draft = not revisions.is_confirmed(revision)
+        draft = not minutes_confirmations.is_confirmed(revision)
         answered = {c.attendee_id for c in confirmations}
         content = revisions.content_of(revision)
         pending = [
@@ -54,7 +55,7 @@ def render_html(meeting: Meeting, revision: Revision | None) -> str:
         confirmations=confirmations,
         pending=pending,
         draft=draft,
-        method_label=revisions.method_label,
+        method_label=minutes_confirmations.method_label,
         lang=_lang(),
     )
 
@@ -91,7 +92,7 @@ def cache_path(revision: Revision) -> Path:
 def revision_pdf(meeting: Meeting, revision: Revision) -> tuple[bytes | None, Path | None]:
     """(bytes, None) for a revision still being confirmed; (None, path) for a confirmed one,
     rendered into the cache the first time and served from it ever after."""
-    if not revisions.is_confirmed(revision):
+    if not minutes_confirmations.is_confirmed(revision):
         return html_to_pdf(render_html(meeting, revision)), None
     path = cache_path(revision)
     if not path.exists():

@@ -27,8 +27,7 @@ from exports import bp, renderer
 from exports import csv as csvs
 from exports import ical as icals
 from exports import pdf as pdfs
-from minutes import revisions
-from minutes import services as minutes_services
+from minutes import items, meetings, revisions
 from minutes.loading import meeting_view
 from minutes.models import Item, Meeting
 from projects.loading import project_view
@@ -259,7 +258,7 @@ def _result_rows(where):
                 item.text,
                 _origin_label(origin),
                 item.superseded_by_id or "",
-                minutes_services.status_label(meeting.status),
+                meetings.status_label(meeting.status),
                 url_for("minutes.show", meeting_id=meeting.id, _external=True),
             ]
 
@@ -271,7 +270,7 @@ def _origin_label(origin) -> str:
         return ""
     if origin.ticket_id:
         return f"#{origin.ticket_id}"
-    return minutes_services.kind_label(origin.kind)
+    return items.kind_label(origin.kind)
 
 
 def _project_scope(project: Project) -> list:

@@ -9,28 +9,37 @@ from __future__ import annotations
 
 import functools
 import json
-import re
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 import permissions
 from accounts import public
 from accounts import services as accounts
-from accounts.models import User
 from core import errors, parsing
 from core.extensions import csrf, db
-from core.markup import render_markdown
-from core.timeutil import JST, local_today, to_local
-from minutes import bodies, services
+from core.timeutil import local_today
+from minutes import carry_over, homework, writes
+from minutes import items as minutes_items
+from minutes import meetings as minutes_meetings
+from minutes.api_io import (
+    ApiError,
+    datetime_value,
+    due_value,
+    item_json,
+    json_body,
+    local_iso,
+    meeting_json,
+    version_value,
+    who_value,
+)
 from minutes.live import live_etag
 from minutes.loading import CHECKS, load_meeting, meeting_view
 from minutes.models import Item, Meeting
-from minutes.quickentry import parse_date, parse_homework
+from minutes.quickentry import parse_homework
 from projects.services import members_of
 
 bp = Blueprint("minutes_api", __name__, url_prefix="/api/v1")
@@ -47,12 +56,6 @@ def _csrf_for_sessions():
     if accounts.user_by_api_token(request.headers.get("X-API-Key")) is not None:
         return
     csrf.protect()
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, **extra):
-        super().__init__(message)
-        self.status, self.extra = status, extra
 
 
 @bp.errorhandler(ApiError)
@@ -73,150 +76,11 @@ def _domain_error(error: errors.DomainError):
             ),
             404,
         )
-    if isinstance(error, services.StaleItem):
+    if isinstance(error, writes.StaleItem):
         return jsonify(errors=[str(error)], item=item_json(error.item)), 409
     if isinstance(error, errors.Locked):
         return jsonify(errors=[str(error)], locked=True), 409
     return jsonify(errors=[str(error)], field=error.field), error.status
-
-
-# --- JSON shapes -----------------------------------------------------------------------------
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else to_local(value).isoformat()
-
-
-def _user(user: User | None) -> dict | None:
-    return None if user is None else {"id": user.id, "login": user.login, "name": user.name}
-
-
-def item_json(item: Item) -> dict:
-    data = {
-        "id": item.id,
-        "meeting_id": item.meeting_id,
-        "kind": item.kind,
-        "sheet": item.sheet,
-        "position": item.position,
-        "text": item.text,
-        "html": str(render_markdown(item.text)),
-        "parent_item_id": item.parent_item_id,
-        "origin_item_id": item.origin_item_id,
-        "version": item.version,
-        "deleted": item.is_deleted,
-        "ticket": None,
-    }
-    if item.ticket is not None:
-        t = item.ticket
-        data["ticket"] = {
-            "id": t.id,
-            "subject": t.subject,
-            "status": t.status.name,
-            "is_closed": t.status.is_closed,
-            "assignee": _user(t.assignee),
-            "guest_name": t.guest_name,
-            "due_date": t.due_date.isoformat() if t.due_date else None,
-        }
-        if item.kind == "homework":
-            data.update(who=t.who, what=t.subject, due_date=data["ticket"]["due_date"])
-    return data
-
-
-def meeting_json(meeting: Meeting, with_items: bool = False) -> dict:
-    data = {
-        "id": meeting.id,
-        "unit": {
-            "id": meeting.unit.id,
-            "identifier": meeting.unit.identifier,
-            "name": meeting.unit.name,
-        },
-        "title": meeting.title,
-        "starts_at": _iso(meeting.starts_at),
-        "ends_at": _iso(meeting.ends_at),
-        "place": meeting.place,
-        "facilitator": _user(meeting.facilitator),
-        "status": meeting.status,
-        "previous_id": meeting.previous_id,
-        "change_seq": meeting.change_seq,
-        "version": meeting.version,
-        "url": url_for("minutes.show", meeting_id=meeting.id, _external=True),
-        "attendees": [
-            {
-                "id": a.id,
-                "user": _user(a.user),
-                "name": a.name,
-                "organisation": a.organisation_name,
-                "present": a.present,
-            }
-            for a in meeting.attendees
-        ],
-    }
-    if with_items:
-        data["items"] = [item_json(i) for i in services.sheets(meeting)["all"]]
-    return data
-
-
-# --- input -----------------------------------------------------------------------------------
-
-
-def _body() -> dict:
-    """The JSON object sent, checked against its operation's request schema in openapi.json
-    (minutes/bodies.py): 400 when it is not a JSON object (parsing.JSONProvider refuses deep
-    nesting and lone surrogates), 422 naming the first field of a wrong type or range."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, _("Send a JSON object."))
-    schema = bodies.request_schema(
-        _OPERATION_PATH.sub(r"{\1}", request.url_rule.rule), request.method
-    )
-    return bodies.check(data, schema) if schema else data
-
-
-_OPERATION_PATH = re.compile(r"<(?:\w+:)?(\w+)>")  # /items/<id:item_id> → /items/{item_id}
-
-
-def _datetime(value, field: str) -> datetime | None:
-    """ISO 8601 within parsing.EARLIEST … LATEST; without an offset the time is Japan time.
-    Stored as naive UTC."""
-    if value in (None, ""):
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise errors.Invalid(_("Give a date and time like 2026-12-01T10:00."), field) from None
-    if not parsing.in_date_range(parsed):
-        raise errors.Invalid(parsing.date_range_message(), field)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=JST)
-    return parsed.astimezone(UTC).replace(tzinfo=None)
-
-
-def _due(value) -> date:
-    due = parse_date(str(value or ""), local_today())
-    if due is None:
-        raise errors.Invalid(_("Give a date by which it is to be done, e.g. 12/5."), "due_date")
-    return due
-
-
-def _who(meeting: Meeting, value) -> User | str | None:
-    """A member's id or login; anything else is a guest's name."""
-    if value in (None, ""):
-        return None
-    members = members_of(meeting.unit)
-    if isinstance(value, int):
-        return next((u for u in members if u.id == value), None) or str(value)
-    login = str(value).lstrip("@")
-    return next((u for u in members if u.login == login), None) or str(value)
-
-
-def _version(data: dict):
-    value = data.get("version", request.args.get("version"))
-    if value in (None, ""):
-        return None
-    number = parsing.to_int(value)
-    if number is None:
-        raise errors.Invalid(_("The version must be a number."), "version")
-    return number
 
 
 def item_view(*checks: str):
@@ -261,20 +125,20 @@ def meetings():
 
 @bp.post("/meetings")
 def create_meeting():
-    data = _body()
+    data = json_body()
     unit = permissions.load_project(current_user, data.get("unit") or data.get("unit_id") or 0)
     if not permissions.can_create_meeting(current_user, unit):
         raise errors.Forbidden
-    starts = _datetime(data.get("starts_at"), "starts_at")
+    starts = datetime_value(data.get("starts_at"), "starts_at")
     if starts is None:
         raise errors.Invalid(_("Give a date and time like 2026-12-01T10:00."), "starts_at")
-    meeting = services.create_meeting(
+    meeting = minutes_meetings.create_meeting(
         current_user,
         unit,
         {
             "title": data.get("title"),
             "starts_at": starts,
-            "ends_at": _datetime(data.get("ends_at"), "ends_at"),
+            "ends_at": datetime_value(data.get("ends_at"), "ends_at"),
             "place": data.get("place"),
             "facilitator_id": data.get("facilitator_id"),
         },
@@ -292,21 +156,21 @@ def meeting(meeting):
 @bp.patch("/meetings/<id:meeting_id>")
 @meeting_view()
 def update_meeting(meeting):
-    data = _body()
+    data = json_body()
     changes = {k: data[k] for k in ("title", "place", "facilitator_id") if k in data}
     for key in ("starts_at", "ends_at"):
         if key in data:
-            changes[key] = _datetime(data[key], key)
+            changes[key] = datetime_value(data[key], key)
     if changes:
         permissions.require_edit_minutes(current_user, meeting)
-        services.update_meeting(current_user, meeting, changes, _version(data))
+        minutes_meetings.update_meeting(current_user, meeting, changes, version_value(data))
     if "status" in data and data["status"] != meeting.status:
         if data["status"] == "confirmed":
             raise errors.Invalid(_("Minutes are confirmed by their attendees."), "status")
         if not permissions.can_run_meeting(current_user, meeting):
             raise errors.Forbidden
         permissions.require_unlocked(meeting)
-        services.set_status(current_user, meeting, data["status"])
+        minutes_meetings.set_status(current_user, meeting, data["status"])
     db.session.commit()
     return jsonify(meeting=meeting_json(meeting, with_items=True))
 
@@ -327,11 +191,11 @@ def changes(meeting):
                     "seq": e.seq,
                     "action": e.action,
                     "item_id": e.item_id,
-                    "at": _iso(e.at),
+                    "at": local_iso(e.at),
                     "before": e.before,
                     "after": e.after,
                 }
-                for e in services.events_since(meeting, since)
+                for e in minutes_items.events_since(meeting, since)
             ],
         )
     response.set_etag(etag)
@@ -345,28 +209,28 @@ def changes(meeting):
 @bp.get("/meetings/<id:meeting_id>/items")
 @meeting_view()
 def items(meeting):
-    return jsonify(items=[item_json(i) for i in services.sheets(meeting)["all"]])
+    return jsonify(items=[item_json(i) for i in minutes_items.sheets(meeting)["all"]])
 
 
 @bp.post("/meetings/<id:meeting_id>/items")
 @meeting_view("edit")
 def create_item(meeting):
-    data = _body()
+    data = json_body()
     kind = data.get("kind")
     if kind == "homework":
         if data.get("line"):
             item = _homework_from_line(meeting, data)
         else:
-            item = services.add_homework(
+            item = homework.add_homework(
                 current_user,
                 meeting,
-                _who(meeting, data.get("who")),
+                who_value(meeting, data.get("who")),
                 data.get("what"),
-                _due(data.get("due_date")),
+                due_value(data.get("due_date")),
                 goal=data.get("parent_item_id"),
             )
     else:
-        item = services.add_item(
+        item = minutes_items.add_item(
             current_user,
             meeting,
             kind,
@@ -387,7 +251,7 @@ def _parse_line(meeting: Meeting, line: str, also: str | None = None):
 
 def _homework_from_line(meeting: Meeting, data: dict) -> Item:
     hw = _parse_line(meeting, data["line"])
-    return services.add_homework(
+    return homework.add_homework(
         current_user, meeting, hw.who, hw.what, hw.due_date, goal=data.get("parent_item_id")
     )
 
@@ -401,29 +265,29 @@ def item(item):
 @bp.patch("/items/<id:item_id>")
 @item_view("edit")
 def update_item(item):
-    data = _body()
+    data = json_body()
     if item.kind == "homework" and data.get("line"):
         hw = _parse_line(
             item.meeting, data["line"], item.ticket.guest_name if item.ticket else None
         )
-        services.edit_homework(
-            current_user, item, hw.who, hw.what, hw.due_date, expected_version=_version(data)
+        homework.edit_homework(
+            current_user, item, hw.who, hw.what, hw.due_date, expected_version=version_value(data)
         )
     elif item.kind == "homework":
-        services.edit_homework(
+        homework.edit_homework(
             current_user,
             item,
-            who=_who(item.meeting, data.get("who")),
+            who=who_value(item.meeting, data.get("who")),
             what=data.get("what"),
-            due_date=_due(data["due_date"]) if data.get("due_date") else None,
-            expected_version=_version(data),
+            due_date=due_value(data["due_date"]) if data.get("due_date") else None,
+            expected_version=version_value(data),
         )
     else:
-        services.edit_item(
+        minutes_items.edit_item(
             current_user,
             item,
             data.get("text"),
-            expected_version=_version(data),
+            expected_version=version_value(data),
             ticket=data.get("ticket_id", False),
             parent=data.get("parent_item_id", False),
         )
@@ -435,7 +299,9 @@ def update_item(item):
 @item_view("edit")
 def delete_item(item):
     data = request.get_json(silent=True)  # optional: the version may come in the query
-    services.delete_item(current_user, item, _version(data if isinstance(data, dict) else {}))
+    minutes_items.delete_item(
+        current_user, item, version_value(data if isinstance(data, dict) else {})
+    )
     db.session.commit()
     return jsonify(item=item_json(item), seq=item.meeting.change_seq)
 
@@ -444,11 +310,11 @@ def delete_item(item):
 @item_view()
 def move_item(item):
     """To another sheet of its meeting; with meeting_id (a preview), a goal of a later meeting."""
-    data = _body()
+    data = json_body()
     if data.get("meeting_id") not in (None, item.meeting_id):
         target = load_meeting(data["meeting_id"])
         permissions.require_edit_minutes(current_user, target)
-        moved = services.pull_as_goal(current_user, target, item)
+        moved = carry_over.pull_as_goal(current_user, target, item)
         db.session.commit()
         return jsonify(item=item_json(moved), seq=target.change_seq)
     permissions.require_edit_minutes(current_user, item.meeting)
@@ -457,14 +323,14 @@ def move_item(item):
         hw = _parse_line(item.meeting, data["line"])
         who, what, due = hw.who, hw.what, hw.due_date
     else:
-        who = _who(item.meeting, data.get("who"))
+        who = who_value(item.meeting, data.get("who"))
         what = data.get("what")
-        due = _due(data["due_date"]) if kind == "homework" else None
-    services.move_item(
+        due = due_value(data["due_date"]) if kind == "homework" else None
+    minutes_items.move_item(
         current_user,
         item,
         kind,
-        expected_version=_version(data),
+        expected_version=version_value(data),
         parent=data.get("parent_item_id"),
         who=who,
         what=what,
@@ -477,8 +343,8 @@ def move_item(item):
 @bp.post("/items/<id:item_id>/reorder")
 @item_view("edit")
 def reorder_item(item):
-    data = _body()
-    services.reorder_item(current_user, item, data["position"], _version(data))
+    data = json_body()
+    minutes_items.reorder_item(current_user, item, data["position"], version_value(data))
     db.session.commit()
     return jsonify(item=item_json(item), seq=item.meeting.change_seq)
 

@@ -25,7 +25,7 @@ import permissions
 from accounts.auth import public
 from core.extensions import db
 from core.urls import safe_next
-from minutes import bp, revisions
+from minutes import bp, confirmations, revisions
 from minutes.confirm_forms import AnswerForm, ObjectionForm, SendLinkForm
 from minutes.loading import meeting_view
 from minutes.models import Item
@@ -45,8 +45,8 @@ def _wants_json() -> bool:
 def panel(meeting) -> dict:
     """What the confirmation panel (meeting page, projector) shows to the current user."""
     revision = revisions.latest_revision(meeting)
-    state = revisions.confirmation_state(meeting)
-    mine = revisions.attendee_for(current_user, meeting)
+    state = confirmations.confirmation_state(meeting)
+    mine = confirmations.attendee_for(current_user, meeting)
     answer = next((r for r in state["attendees"] if mine and r["attendee"] == mine.id), None)
     return {
         "revision": revision,
@@ -62,7 +62,11 @@ def panel(meeting) -> dict:
 
 @bp.app_context_processor
 def _panel_helpers():
-    return {"confirmation_panel": panel, "qr_svg": qr_svg, "method_label": revisions.method_label}
+    return {
+        "confirmation_panel": panel,
+        "qr_svg": qr_svg,
+        "method_label": confirmations.method_label,
+    }
 
 
 # --- nothing dropped, freeze, correct --------------------------------------------------------
@@ -133,10 +137,10 @@ def reopen(meeting):
 def confirm_page(meeting):
     """Where an attendee reads the frozen revision and confirms it (the QR code leads here)."""
     revision = revisions.latest_revision(meeting)
-    attendee = revisions.attendee_for(current_user, meeting)
+    attendee = confirmations.attendee_for(current_user, meeting)
     answer = None
     if revision is not None and attendee is not None:
-        answer = revisions.confirmations_by_attendee(revision).get(attendee.id)
+        answer = confirmations.confirmations_by_attendee(revision).get(attendee.id)
     form = AnswerForm(
         revision=revision.number if revision else None,
         fingerprint=revision.fingerprint if revision else "",
@@ -182,7 +186,7 @@ def _done(meeting, ok: bool, message: str, status: int = 200, target=None):
 @bp.route("/meetings/<id:meeting_id>/confirm", methods=["POST"])
 @meeting_view()
 def confirm(meeting):
-    attendee = revisions.attendee_for(current_user, meeting)
+    attendee = confirmations.attendee_for(current_user, meeting)
     if attendee is None or not permissions.can_confirm_as(current_user, attendee):
         abort(403)
     form = AnswerForm()
@@ -190,8 +194,8 @@ def confirm(meeting):
         abort(400)
     try:
         revision = _answered_revision(meeting, form)
-        revisions.confirm(current_user, revision, attendee)
-    except revisions.AlreadyConfirmed as already:
+        confirmations.confirm(current_user, revision, attendee)
+    except confirmations.AlreadyConfirmed as already:
         db.session.rollback()
         return _done(meeting, True, str(already))
     except revisions.ConfirmationError as error:
@@ -208,7 +212,7 @@ def confirm(meeting):
 @bp.route("/meetings/<id:meeting_id>/object", methods=["POST"])
 @meeting_view()
 def object_to(meeting):
-    attendee = revisions.attendee_for(current_user, meeting)
+    attendee = confirmations.attendee_for(current_user, meeting)
     if attendee is None or not permissions.can_confirm_as(current_user, attendee):
         abort(403)
     form = ObjectionForm()
@@ -218,7 +222,7 @@ def object_to(meeting):
         )
     try:
         revision = _answered_revision(meeting, form)
-        revisions.object_to(current_user, revision, attendee, form.comment.data)
+        confirmations.object_to(current_user, revision, attendee, form.comment.data)
     except revisions.ConfirmationError as error:
         db.session.rollback()
         return _done(meeting, False, str(error), 409)
@@ -236,11 +240,11 @@ def record_in_room(meeting, attendee):
     target = safe_next(request.form.get("next"), url_for("minutes.show", meeting_id=meeting.id))
     try:
         revision = _answered_revision(meeting, form)
-        revisions.record_in_room(current_user, revision, attendee)
+        confirmations.record_in_room(current_user, revision, attendee)
     except revisions.ConfirmationError as error:
         db.session.rollback()
         return _done(
-            meeting, isinstance(error, revisions.AlreadyConfirmed), str(error), 409, target
+            meeting, isinstance(error, confirmations.AlreadyConfirmed), str(error), 409, target
         )
     db.session.commit()
     return _done(
@@ -256,7 +260,7 @@ def guest_link(meeting, attendee):
     if not revisions.awaiting(meeting, revision):
         flash(_("Freeze the minutes first."), "error")
         return redirect(url_for("minutes.show", meeting_id=meeting.id))
-    token = revisions.make_link_token(current_user, revision, attendee)
+    token = confirmations.make_link_token(current_user, revision, attendee)
     url = url_for("minutes.guest_confirm", token=token, _external=True)
     address = attendee.guest_email or (attendee.user.email if attendee.user else "") or ""
     return render_template(
@@ -265,7 +269,7 @@ def guest_link(meeting, attendee):
         revision=revision,
         attendee=attendee,
         url=url,
-        hours=revisions.link_max_age() // 3600,
+        hours=confirmations.link_max_age() // 3600,
         send_form=SendLinkForm(email=address),
     )
 
@@ -287,9 +291,9 @@ def send_guest_link(meeting, attendee):
     if not form.validate_on_submit():
         flash(_("Give one valid e-mail address."), "error")
         return back
-    token = revisions.make_link_token(current_user, revision, attendee)
+    token = confirmations.make_link_token(current_user, revision, attendee)
     url = url_for("minutes.guest_confirm", token=token, _external=True)
-    revisions.send_link(current_user, revision, attendee, form.email.data, url)
+    confirmations.send_link(current_user, revision, attendee, form.email.data, url)
     flash(_("The link was sent to %(email)s.", email=form.email.data), "success")
     return back
 
@@ -300,11 +304,11 @@ def guest_confirm(token):
     """A guest's one-time link: read the revision, then confirm or object, once. It is public
     (no login): the signed, expiring token names the revision and the attendee."""
     try:
-        revision, attendee = revisions.read_link_token(token)
-    except revisions.LinkInvalid as error:
+        revision, attendee = confirmations.read_link_token(token)
+    except confirmations.LinkInvalid as error:
         return render_template("minutes/confirm_guest.html", error=str(error)), 410
     meeting = revision.meeting
-    answer = revisions.confirmations_by_attendee(revision).get(attendee.id)
+    answer = confirmations.confirmations_by_attendee(revision).get(attendee.id)
     form, objection_form = AnswerForm(), ObjectionForm()
     message = None
     if request.method == "POST" and answer is None:
@@ -313,7 +317,7 @@ def guest_confirm(token):
         if not valid:
             abort(400)
         try:
-            answer = revisions.answer_by_link(
+            answer = confirmations.answer_by_link(
                 token, objection_form.comment.data if objecting else None
             )
         except revisions.ConfirmationError as error:
@@ -339,7 +343,7 @@ def guest_confirm(token):
 @meeting_view()
 def confirmations_json(meeting):
     """The live count for the projector: who has confirmed the latest revision."""
-    state = revisions.confirmation_state(meeting)
+    state = confirmations.confirmation_state(meeting)
     response = jsonify(state)
     response.headers["Cache-Control"] = "no-cache"
     return response

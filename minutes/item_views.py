@@ -13,7 +13,8 @@ from accounts.models import User
 from core import errors
 from core.extensions import db
 from core.timeutil import local_today
-from minutes import bp, services
+from minutes import bp, carry_over, items, writes
+from minutes import homework as minutes_homework
 from minutes.forms import (
     CarryForm,
     EditItemForm,
@@ -77,7 +78,7 @@ def add_item(meeting):
     form = ItemForm(prefix="item")
     form.parent_item_id.choices = goal_choices(meeting)
     _require_valid(form)
-    item = services.add_item(
+    item = items.add_item(
         current_user,
         meeting,
         form.kind.data,
@@ -94,7 +95,7 @@ def add_item(meeting):
 def add_homework(meeting):
     form = HomeworkForm(prefix="hw")
     _require_valid(form)
-    item = services.add_homework(
+    item = minutes_homework.add_homework(
         current_user,
         meeting,
         _who(form),
@@ -124,7 +125,7 @@ def _edit_forms(meeting: Meeting, item: Item, formdata=None) -> dict:
     if formdata is None:
         edit.version.data = item.version
     move = MoveForm(formdata=None, prefix="move")
-    move.kind.choices = [c for c in move.kind.choices if c[0] in services.MOVES.get(item.kind, ())]
+    move.kind.choices = [c for c in move.kind.choices if c[0] in items.MOVES.get(item.kind, ())]
     move.parent_item_id.choices = goals
     move.who_id.choices = who
     move.version.data = item.version
@@ -155,7 +156,7 @@ def _render_item(meeting, item, forms, conflict=None):
         "minutes/item.html",
         meeting=meeting,
         item=item,
-        history=services.history(item),
+        history=items.history(item),
         editable=permissions.can_edit_minutes(current_user, meeting),
         conflict=conflict,
         **forms,
@@ -176,12 +177,12 @@ def item(meeting, item):
     def conflict(stale):
         # The form again with what this person typed, beside the text saved meanwhile.
         form.version.data = stale.item.version
-        current = services.snapshot(stale.item)
+        current = writes.snapshot(stale.item)
         return _render_item(meeting, item, forms, conflict={"message": str(stale), **current})
 
     errors.form_page(form, lambda: _render_item(meeting, item, forms), stale=conflict)
     if item.kind == "homework":
-        services.edit_homework(
+        minutes_homework.edit_homework(
             current_user,
             item,
             who=_who(form),
@@ -190,7 +191,7 @@ def item(meeting, item):
             expected_version=form.version.data or None,
         )
     else:
-        services.edit_item(
+        items.edit_item(
             current_user,
             item,
             form.text.data,
@@ -208,7 +209,7 @@ def item(meeting, item):
 def move(meeting, item):
     form = MoveForm(prefix="move")
     _require_valid(form)
-    services.move_item(
+    items.move_item(
         current_user,
         item,
         form.kind.data,
@@ -231,7 +232,7 @@ def to_later(meeting, item):
         abort(404)  # no meeting can have that id
     target = load_meeting(form.meeting_id.data)
     permissions.require_edit_minutes(current_user, target)
-    goal = services.pull_as_goal(current_user, target, item)
+    goal = carry_over.pull_as_goal(current_user, target, item)
     db.session.commit()
     flash(_("The item is now a goal of “%(title)s”.", title=target.title), "success")
     return _back(target, goal)
@@ -243,9 +244,9 @@ def reorder(meeting, item):
     form = ReorderForm()
     _require_valid(form)
     step = -1 if form.direction.data == "up" else 1
-    group = services.group_items(meeting.id, item.kind)
+    group = writes.group_items(meeting.id, item.kind)
     index = group.index(item) if item in group else 0
-    services.reorder_item(current_user, item, index + step, form.version.data or None)
+    items.reorder_item(current_user, item, index + step, form.version.data or None)
     db.session.commit()
     return _back(meeting, item)
 
@@ -253,7 +254,7 @@ def reorder(meeting, item):
 @bp.route("/meetings/<id:meeting_id>/items/<id:item_id>/delete", methods=["POST"])
 @meeting_view("edit", item=True)
 def delete(meeting, item):
-    services.delete_item(current_user, item, request.form.get("version") or None)
+    items.delete_item(current_user, item, request.form.get("version") or None)
     db.session.commit()
     flash(_("The item was deleted (it stays in the history)."), "success")
     return _back(meeting)
@@ -276,10 +277,10 @@ def carry(meeting, item_id):
     _require_valid(form)
     if request.form.get("action") == "keep":
         due = _due(form.due.data) if (form.due.data or "").strip() else None
-        services.keep_open(current_user, meeting, homework, due_date=due)
+        carry_over.keep_open(current_user, meeting, homework, due_date=due)
         message = _("Kept open.")
     else:
-        services.carry_over(current_user, meeting, homework, decision=form.decision.data)
+        carry_over.carry_over(current_user, meeting, homework, decision=form.decision.data)
         message = _("Recorded as a result of this meeting; its ticket was closed.")
     db.session.commit()
     flash(message, "success")
@@ -291,6 +292,6 @@ def carry(meeting, item_id):
 def pull(meeting, item_id):
     """A preview item of an earlier meeting becomes a goal of this one."""
     preview = _earlier_item(meeting, item_id)
-    goal = services.pull_as_goal(current_user, meeting, preview)
+    goal = carry_over.pull_as_goal(current_user, meeting, preview)
     db.session.commit()
     return _back(meeting, goal)

@@ -28,7 +28,7 @@ from accounts.models import User
 from core import generations
 from core.extensions import db
 from core.timeutil import to_local, utcnow
-from minutes import bp, services
+from minutes import bp, carry_over, items, meetings
 from minutes.forms import add_forms
 from minutes.models import Attendee, Item, Meeting, Revision
 from projects.models import Membership
@@ -42,9 +42,9 @@ def page_context(meeting: Meeting, editable: bool | None = None) -> dict:
     _load_attendees(meeting)
     return {
         "meeting": meeting,
-        "sheets": services.sheets(meeting),
-        "carry": services.earlier_open_homework(meeting),
-        "previews": services.earlier_previews(meeting) if editable else [],
+        "sheets": items.sheets(meeting),
+        "carry": carry_over.earlier_open_homework(meeting),
+        "previews": carry_over.earlier_previews(meeting) if editable else [],
         "editable": editable,
         "today": to_local(utcnow()).date(),
     }
@@ -212,7 +212,7 @@ def live_fragment(meeting: Meeting, etag: str, view: str, frozen: bool = True) -
         lambda: render_template(
             "minutes/_present_sheets.html",
             meeting=meeting,
-            sheets=services.sheets(meeting),
+            sheets=items.sheets(meeting),
             today=today,
         ),
     )
@@ -283,7 +283,7 @@ def live(meeting_id):
             seq=seq,
             etag=etag,
             status=meeting.status,
-            status_label=services.status_label(meeting.status),
+            status_label=meetings.status_label(meeting.status),
             html=live_fragment(meeting, etag, view, frozen),
             # A fresh form token: a meeting can outlast the token's lifetime.
             csrf_token=generate_csrf(),

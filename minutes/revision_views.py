@@ -9,7 +9,7 @@ import difflib
 from flask import abort, current_app, render_template, request
 
 from core import parsing
-from minutes import bp, revisions
+from minutes import bp, confirmations, revisions
 from minutes.loading import meeting_view
 
 
@@ -24,7 +24,7 @@ def _load_revision(meeting, number: int):
 @meeting_view()
 def revision_list(meeting):
     rows = [
-        (r, revisions.is_confirmed(r), len([c for c in r.confirmations if c.objection is None]))
+        (r, confirmations.is_confirmed(r), len([c for c in r.confirmations if c.objection is None]))
         for r in reversed(meeting.revisions)
     ]
     return render_template("minutes/revisions.html", meeting=meeting, rows=rows)
@@ -40,9 +40,9 @@ def revision(meeting, number):
         meeting=meeting,
         revision=revision,
         doc=revisions.readable(content),
-        confirmed=revisions.is_confirmed(revision),
+        confirmed=confirmations.is_confirmed(revision),
         awaiting=revisions.awaiting(meeting, revision),
-        state=revisions.confirmation_state(meeting),
+        state=confirmations.confirmation_state(meeting),
         count=len(meeting.revisions),
     )
 

@@ -32,7 +32,7 @@ from core import errors, parsing
 from core.extensions import db
 from core.timeutil import JST, to_local, utcnow
 from core.urls import row_url, safe_next
-from minutes import bp, services
+from minutes import bp, carry_over, items, meetings
 from minutes.forms import AttendeeForm, CopyForm, MeetingForm, StatusForm
 from minutes.live import live_etag, live_panel, live_region
 from minutes.loading import meeting_view
@@ -140,7 +140,7 @@ EVENT_LABELS = {
 
 def describe(snapshot: dict) -> str:
     """One line for an ItemEvent's before/after in the history table."""
-    kind = services.kind_label(snapshot.get("kind", ""))
+    kind = items.kind_label(snapshot.get("kind", ""))
     if "what" in snapshot:
         return (
             f"{kind}: {snapshot.get('who', '')} / {snapshot['what']} / {snapshot.get('due_date')}"
@@ -153,8 +153,8 @@ def describe(snapshot: dict) -> str:
 # Helpers the templates (and the macros they import) call.
 for _name, _func in {
     "project_meetings": project_meetings,
-    "kind_label": services.kind_label,
-    "meeting_status_label": services.status_label,
+    "kind_label": items.kind_label,
+    "meeting_status_label": meetings.status_label,
     "ticket_url": ticket_url,
     "row_url": row_url,
     "event_label": lambda action: str(EVENT_LABELS.get(action, action)),
@@ -221,13 +221,13 @@ def new(unit):
         }
 
         def create():
-            meeting = services.create_meeting(current_user, unit, data)
+            meeting = meetings.create_meeting(current_user, unit, data)
             for user_id in form.attendee_ids.data or []:
                 user = db.session.get(User, user_id)
                 if user is not None:
-                    services.add_attendee(current_user, meeting, user)
+                    meetings.add_attendee(current_user, meeting, user)
             for name, org in _guests(form.guests.data):
-                services.add_attendee(current_user, meeting, None, name, org)
+                meetings.add_attendee(current_user, meeting, None, name, org)
             return meeting
 
         meeting = create()
@@ -259,7 +259,7 @@ def edit(meeting):
             "facilitator_id": form.facilitator_id.data,
             **_times(form),
         }
-        services.update_meeting(current_user, meeting, data, form.version.data or None)
+        meetings.update_meeting(current_user, meeting, data, form.version.data or None)
         db.session.commit()
         flash(_("The meeting was saved."), "success")
         return redirect(url_for("minutes.show", meeting_id=meeting.id))
@@ -288,7 +288,7 @@ def add_attendee(meeting):
     user = db.session.get(User, form.user_id.data or 0)
     if user is not None and not permissions.can_view_project(user, meeting.unit):
         user = None
-    services.add_attendee(
+    meetings.add_attendee(
         current_user, meeting, user, form.guest_name.data, form.guest_organisation.data
     )
     db.session.commit()
@@ -298,7 +298,7 @@ def add_attendee(meeting):
 @bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/presence", methods=["POST"])
 @meeting_view("edit", attendee=True)
 def presence(meeting, attendee):
-    services.set_presence(current_user, attendee, request.form.get("present") == "1")
+    meetings.set_presence(current_user, attendee, request.form.get("present") == "1")
     db.session.commit()
     return redirect(
         safe_next(request.form.get("next"), url_for("minutes.show", meeting_id=meeting.id))
@@ -308,7 +308,7 @@ def presence(meeting, attendee):
 @bp.route("/meetings/<id:meeting_id>/attendees/<id:attendee_id>/delete", methods=["POST"])
 @meeting_view("edit", back=_attendees_of, attendee=True)
 def remove_attendee(meeting, attendee):
-    services.remove_attendee(current_user, attendee)
+    meetings.remove_attendee(current_user, attendee)
     db.session.commit()
     return redirect(_attendees_of(meeting))
 
@@ -319,7 +319,7 @@ def status(meeting):
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)
-    services.set_status(current_user, meeting, form.status.data)
+    meetings.set_status(current_user, meeting, form.status.data)
     db.session.commit()
     return redirect(url_for("minutes.show", meeting_id=meeting.id))
 
@@ -332,7 +332,7 @@ def copy(meeting):
         local = to_local(meeting.starts_at) + timedelta(days=7)
         form.day.data, form.start_time.data = local.date(), local.time()
     if form.validate_on_submit():
-        nxt = services.copy_as_next(
+        nxt = meetings.copy_as_next(
             current_user, meeting, to_utc(form.day.data, form.start_time.data)
         )
         db.session.commit()
@@ -378,7 +378,7 @@ def present(meeting):
     return render_template(
         "minutes/present.html",
         meeting=meeting,
-        sheets=services.sheets(meeting),
+        sheets=items.sheets(meeting),
         editable=permissions.can_edit_minutes(current_user, meeting),
         people=people,
         later=[
@@ -386,5 +386,5 @@ def present(meeting):
         ],
         etag=live_etag(meeting),
         today=to_local(utcnow()).date(),
-        moves={"sheet": services.MOVES, "later": services.TAKEN_OVER_AS_GOAL},
+        moves={"sheet": items.MOVES, "later": carry_over.TAKEN_OVER_AS_GOAL},
     )

@@ -14,7 +14,7 @@ import permissions
 from accounts.models import User
 from core import errors
 from core.extensions import db
-from minutes import services as minutes_services
+from minutes import writes
 from minutes.models import Item
 
 
@@ -27,8 +27,8 @@ def _is_later(new: Item, old: Item) -> bool:
 
 
 def _record(actor: User | None, item: Item, before, after) -> None:
-    seq = minutes_services._bump(item.meeting)
-    minutes_services._event(
+    seq = writes.bump_seq(item.meeting)
+    writes.record_event(
         actor,
         item.meeting,
         seq,

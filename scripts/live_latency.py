@@ -65,7 +65,7 @@ def seed(url: str, tmp: Path, viewers: int) -> tuple[int, str, list[str]]:
     from app import create_app
     from core.extensions import db
     from core.timeutil import utcnow
-    from minutes import services as minutes
+    from minutes import items, meetings
     from projects import services as projects
     from tickets.defaults import ensure_defaults
 
@@ -84,19 +84,17 @@ def seed(url: str, tmp: Path, viewers: int) -> tuple[int, str, list[str]]:
             projects.set_membership(project, user, "member")
             minutes_attendees.append(user)
             logins.append(user.login)
-        meeting = minutes.create_meeting(
+        meeting = meetings.create_meeting(
             facilitator,
             unit,
             {"title": "計測用の会議", "starts_at": utcnow() - timedelta(minutes=5)},
         )
         for user in minutes_attendees:
-            minutes.add_attendee(facilitator, meeting, user)
-        minutes.set_status(facilitator, meeting, "in_session")
+            meetings.add_attendee(facilitator, meeting, user)
+        meetings.set_status(facilitator, meeting, "in_session")
         for n in range(8):  # a realistic sheet to render, not an empty page
-            goal = minutes.add_item(facilitator, meeting, "goal", f"目標 {n}: 帳票の様式を決める")
-            minutes.add_item(
-                facilitator, meeting, "result", f"成果 {n}: 様式案Bで合意", parent=goal
-            )
+            goal = items.add_item(facilitator, meeting, "goal", f"目標 {n}: 帳票の様式を決める")
+            items.add_item(facilitator, meeting, "result", f"成果 {n}: 様式案Bで合意", parent=goal)
         result = (meeting.id, accounts.api_token(facilitator), logins)
         db.session.commit()
         db.engine.dispose()

@@ -8,7 +8,7 @@ import pytest
 
 from accounts import services as accounts
 from core.extensions import db
-from minutes import services
+from minutes import items, meetings
 from minutes.api import openapi_paths
 
 
@@ -137,7 +137,7 @@ def test_move_and_reorder(client, meeting, make_item, facilitator):
     )
     assert moved.json["item"]["kind"] == "result"
     client.post(f"/api/v1/items/{b.id}/reorder", json={"position": 0}, headers=headers)
-    assert [g.text for g, _ in services.sheets(meeting)["goals"]] == ["二", "一"]
+    assert [g.text for g, _ in items.sheets(meeting)["goals"]] == ["二", "一"]
 
 
 def test_move_preview_to_homework_in_one_line(client, meeting, make_item, facilitator):
@@ -193,7 +193,7 @@ def test_delete_and_locked_minutes(client, meeting, make_item, facilitator):
     headers = key(facilitator)
     assert client.delete(f"/api/v1/items/{item.id}", headers=headers).json["item"]["deleted"]
     other = make_item(meeting, "break", "残す")
-    services.set_status(None, meeting, "confirmed")
+    meetings.set_status(None, meeting, "confirmed")
     db.session.commit()
     locked = client.patch(f"/api/v1/items/{other.id}", json={"text": "x"}, headers=headers)
     assert locked.status_code == 409 and locked.json["locked"] is True

@@ -1,4 +1,4 @@
-"""Nothing dropped, revisions, sign-off and guest links (minutes.revisions)."""
+"""Nothing dropped, revisions, sign-off and guest links (minutes.revisions, .confirmations)."""
 
 import hashlib
 import json
@@ -8,8 +8,7 @@ import sqlalchemy as sa
 
 from core import errors
 from core.extensions import db
-from minutes import revisions
-from minutes import services as minutes
+from minutes import confirmations, items, meetings, revisions
 from minutes.models import Confirmation, Revision
 from tickets import services as tickets
 
@@ -25,9 +24,9 @@ def confirm_all(meeting, revision):
     """Everyone present signs off: members on their own device, guests in the room."""
     for a in meeting.attendees:
         if a.user is not None:
-            revisions.confirm(a.user, revision, a)
+            confirmations.confirm(a.user, revision, a)
         else:
-            revisions.record_in_room(meeting.facilitator, revision, a)
+            confirmations.record_in_room(meeting.facilitator, revision, a)
     db.session.commit()
 
 
@@ -65,7 +64,7 @@ def test_homework_that_lost_its_due_date_refuses_the_freeze(ready_meeting):
 def test_nobody_present_refuses_the_freeze(ready_meeting):
     meeting = ready_meeting()
     for a in meeting.attendees:
-        minutes.set_presence(None, a, False)
+        meetings.set_presence(None, a, False)
     assert [p.item_id for p in revisions.check_nothing_dropped(meeting)] == [None]
 
 
@@ -100,7 +99,7 @@ def test_freeze_stores_canonical_content_and_its_sha256(ready_meeting):
 def test_an_edit_after_freezing_starts_the_next_revision(ready_meeting, make_item):
     meeting = ready_meeting()
     first = revisions.freeze(meeting.facilitator, meeting)
-    revisions.confirm(meeting.facilitator, first, attendee_of(meeting, meeting.facilitator))
+    confirmations.confirm(meeting.facilitator, first, attendee_of(meeting, meeting.facilitator))
     db.session.commit()
     make_item(meeting, "break", "次回は本庁舎で開催する", actor=meeting.facilitator)
     assert meeting.status == "in_session"
@@ -134,7 +133,7 @@ def test_a_confirmation_records_who_organisation_method_and_fingerprint(
     meeting = ready_meeting()
     revision = freeze_meeting(meeting)
     sato = next(a for a in meeting.attendees if a.name == "佐藤 花子")
-    c = revisions.confirm(sato.user, revision, sato)
+    c = confirmations.confirm(sato.user, revision, sato)
     assert (c.name, c.organisation, c.method, c.fingerprint, c.objection) == (
         "佐藤 花子",
         "前橋市",
@@ -149,10 +148,10 @@ def test_confirming_twice_is_already_confirmed_and_stored_once(ready_meeting, fr
     meeting = ready_meeting()
     revision = freeze_meeting(meeting)
     me = attendee_of(meeting, meeting.facilitator)
-    revisions.confirm(meeting.facilitator, revision, me)
+    confirmations.confirm(meeting.facilitator, revision, me)
     db.session.commit()
-    with pytest.raises(revisions.AlreadyConfirmed):
-        revisions.confirm(meeting.facilitator, revision, me)
+    with pytest.raises(confirmations.AlreadyConfirmed):
+        confirmations.confirm(meeting.facilitator, revision, me)
     db.session.rollback()
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Confirmation))
     assert count == 1
@@ -163,7 +162,7 @@ def test_nobody_confirms_for_someone_else_on_their_own_device(ready_meeting, fre
     revision = freeze_meeting(meeting)
     other = next(a for a in meeting.attendees if a.name == "山本 翔")
     with pytest.raises(errors.Forbidden):
-        revisions.confirm(meeting.facilitator, revision, other)
+        confirmations.confirm(meeting.facilitator, revision, other)
 
 
 def test_all_present_confirm_then_the_minutes_are_confirmed_and_locked(
@@ -172,41 +171,41 @@ def test_all_present_confirm_then_the_minutes_are_confirmed_and_locked(
     meeting = ready_meeting()
     revision = freeze_meeting(meeting)
     confirm_all(meeting, revision)
-    assert meeting.status == "confirmed" and revisions.is_confirmed(revision)
+    assert meeting.status == "confirmed" and confirmations.is_confirmed(revision)
     with pytest.raises(errors.Locked):
-        minutes.add_item(meeting.facilitator, meeting, "break", "追記")
+        items.add_item(meeting.facilitator, meeting, "break", "追記")
 
 
 def test_an_absent_attendee_is_not_waited_for(ready_meeting, freeze_meeting):
     meeting = ready_meeting()
     guest = attendee_of(meeting, guest="佐々木 健")
-    minutes.set_presence(None, guest, False)
+    meetings.set_presence(None, guest, False)
     revision = freeze_meeting(meeting)
     for a in meeting.attendees:
         if a.user is not None:
-            revisions.confirm(a.user, revision, a)
+            confirmations.confirm(a.user, revision, a)
     assert meeting.status == "confirmed"
     with pytest.raises(revisions.ConfirmationError):
-        revisions.record_in_room(meeting.facilitator, revision, guest)
+        confirmations.record_in_room(meeting.facilitator, revision, guest)
 
 
 def test_an_objection_holds_the_confirmation_and_can_be_withdrawn(ready_meeting, freeze_meeting):
     meeting = ready_meeting()
     revision = freeze_meeting(meeting)
     yamamoto = next(a for a in meeting.attendees if a.name == "山本 翔")
-    revisions.object_to(yamamoto.user, revision, yamamoto, "宿題の期限は12月18日のはずです")
+    confirmations.object_to(yamamoto.user, revision, yamamoto, "宿題の期限は12月18日のはずです")
     for a in meeting.attendees:
         if a is not yamamoto and a.user is not None:
-            revisions.confirm(a.user, revision, a)
+            confirmations.confirm(a.user, revision, a)
         elif a.user is None:
-            revisions.record_in_room(meeting.facilitator, revision, a)
-    state = revisions.confirmation_state(meeting)
+            confirmations.record_in_room(meeting.facilitator, revision, a)
+    state = confirmations.confirmation_state(meeting)
     assert meeting.status == "awaiting_confirmation"
     assert (state["confirmed"], state["objections"], state["required"]) == (3, 1, 4)
     assert next(r for r in state["attendees"] if r["name"] == "山本 翔")["objection"].startswith(
         "宿題の期限"
     )
-    revisions.confirm(yamamoto.user, revision, yamamoto)
+    confirmations.confirm(yamamoto.user, revision, yamamoto)
     assert meeting.status == "confirmed"
 
 
@@ -217,7 +216,7 @@ def test_an_old_revision_cannot_be_confirmed(ready_meeting, freeze_meeting, make
     freeze_meeting(meeting)
     me = attendee_of(meeting, meeting.facilitator)
     with pytest.raises(revisions.ConfirmationError, match="1"):
-        revisions.confirm(meeting.facilitator, old, me)
+        confirmations.confirm(meeting.facilitator, old, me)
 
 
 def test_correcting_confirmed_minutes_makes_a_new_revision_to_confirm(
@@ -227,10 +226,10 @@ def test_correcting_confirmed_minutes_makes_a_new_revision_to_confirm(
     first = freeze_meeting(meeting)
     confirm_all(meeting, first)
     revisions.start_new_revision(meeting.facilitator, meeting)
-    minutes.add_item(meeting.facilitator, meeting, "break", "訂正: 会場は会議室B")
+    items.add_item(meeting.facilitator, meeting, "break", "訂正: 会場は会議室B")
     second = freeze_meeting(meeting)
     assert meeting.status == "awaiting_confirmation" and second.number == 2
-    assert revisions.is_confirmed(first) and not revisions.is_confirmed(second)
+    assert confirmations.is_confirmed(first) and not confirmations.is_confirmed(second)
 
 
 # --- 4. guest links -----------------------------------------------------------------------
@@ -240,24 +239,24 @@ def test_a_guest_link_confirms_once(ready_meeting, freeze_meeting):
     meeting = ready_meeting()
     revision = freeze_meeting(meeting)
     guest = attendee_of(meeting, guest="佐々木 健")
-    token = revisions.make_link_token(meeting.facilitator, revision, guest)
-    c = revisions.answer_by_link(token)
+    token = confirmations.make_link_token(meeting.facilitator, revision, guest)
+    c = confirmations.answer_by_link(token)
     db.session.commit()
     assert (c.method, c.name, c.organisation) == ("link", "佐々木 健", "赤城データ株式会社")
-    with pytest.raises(revisions.AlreadyConfirmed):
-        revisions.answer_by_link(token)
+    with pytest.raises(confirmations.AlreadyConfirmed):
+        confirmations.answer_by_link(token)
 
 
 def test_an_expired_or_forged_link_is_refused(app, ready_meeting, freeze_meeting, monkeypatch):
     meeting = ready_meeting()
     revision = freeze_meeting(meeting)
     guest = attendee_of(meeting, guest="佐々木 健")
-    token = revisions.make_link_token(meeting.facilitator, revision, guest)
-    with pytest.raises(revisions.LinkInvalid):
-        revisions.answer_by_link(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+    token = confirmations.make_link_token(meeting.facilitator, revision, guest)
+    with pytest.raises(confirmations.LinkInvalid):
+        confirmations.answer_by_link(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
     monkeypatch.setitem(app.config, "SANMAI_CONFIRM_LINK_HOURS", -1)
-    with pytest.raises(revisions.LinkInvalid, match="expired|期限"):
-        revisions.answer_by_link(token)
+    with pytest.raises(confirmations.LinkInvalid, match="expired|期限"):
+        confirmations.answer_by_link(token)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Confirmation)) == 0
 
 

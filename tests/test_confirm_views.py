@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from core.extensions import db
-from minutes import revisions
-from minutes import services as minutes
+from minutes import confirmations, items, meetings, revisions
+from minutes import homework as minutes_homework
 from minutes.models import Confirmation
 
 EXPORT_AND_CONFIRM_URLS = [
@@ -101,10 +101,10 @@ def test_the_diff_shows_what_changed_between_revisions(client, login, frozen, fr
     meeting, _ = frozen
     actor = meeting.facilitator
     result = next(i for i in meeting.items if i.kind == "result")
-    minutes.edit_item(actor, result, "窓口とコンビニ交付とオンライン申請で対応する")
-    minutes.add_item(actor, meeting, "preview", "電子申請の手数料を検討する")
+    items.edit_item(actor, result, "窓口とコンビニ交付とオンライン申請で対応する")
+    items.add_item(actor, meeting, "preview", "電子申請の手数料を検討する")
     homework = next(i for i in meeting.items if i.kind == "homework")
-    minutes.edit_homework(actor, homework, due_date=date(2026, 12, 25))
+    minutes_homework.edit_homework(actor, homework, due_date=date(2026, 12, 25))
     db.session.commit()
     freeze_meeting(meeting)
     login(actor)
@@ -143,7 +143,7 @@ def test_confirming_twice_answers_already_confirmed_not_an_error(client, login, 
 
 def test_a_confirmation_of_a_revision_not_read_is_refused(client, login, frozen, freeze_meeting):
     meeting, first = frozen
-    minutes.add_item(meeting.facilitator, meeting, "break", "追記")
+    items.add_item(meeting.facilitator, meeting, "break", "追記")
     db.session.commit()
     freeze_meeting(meeting)
     login(person(meeting, "佐藤 花子").user)
@@ -214,7 +214,9 @@ def test_a_guest_confirms_once_through_the_link(client, login, frozen, app):
 
 def test_an_expired_link_says_so(client, frozen, app, monkeypatch):
     meeting, revision = frozen
-    token = revisions.make_link_token(meeting.facilitator, revision, person(meeting, "佐々木 健"))
+    token = confirmations.make_link_token(
+        meeting.facilitator, revision, person(meeting, "佐々木 健")
+    )
     monkeypatch.setitem(app.config, "SANMAI_CONFIRM_LINK_HOURS", -1)
     response = client.get(f"/confirm/{token}")
     assert response.status_code == 410 and "有効期限" in response.data.decode()
@@ -222,7 +224,7 @@ def test_an_expired_link_says_so(client, frozen, app, monkeypatch):
 
 def test_the_projector_shows_the_count_and_a_qr_code_to_the_confirm_page(client, login, frozen):
     meeting, revision = frozen
-    revisions.confirm(meeting.facilitator, revision, person(meeting, "鈴木 一郎"))
+    confirmations.confirm(meeting.facilitator, revision, person(meeting, "鈴木 一郎"))
     db.session.commit()
     login(meeting.facilitator)
     page = client.get(f"/meetings/{meeting.id}/present").data.decode()
@@ -242,12 +244,12 @@ def test_confirming_needs_a_csrf_token(client, login, frozen, csrf_enabled):
 
 def test_a_status_set_back_by_hand_after_an_edit_cannot_be_confirmed(frozen):
     meeting, revision = frozen
-    minutes.set_status(meeting.facilitator, meeting, "in_session")
-    minutes.add_item(meeting.facilitator, meeting, "break", "凍結後の追記")
-    minutes.set_status(meeting.facilitator, meeting, "awaiting_confirmation")
+    meetings.set_status(meeting.facilitator, meeting, "in_session")
+    items.add_item(meeting.facilitator, meeting, "break", "凍結後の追記")
+    meetings.set_status(meeting.facilitator, meeting, "awaiting_confirmation")
     sato = person(meeting, "佐藤 花子")
     with pytest.raises(revisions.ConfirmationError):
-        revisions.confirm(sato.user, revision, sato)
+        confirmations.confirm(sato.user, revision, sato)
     assert revisions.can_be_frozen(meeting)
 
 

@@ -7,7 +7,7 @@ import pytest
 from accounts import services as accounts
 from core import errors
 from core.extensions import db
-from minutes import services
+from minutes import items, meetings, writes
 from tickets.models import Ticket
 
 
@@ -37,7 +37,7 @@ def test_the_errors_are_one_family_with_their_status():
         403,
         404,
     ]
-    assert issubclass(services.StaleItem, errors.StaleVersion)
+    assert issubclass(writes.StaleItem, errors.StaleVersion)
     assert not issubclass(errors.Forbidden, PermissionError)
     assert errors.Invalid("題名がありません", "title").field == "title"
 
@@ -54,7 +54,7 @@ def test_a_refused_form_is_flashed_on_the_page_it_came_from_and_nothing_is_kept(
     assert response.headers["Location"].endswith(f"/meetings/{meeting.id}")
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "このプロジェクトにそのチケットはありません。" in page  # the service's message
-    assert services.sheets(meeting)["all"] == []
+    assert items.sheets(meeting)["all"] == []
 
 
 def test_the_json_api_answers_a_refused_input_with_the_field(client, meeting, facilitator):
@@ -102,7 +102,7 @@ def test_forbidden_is_the_403_page(client, login, meeting, viewer):
         f"/meetings/{meeting.id}/items", data={"item-kind": "goal", "item-text": "目標"}
     )
     assert response.status_code == 403
-    assert services.sheets(meeting)["all"] == []
+    assert items.sheets(meeting)["all"] == []
 
 
 def test_not_found_is_the_404_page(client, login, facilitator, make_meeting):
@@ -114,7 +114,7 @@ def test_not_found_is_the_404_page(client, login, facilitator, make_meeting):
 
 
 def test_locked_minutes_answer_409_with_the_reason(client, login, meeting, facilitator):
-    services.set_status(None, meeting, "confirmed")
+    meetings.set_status(None, meeting, "confirmed")
     db.session.commit()
     login(facilitator)
     response = client.post(

@@ -8,7 +8,7 @@ from icalendar import Calendar
 
 from core.extensions import db
 from exports import ical as icals
-from minutes import services as minutes
+from minutes import homework as minutes_homework
 from tickets import services as tickets
 
 
@@ -113,7 +113,7 @@ def test_a_homework_due_date_moved_moves_the_event(client, ready_meeting, token_
     sato = homework.ticket.assignee
     url = f"/feeds/{token_of(sato)}/homework.ics"
     (before,) = parse(client.get(url)).walk("VEVENT")
-    minutes.edit_homework(meeting.facilitator, homework, due_date=date(2026, 12, 25))
+    minutes_homework.edit_homework(meeting.facilitator, homework, due_date=date(2026, 12, 25))
     db.session.commit()
     (after,) = parse(client.get(url)).walk("VEVENT")
     assert str(before["uid"]) == str(after["uid"])

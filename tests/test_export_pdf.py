@@ -11,8 +11,7 @@ import pytest
 
 from core.extensions import db
 from exports import pdf as pdfs
-from minutes import revisions
-from minutes import services as minutes
+from minutes import confirmations, homework, items, revisions
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pdftotext") is None, reason="poppler-utils (make test installs it)"
@@ -52,9 +51,9 @@ def page_count(path: Path) -> int:
 def confirm_everyone(meeting, revision):
     for a in meeting.attendees:
         if a.user is not None:
-            revisions.confirm(a.user, revision, a)
+            confirmations.confirm(a.user, revision, a)
         else:
-            revisions.record_in_room(meeting.facilitator, revision, a)
+            confirmations.record_in_room(meeting.facilitator, revision, a)
     db.session.commit()
 
 
@@ -126,7 +125,7 @@ def test_header_and_confirmation_record(client, login, confirmed, tmp_path):
     record = everything[everything.index("確認記録") :]
     for c in revision.confirmations:
         line = next(x for x in record.splitlines() if c.name in x and c.organisation in x)
-        assert revisions.method_label(c.method) in line or c.method in line
+        assert confirmations.method_label(c.method) in line or c.method in line
         assert re.search(r"\d{4}年\d+月\d+日", line)
 
 
@@ -211,13 +210,11 @@ def test_a_40_item_meeting_renders_cold_then_from_the_cache(
     meeting = ready_meeting()
     actor = meeting.facilitator
     for n in range(10):
-        goal = minutes.add_item(actor, meeting, "goal", f"第{n + 1}の目標: 帳票の改修範囲を決める")
-        minutes.add_item(
-            actor, meeting, "result", f"第{n + 1}の成果: 改修は次期リリースで行う", goal
-        )
-        minutes.add_homework(actor, meeting, "上州システムサービス 山本", f"第{n + 1}の見積を出す",
+        goal = items.add_item(actor, meeting, "goal", f"第{n + 1}の目標: 帳票の改修範囲を決める")
+        items.add_item(actor, meeting, "result", f"第{n + 1}の成果: 改修は次期リリースで行う", goal)
+        homework.add_homework(actor, meeting, "上州システムサービス 山本", f"第{n + 1}の見積を出す",
                              date(2027, 1, n + 1), goal)  # fmt: skip
-        minutes.add_item(actor, meeting, "preview", f"第{n + 1}のさきどり: 法改正への対応")
+        items.add_item(actor, meeting, "preview", f"第{n + 1}のさきどり: 法改正への対応")
     db.session.commit()
     revision = freeze_meeting(meeting)
     confirm_everyone(meeting, revision)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from core import generations
 from core.extensions import db
-from minutes import services as minutes
+from minutes import items as minutes_items
 from projects import services as projects
 from reports.queries import Clock, OpenHomework
 from reports.trend_queries import cached_weekly_trend
@@ -44,10 +44,10 @@ def test_unchanged_data_is_answered_from_the_cache_with_one_query(
     make_homework(unit)
     assert open_count(manager) == 1
     # An edit the dashboard does not count: a goal's text typed in the projector.
-    goal = minutes.add_item(manager, make_homework(unit).meeting, "goal", "帳票の確認")
+    goal = minutes_items.add_item(manager, make_homework(unit).meeting, "goal", "帳票の確認")
     db.session.commit()
     first = open_count(manager)
-    minutes.edit_item(manager, goal, "帳票レイアウトの確認")
+    minutes_items.edit_item(manager, goal, "帳票レイアウトの確認")
     db.session.commit()
     manager.id  # noqa: B018 (reloaded after the commit, outside the count)
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from accounts import services as accounts
 from core import errors
 from core.extensions import db
-from minutes import services as minutes
+from minutes import carry_over
 from tickets import services as tickets
 from tickets.models import Journal, Ticket
 
@@ -84,7 +84,7 @@ def test_keep_open_is_for_homework_of_the_meetings_own_unit(two_projects):
     kato, homework, meeting_b = two_projects
 
     with pytest.raises(errors.Invalid):
-        minutes.keep_open(kato, meeting_b, homework, due_date=date(2027, 1, 15))
+        carry_over.keep_open(kato, meeting_b, homework, due_date=date(2027, 1, 15))
 
 
 # --- a person's change through the minutes is journaled as the person -------------------------

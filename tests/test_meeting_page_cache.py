@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from core.extensions import db
-from minutes import live, revisions, services, views
+from minutes import carry_over, confirmations, items, live, meetings, views
 from minutes.models import Item
 from projects import services as projects
 from tickets import services as tickets
@@ -74,9 +74,10 @@ def test_an_unchanged_meeting_is_neither_recomputed_nor_rerendered(
     def recomputed(*args, **kwargs):
         raise AssertionError("recomputed although nothing changed")
 
-    for name in ("sheets", "earlier_open_homework", "earlier_previews"):
-        monkeypatch.setattr(services, name, recomputed)
-    monkeypatch.setattr(revisions, "confirmation_state", recomputed)
+    monkeypatch.setattr(items, "sheets", recomputed)
+    for name in ("earlier_open_homework", "earlier_previews"):
+        monkeypatch.setattr(carry_over, name, recomputed)
+    monkeypatch.setattr(confirmations, "confirmation_state", recomputed)
     second = page(client, meeting)
     assert TOKEN.sub("", region(second)) == TOKEN.sub("", region(first))
     assert "転出証明書の様式を決める" in second and "見積を依頼する" in carry(second)
@@ -130,7 +131,7 @@ def test_homework_carried_over_in_a_later_meeting_leaves_the_list(
     later = make_meeting(unit=unit, actor=facilitator, starts_at=datetime(2027, 3, 1, 1, 0))
     login(facilitator)
     assert "見積を依頼する" in carry(page(client, meeting))  # decided: offered as a result
-    services.carry_over(facilitator, later, db.session.get(Item, homework.id))
+    carry_over.carry_over(facilitator, later, db.session.get(Item, homework.id))
     db.session.commit()
     assert "見積を依頼する" not in carry(page(client, meeting))
 
@@ -142,12 +143,12 @@ def test_a_preview_taken_up_in_another_unit_leaves_the_previews(
     first, other = project.units
     earlier = make_meeting(unit=first, actor=facilitator, starts_at=datetime(2026, 10, 1, 1))
     meeting = make_meeting(unit=first, actor=facilitator)
-    preview = services.add_item(facilitator, earlier, "preview", "マイナンバーカード更新の準備")
+    preview = items.add_item(facilitator, earlier, "preview", "マイナンバーカード更新の準備")
     elsewhere = make_meeting(unit=other, actor=facilitator)
     db.session.commit()
     login(facilitator)
     assert "マイナンバーカード更新の準備" in carry(page(client, meeting))
-    services.pull_as_goal(facilitator, elsewhere, preview)
+    carry_over.pull_as_goal(facilitator, elsewhere, preview)
     db.session.commit()
     assert "マイナンバーカード更新の準備" not in carry(page(client, meeting))
 
@@ -209,7 +210,7 @@ def test_each_editor_gets_their_own_csrf_token_and_it_works(
         f"/meetings/{meeting.id}/items", data={**data, "item-csrf_token": their_tokens.pop()}
     )
     assert own.status_code == 302
-    assert [g.text for g, _ in services.sheets(meeting)["goals"]] == ["目標B"]
+    assert [g.text for g, _ in items.sheets(meeting)["goals"]] == ["目標B"]
 
 
 def test_a_live_answer_carries_the_editors_own_token(
@@ -229,7 +230,7 @@ def test_the_confirmation_panel_is_each_persons_own(
     meeting = ready_meeting()
     facilitator, sato = meeting.facilitator, meeting.attendees[1].user
     revision = freeze_meeting(meeting)
-    revisions.confirm(facilitator, revision, meeting.attendees[0])
+    confirmations.confirm(facilitator, revision, meeting.attendees[0])
     db.session.commit()
     login(facilitator)
     assert "この版は確認済みです。" in page(client, meeting)
@@ -237,7 +238,7 @@ def test_the_confirmation_panel_is_each_persons_own(
     login(sato, other)
     html = page(other, meeting)
     assert "この版は確認済みです。" not in html and 'id="confirm-button"' in html
-    revisions.confirm(sato, revision, meeting.attendees[1])
+    confirmations.confirm(sato, revision, meeting.attendees[1])
     db.session.commit()
     assert "この版は確認済みです。" in page(other, meeting)
 
@@ -257,7 +258,7 @@ def test_a_page_rendered_afresh_issues_no_query_per_row(
             day = next(days)
             person = make_user()  # a new organisation each (make_user's default)
             projects.set_membership(unit.parent, person, "member")
-            services.add_attendee(None, meeting, person)
+            meetings.add_attendee(None, meeting, person)
             db.session.commit()
             starts = datetime(2025, 1, 1, 1) + timedelta(days=2 * day)
             make_item(make_meeting(unit=unit, starts_at=starts), "preview")

@@ -6,7 +6,8 @@ from datetime import date
 import pytest
 
 from core.extensions import db
-from minutes import services
+from minutes import homework as minutes_homework
+from minutes import writes
 from tickets import services as tickets
 
 
@@ -66,7 +67,7 @@ def test_an_edit_on_the_ticket_shows_in_the_minutes(
 
 
 def test_an_edit_in_the_minutes_is_a_journaled_ticket_change(homework, facilitator, sato):
-    services.edit_homework(
+    minutes_homework.edit_homework(
         facilitator, homework, who=sato, what="帳票を確認", due_date=date(2027, 2, 1)
     )
     db.session.commit()
@@ -83,7 +84,7 @@ def test_an_edit_in_the_minutes_is_a_journaled_ticket_change(homework, facilitat
 
 def test_the_item_keeps_no_copy_that_could_drift(homework):
     assert homework.text == ""
-    assert services.snapshot(homework)["what"] == homework.ticket.subject
+    assert writes.snapshot(homework)["what"] == homework.ticket.subject
 
 
 def test_a_closed_ticket_shows_as_closed_in_the_minutes(client, login, homework, facilitator):

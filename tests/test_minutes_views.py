@@ -5,7 +5,7 @@ from datetime import date, datetime
 import pytest
 
 from core.extensions import db
-from minutes import services
+from minutes import items, meetings
 from minutes.models import Meeting
 
 
@@ -89,7 +89,7 @@ def test_add_items_through_the_forms(client, login, meeting, facilitator):
         f"/meetings/{meeting.id}/homework",
         data={"hw-who_id": facilitator.id, "hw-what": "確認する", "hw-due": "2026-12-05"},
     )
-    sheets = services.sheets(meeting)
+    sheets = items.sheets(meeting)
     assert [g.text for g, _ in sheets["goals"]] == ["目標A"]
     assert sheets["homework"][0].ticket.due_date == date(2026, 12, 5)
 
@@ -102,7 +102,7 @@ def test_homework_without_a_date_is_refused_with_a_message(client, login, meetin
         follow_redirects=True,
     )
     assert "12/5" in response.get_data(as_text=True)
-    assert services.sheets(meeting)["homework"] == []
+    assert items.sheets(meeting)["homework"] == []
 
 
 def test_second_save_of_the_same_item_is_refused_showing_the_current_text(
@@ -125,7 +125,7 @@ def test_confirmed_minutes_refuse_edits_with_a_message(
     client, login, meeting, make_item, facilitator
 ):
     item = make_item(meeting, "goal", "目標")
-    services.set_status(None, meeting, "confirmed")
+    meetings.set_status(None, meeting, "confirmed")
     db.session.commit()
     login(facilitator)
     response = client.post(f"/meetings/{meeting.id}/items/{item.id}", data={"edit-text": "x"})
@@ -156,7 +156,7 @@ def test_carry_over_from_the_meeting_page(
     client.post(
         f"/meetings/{second.id}/carry/{hw.id}", data={"action": "result", "decision": "承認"}
     )
-    assert [r.text for r in services.sheets(second)["results"]] == ["承認"]
+    assert [r.text for r in items.sheets(second)["results"]] == ["承認"]
 
 
 def test_live_answers_304_until_something_changes(client, login, meeting, make_item, viewer):

@@ -13,7 +13,7 @@ import pytest
 
 from core.extensions import db
 from exports import renderer
-from minutes import revisions
+from minutes import confirmations
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = (
@@ -53,9 +53,9 @@ def confirmed_meeting(ready_meeting, freeze_meeting):
     revision = freeze_meeting(meeting)
     for a in meeting.attendees:
         if a.user is not None:
-            revisions.confirm(a.user, revision, a)
+            confirmations.confirm(a.user, revision, a)
         else:
-            revisions.record_in_room(meeting.facilitator, revision, a)
+            confirmations.record_in_room(meeting.facilitator, revision, a)
     db.session.commit()
     return meeting
 

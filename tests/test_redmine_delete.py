@@ -37,10 +37,10 @@ def test_a_parent_with_children_is_refused_with_a_reason(api, rm_world, make_tic
 
 
 def test_a_homework_ticket_is_refused(api, rm_world, make_meeting):
-    from minutes import services as minutes
+    from minutes import homework
 
     meeting = make_meeting(unit=rm_world["unit"], facilitator=rm_world["facilitator"])
-    item = minutes.add_homework(
+    item = homework.add_homework(
         rm_world["facilitator"], meeting, rm_world["member"], "仕様を確認", date(2026, 12, 5)
     )
     db.session.commit()

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.extensions import db
-from minutes import services as minutes
+from minutes import items
 from reports import list_queries, queries, trend_queries
 from reports.queries import Clock
 
@@ -118,7 +118,7 @@ def test_deleted_homework_and_plain_tickets_are_not_homework(
 ):
     make_homework(unit)
     gone = make_homework(unit)
-    minutes.delete_item(None, gone)
+    items.delete_item(None, gone)
     make_ticket(unit=unit, due_date=date(2026, 11, 1))
 
     assert queries.headline(manager, clock=NOON_25_NOV)["open"] == 1

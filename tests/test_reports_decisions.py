@@ -7,8 +7,7 @@ import sqlalchemy as sa
 
 from core import errors
 from core.extensions import db
-from minutes import revisions
-from minutes import services as minutes
+from minutes import carry_over, confirmations, items
 from minutes.models import Item, ItemEvent
 from reports import decisions, services
 from reports.decisions import DecisionFilters
@@ -45,7 +44,7 @@ def test_results_newest_first_only_live_results(decide, make_item, facilitator):
     decide("コンビニ交付を11月から始める", on=datetime(2026, 10, 1, 1, 0))
     make_item(old.meeting, "goal", "目標は決定事項ではない")
     gone = make_item(old.meeting, "result", "取り消した決定")
-    minutes.delete_item(None, gone)
+    items.delete_item(None, gone)
 
     assert _texts(facilitator) == [
         "コンビニ交付を11月から始める",
@@ -66,7 +65,7 @@ def test_provenance_goal_homework_and_meeting(make_meeting, make_item, unit, fac
     homework = make_item(first, "homework", who=facilitator, what="帳票の見本を作る")
     second = make_meeting(unit=unit, starts_at=datetime(2026, 5, 26, 1, 0))
     goal = make_item(second, "goal", "帳票レイアウトを決める")
-    result = minutes.carry_over(None, second, homework, "見本Bの帳票で進める", goal=goal)
+    result = carry_over.carry_over(None, second, homework, "見本Bの帳票で進める", goal=goal)
     db.session.commit()
 
     (row,) = decisions.decisions(facilitator)[0]
@@ -86,7 +85,7 @@ def test_provenance_goal_homework_and_meeting(make_meeting, make_item, unit, fac
 def test_a_preview_moved_to_the_results_says_so(make_meeting, make_item, unit, facilitator):
     meeting = make_meeting(unit=unit)
     preview = make_item(meeting, "preview", "来年度の更新作業は4月に行う")
-    minutes.move_item(None, preview, "result")
+    items.move_item(None, preview, "result")
     db.session.commit()
 
     (row,) = decisions.decisions(facilitator)[0]
@@ -104,9 +103,9 @@ def test_the_confirmed_revision_a_decision_belongs_to(ready_meeting, freeze_meet
 
     for attendee in meeting.attendees:
         if attendee.user is not None:
-            revisions.confirm(attendee.user, revision, attendee)
+            confirmations.confirm(attendee.user, revision, attendee)
         else:
-            revisions.record_in_room(meeting.facilitator, revision, attendee)
+            confirmations.record_in_room(meeting.facilitator, revision, attendee)
     db.session.commit()
 
     (row,) = decisions.decisions(viewer)[0]
@@ -339,9 +338,9 @@ def test_register_page_shows_every_provenance_line(
     homework = make_item(first, "homework", who=facilitator, what="帳票の見本を作る")
     second = make_meeting(unit=unit, starts_at=datetime(2026, 5, 26, 1, 0))
     goal = make_item(second, "goal", "帳票レイアウトを決める")
-    carried = minutes.carry_over(None, second, homework, "見本Bの帳票で進める", goal=goal)
+    carried = carry_over.carry_over(None, second, homework, "見本Bの帳票で進める", goal=goal)
     preview = make_item(second, "preview", "来年度の更新作業は4月に行う")
-    minutes.move_item(None, preview, "result")
+    items.move_item(None, preview, "result")
     third = make_meeting(unit=unit, starts_at=datetime(2026, 6, 9, 1, 0))
     later = make_item(third, "result", "見本Cの帳票に変更")
     services.mark_superseded(facilitator, carried, later)

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from core.extensions import db
 from core.timeutil import utcnow
-from minutes import revisions
+from minutes import confirmations
 from reports import mypage
 from reports.queries import Clock
 
@@ -57,7 +57,7 @@ def test_minutes_awaiting_my_confirmation_until_i_confirm(ready_meeting, freeze_
     waiting = mypage.awaiting_my_confirmation(me)
 
     assert [(a.meeting.id, a.revision.number) for a in waiting] == [(meeting.id, 1)]
-    revisions.confirm(me, revision, meeting.attendees[1])
+    confirmations.confirm(me, revision, meeting.attendees[1])
     db.session.commit()
     assert mypage.awaiting_my_confirmation(me) == []
 

@@ -83,10 +83,10 @@ def test_filters_by_unit_and_meeting_day(me, make_project, filled):
 
 
 def test_deleted_items_are_not_found(me, make_unit, make_meeting, make_item):
-    from minutes import services as minutes
+    from minutes import items
 
     item = make_item(make_meeting(unit=make_unit(members={me: "member"})), "result", "取り消し")
-    minutes.delete_item(None, item)
+    items.delete_item(None, item)
 
     assert _hits(me, "取り消し")["result"] == 0
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from core import textsearch
 from core.extensions import db
-from minutes import services as minutes_services
+from minutes import items, meetings
 from reports import search
 from reports.search import SearchFilters
 from tickets import queries, services
@@ -150,9 +150,9 @@ def test_one_search_follows_edited_items_and_meetings(
     dropped = make_item(meeting, "goal", "住基の移行")
     db.session.commit()
 
-    minutes_services.edit_item(None, goal, text="宛名の方針")
-    minutes_services.delete_item(None, dropped)
-    minutes_services.update_meeting(None, meeting, {"title": "宛名定例会", "place": "本館"})
+    items.edit_item(None, goal, text="宛名の方針")
+    items.delete_item(None, dropped)
+    meetings.update_meeting(None, meeting, {"title": "宛名定例会", "place": "本館"})
     db.session.commit()
 
     def hits(q):

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from accounts import services as accounts
 from core import errors, textfields
 from core.extensions import db
-from minutes import revisions
-from minutes import services as minutes
+from minutes import confirmations, homework, items, revisions
 from minutes.models import Item
 from projects import services as projects
 from tickets import reference, services
@@ -117,7 +116,7 @@ def test_the_ticket_form_answers_422_with_the_field_named(client, login, member,
 
 def test_the_item_form_answers_422_with_the_field_named(client, login, member, unit, make_meeting):
     meeting = make_meeting(unit=unit, actor=member)
-    item = minutes.add_item(member, meeting, "goal", "帳票の確認")
+    item = items.add_item(member, meeting, "goal", "帳票の確認")
     db.session.commit()
     login(member)
     page = client.post(
@@ -135,11 +134,11 @@ def test_the_services_refuse_before_they_write(member, unit, make_meeting):
     meeting = make_meeting(unit=unit, actor=member)
     seq = meeting.change_seq
     with pytest.raises(errors.Invalid) as refused:
-        minutes.add_item(member, meeting, "result", "果" * (textfields.ITEM_TEXT + 1))
+        items.add_item(member, meeting, "result", "果" * (textfields.ITEM_TEXT + 1))
     assert refused.value.field == "text"
     assert meeting.change_seq == seq  # the meeting's write lock was never taken
     with pytest.raises(errors.Invalid) as refused:
-        minutes.add_homework(member, meeting, "山本 翔", "宿" * 256, None)
+        homework.add_homework(member, meeting, "山本 翔", "宿" * 256, None)
     assert refused.value.field == "what"
 
 
@@ -155,7 +154,7 @@ def test_control_characters_are_removed_and_line_breaks_kept_where_they_belong(
     assert journal.notes == "一行目\r\n\t二行目"
     meeting = make_meeting(unit=unit, actor=member, title="定例会\x00", place="会議室\x0bA")
     assert (meeting.title, meeting.place) == ("定例会", "会議室A")
-    item = minutes.add_item(member, meeting, "goal", "目標\x00\n- 帳票\ud800")
+    item = items.add_item(member, meeting, "goal", "目標\x00\n- 帳票\ud800")
     assert item.text == "目標\n- 帳票"
 
 
@@ -172,8 +171,10 @@ def test_an_objection_over_the_limit_is_refused_and_its_controls_removed(
     revision = freeze_meeting(meeting)
     yamamoto = next(a for a in meeting.attendees if a.name == "山本 翔")
     with pytest.raises(revisions.ConfirmationError, match="異議は4000文字以内"):
-        revisions.object_to(yamamoto.user, revision, yamamoto, "異" * (textfields.OBJECTION + 1))
-    answer = revisions.object_to(yamamoto.user, revision, yamamoto, "期限は\x0012月18日\nです")
+        confirmations.object_to(
+            yamamoto.user, revision, yamamoto, "異" * (textfields.OBJECTION + 1)
+        )
+    answer = confirmations.object_to(yamamoto.user, revision, yamamoto, "期限は\x0012月18日\nです")
     assert answer.objection == "期限は12月18日\nです"
 
 

@@ -452,8 +452,9 @@
   }
 
   // --- moving, reordering, deleting ---------------------------------------------------------
-  // The server's table (minutes.services.MOVES): the sheets each kind can move to, in the
-  // order offered, and the kinds a later meeting can take over as a goal (key n).
+  // The server's tables: the sheets each kind can move to, in the order offered
+  // (minutes.items.MOVES), and the kinds a later meeting can take over as a goal (key n;
+  // minutes.carry_over.TAKEN_OVER_AS_GOAL).
   var moves = json("moves", { sheet: {}, later: [] });
   var MOVE_KIND = { r: "result", h: "homework", g: "goal", p: "preview", b: "break" };
   var MOVE_KEY = {};

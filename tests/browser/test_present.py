@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.timeutil import utcnow
-from minutes import services
+from minutes import items
 
 pytestmark = pytest.mark.browser
 
@@ -106,7 +106,7 @@ def test_run_a_meeting_by_keyboard_while_another_user_follows(
     seen(follower, "#sheet-1 .goal .result", "マイナンバー連携の検討", delays)
     expect(follower.locator("#sheet-3 .preview")).to_have_count(0)
 
-    sheets = services.sheets(meeting)
+    sheets = items.sheets(meeting)
     assert [r.text for r in sheets["results"]] == ["様式Bで合意", "マイナンバー連携の検討"]
     assert {h.ticket.who for h in sheets["homework"]} == {"鈴木 一郎", "佐藤 花子", "山本 翔"}
     # Every change reached the other user's page without a reload, well within a second.
@@ -137,7 +137,7 @@ def test_edit_reorder_and_delete_by_keyboard(
     page.keyboard.press("x")
     page.keyboard.press("y")
     expect(page.locator(".pgoal")).to_have_count(1)
-    assert [g.text for g, _ in services.sheets(meeting)["goals"]] == ["一つ目の目標"]
+    assert [g.text for g, _ in items.sheets(meeting)["goals"]] == ["一つ目の目標"]
 
 
 def test_room_size_type_and_no_sideways_scrolling(
@@ -181,9 +181,7 @@ def test_text_typed_when_the_login_expired_is_saved_after_logging_in_again(
     page.click("button.primary")
     page.wait_for_url(f"**/meetings/{meeting.id}/present")
     expect(page.locator(".pgoal")).to_contain_text("ログイン切れでも消えない目標")
-    assert [g.text for g, _ in services.sheets(meeting)["goals"]] == [
-        "ログイン切れでも消えない目標"
-    ]
+    assert [g.text for g, _ in items.sheets(meeting)["goals"]] == ["ログイン切れでも消えない目標"]
 
 
 def test_a_second_projector_view_follows_without_reload(
