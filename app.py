@@ -318,6 +318,9 @@ def register_errorhandlers(app: Flask) -> None:
         # (errors.return_to), else gets a page saying it. Locked minutes always get the
         # page: going back to them would not help.
         db.session.rollback()
+        respond = errors.answer_of_request()
+        if respond is not None:
+            return make_response(respond(error))
         page = errors.form_page_of_request()
         if page is not None and not isinstance(error, errors.Locked) and not wants_json():
             form, render, stale = page

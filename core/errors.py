@@ -83,3 +83,14 @@ def form_page(
 
 def form_page_of_request():
     return g.get("error_form_page")
+
+
+def answer_with(respond: Callable[[DomainError], object]) -> None:
+    """When a service refuses this request (anything but Forbidden and NotFound), the HTML
+    and JSON handlers answer `respond(error)`, after the rollback: for the routes whose
+    answer has a shape of its own (the sign-off buttons' JSON, a guest's link page)."""
+    g.error_answer = respond
+
+
+def answer_of_request():
+    return g.get("error_answer")

@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 import permissions
 from accounts.auth import public
+from core import errors
 from core.extensions import db
 from core.urls import safe_next
 from minutes import bp, confirmations, revisions
@@ -76,31 +77,28 @@ def _panel_helpers():
 @meeting_view("run")
 def freeze(meeting):
     """The check before freezing (what would be dropped), and the freeze itself."""
+
+    def page():
+        problems = revisions.check_nothing_dropped(meeting)
+        items = {i.id: i for i in meeting.items}
+        return render_template(
+            "minutes/confirm_freeze.html",
+            meeting=meeting,
+            problems=[(p, items.get(p.item_id)) for p in problems],
+            can_freeze=revisions.can_be_frozen(meeting),
+            latest=revisions.latest_revision(meeting),
+        )
+
+    errors.form_page(None, page)  # FreezeRefused: the check page again, with the problems
     if request.method == "POST":
-        try:
-            revision = revisions.freeze(current_user, meeting)
-        except revisions.FreezeRefused as refused:  # the check page again, with the problems
-            db.session.rollback()
-            flash(str(refused), "error")
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "Revision %(n)s is frozen. Attendees can confirm it now.",
-                    n=revision.number,
-                ),
-                "success",
-            )
-            return redirect(url_for("minutes.show", meeting_id=meeting.id) + "#confirmation")
-    problems = revisions.check_nothing_dropped(meeting)
-    items = {i.id: i for i in meeting.items}
-    return render_template(
-        "minutes/confirm_freeze.html",
-        meeting=meeting,
-        problems=[(p, items.get(p.item_id)) for p in problems],
-        can_freeze=revisions.can_be_frozen(meeting),
-        latest=revisions.latest_revision(meeting),
-    )
+        revision = revisions.freeze(current_user, meeting)
+        db.session.commit()
+        flash(
+            _("Revision %(n)s is frozen. Attendees can confirm it now.", n=revision.number),
+            "success",
+        )
+        return redirect(url_for("minutes.show", meeting_id=meeting.id) + "#confirmation")
+    return page()
 
 
 def _freeze_check(meeting, **_view_args) -> str:
@@ -176,6 +174,18 @@ def _answered_revision(meeting, form):
     return revision
 
 
+def _refusals_answered(meeting, target=None) -> None:
+    """A refused answer is answered like a given one: a repeated one is done already (ok),
+    anything else is a 409 with the reason."""
+
+    def respond(error):
+        if isinstance(error, confirmations.AlreadyConfirmed):
+            return _done(meeting, True, str(error), 200, target)
+        return _done(meeting, False, str(error), 409, target)
+
+    errors.answer_with(respond)
+
+
 def _done(meeting, ok: bool, message: str, status: int = 200, target=None):
     if _wants_json():
         return jsonify(ok=ok, message=message, status=meeting.status), status
@@ -192,15 +202,9 @@ def confirm(meeting):
     form = AnswerForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        revision = _answered_revision(meeting, form)
-        confirmations.confirm(current_user, revision, attendee)
-    except confirmations.AlreadyConfirmed as already:
-        db.session.rollback()
-        return _done(meeting, True, str(already))
-    except revisions.ConfirmationError as error:
-        db.session.rollback()
-        return _done(meeting, False, str(error), 409)
+    _refusals_answered(meeting)
+    revision = _answered_revision(meeting, form)
+    confirmations.confirm(current_user, revision, attendee)
     db.session.commit()
     return _done(
         meeting,
@@ -220,12 +224,9 @@ def object_to(meeting):
         return _done(
             meeting, False, _("Please say what is wrong, so the facilitator can fix it."), 400
         )
-    try:
-        revision = _answered_revision(meeting, form)
-        confirmations.object_to(current_user, revision, attendee, form.comment.data)
-    except revisions.ConfirmationError as error:
-        db.session.rollback()
-        return _done(meeting, False, str(error), 409)
+    _refusals_answered(meeting)
+    revision = _answered_revision(meeting, form)
+    confirmations.object_to(current_user, revision, attendee, form.comment.data)
     db.session.commit()
     return _done(meeting, True, _("Your objection is recorded; the facilitator sees it."))
 
@@ -238,14 +239,9 @@ def record_in_room(meeting, attendee):
     if not form.validate_on_submit():
         abort(400)
     target = safe_next(request.form.get("next"), url_for("minutes.show", meeting_id=meeting.id))
-    try:
-        revision = _answered_revision(meeting, form)
-        confirmations.record_in_room(current_user, revision, attendee)
-    except revisions.ConfirmationError as error:
-        db.session.rollback()
-        return _done(
-            meeting, isinstance(error, confirmations.AlreadyConfirmed), str(error), 409, target
-        )
+    _refusals_answered(meeting, target)
+    revision = _answered_revision(meeting, form)
+    confirmations.record_in_room(current_user, revision, attendee)
     db.session.commit()
     return _done(
         meeting, True, _("Confirmation of %(name)s recorded.", name=attendee.name), 200, target
@@ -303,40 +299,39 @@ def send_guest_link(meeting, attendee):
 def guest_confirm(token):
     """A guest's one-time link: read the revision, then confirm or object, once. It is public
     (no login): the signed, expiring token names the revision and the attendee."""
-    try:
-        revision, attendee = confirmations.read_link_token(token)
-    except confirmations.LinkInvalid as error:
-        return render_template("minutes/confirm_guest.html", error=str(error)), 410
+    errors.answer_with(
+        lambda error: (render_template("minutes/confirm_guest.html", error=str(error)), 410)
+    )
+    revision, attendee = confirmations.read_link_token(token)
     meeting = revision.meeting
-    answer = confirmations.confirmations_by_attendee(revision).get(attendee.id)
     form, objection_form = AnswerForm(), ObjectionForm()
-    message = None
+
+    def page(answer, message=None):
+        return render_template(
+            "minutes/confirm_guest.html",
+            meeting=meeting,
+            revision=revision,
+            attendee=attendee,
+            answer=answer,
+            doc=revisions.readable(revisions.content_of(revision)),
+            awaiting=revisions.awaiting(meeting, revision),
+            form=form,
+            objection_form=objection_form,
+            message=message,
+        )
+
+    answer = confirmations.confirmations_by_attendee(revision).get(attendee.id)
     if request.method == "POST" and answer is None:
         objecting = request.form.get("answer") == "object"
         valid = objection_form.validate_on_submit() if objecting else form.validate_on_submit()
         if not valid:
             abort(400)
-        try:
-            answer = confirmations.answer_by_link(
-                token, objection_form.comment.data if objecting else None
-            )
-        except revisions.ConfirmationError as error:
-            db.session.rollback()
-            message = str(error)
-        else:
-            db.session.commit()
-    return render_template(
-        "minutes/confirm_guest.html",
-        meeting=meeting,
-        revision=revision,
-        attendee=attendee,
-        answer=answer,
-        doc=revisions.readable(revisions.content_of(revision)),
-        awaiting=revisions.awaiting(meeting, revision),
-        form=form,
-        objection_form=objection_form,
-        message=message,
-    )
+        errors.answer_with(lambda error: (page(None, str(error)), 409))
+        answer = confirmations.answer_by_link(
+            token, objection_form.comment.data if objecting else None
+        )
+        db.session.commit()
+    return page(answer)
 
 
 @bp.route("/meetings/<id:meeting_id>/confirmations.json")

@@ -81,7 +81,8 @@ def test_freeze_refused_lists_what_is_missing_then_freezes(client, login, ready_
     page = client.get(f"/meetings/{meeting.id}/freeze").data.decode()
     assert "窓口の受付時間を決める" in page and "協議しなかったことを明示" in page
     refused = client.post(f"/meetings/{meeting.id}/freeze")
-    assert refused.status_code == 200 and revisions.latest_revision(meeting) is None
+    assert refused.status_code == 422 and revisions.latest_revision(meeting) is None
+    assert "窓口の受付時間を決める" in refused.get_data(as_text=True)  # the check page again
     client.post(f"/meetings/{meeting.id}/items/{goal.id}/not-discussed", data={"value": "1"})
     done = client.post(f"/meetings/{meeting.id}/freeze")
     assert done.status_code == 302 and done.headers["Location"].endswith("#confirmation")
@@ -138,6 +139,19 @@ def test_confirming_twice_answers_already_confirmed_not_an_error(client, login, 
     second = client.post(url, data=answer_form(revision), headers=headers)
     assert first.status_code == second.status_code == 200
     assert second.json["ok"] and "回答済み" in second.json["message"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Confirmation)) == 1
+
+
+def test_a_sign_off_recorded_twice_in_the_room_is_recorded_once(client, login, frozen):
+    meeting, revision = frozen
+    login(meeting.facilitator)
+    guest = person(meeting, "佐々木 健")
+    url = f"/meetings/{meeting.id}/attendees/{guest.id}/confirm"
+    headers = {"Accept": "application/json"}
+    first = client.post(url, data=answer_form(revision), headers=headers)
+    second = client.post(url, data=answer_form(revision), headers=headers)
+    assert first.status_code == second.status_code == 200
+    assert first.json["ok"] and second.json["ok"] and "回答済み" in second.json["message"]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Confirmation)) == 1
 
 
