@@ -8,12 +8,10 @@ in minutes/api.py.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from functools import cache
 
 import sqlalchemy as sa
 from flask import (
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -24,14 +22,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from werkzeug.routing import BuildError
 
 import permissions
 from accounts.models import User
 from core import errors, parsing
 from core.extensions import db
 from core.timeutil import JST, to_local, utcnow
-from core.urls import row_url, safe_next
+from core.urls import safe_next
 from minutes import bp, carry_over, items, meetings
 from minutes.forms import AttendeeForm, CopyForm, MeetingForm, StatusForm
 from minutes.live import live_etag, live_panel, live_region
@@ -111,20 +108,8 @@ def project_meetings(project: Project, limit: int = 8) -> tuple[list, list]:
     return upcoming, past
 
 
-@cache
-def _ticket_endpoint(app) -> str | None:
-    return next((e for e in ("tickets.show", "tickets.ticket") if e in app.view_functions), None)
-
-
-def ticket_url(ticket) -> str | None:
-    """The ticket page, once the tickets package has one."""
-    endpoint = _ticket_endpoint(current_app._get_current_object())
-    if endpoint is None:
-        return None
-    try:
-        return row_url(endpoint, ticket_id=ticket.id)
-    except BuildError:
-        return None
+def ticket_url(ticket) -> str:
+    return url_for("tickets.show", ticket_id=ticket.id)
 
 
 EVENT_LABELS = {
@@ -156,7 +141,6 @@ for _name, _func in {
     "kind_label": items.kind_label,
     "meeting_status_label": meetings.status_label,
     "ticket_url": ticket_url,
-    "row_url": row_url,
     "event_label": lambda action: str(EVENT_LABELS.get(action, action)),
     "describe": describe,
 }.items():

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from core.extensions import db
-from minutes import carry_over, confirmations, items, live, meetings, views
+from minutes import carry_over, confirmations, items, live, meetings
 from minutes.models import Item
 from projects import services as projects
 from tickets import services as tickets
@@ -284,17 +284,3 @@ def test_a_person_renamed_elsewhere_shows_at_once(
     db.session.commit()
     html = region(page(client, meeting))
     assert "田中 花子" in html and "高橋 花子" not in html
-
-
-def test_row_urls_are_what_url_for_builds(app):
-    from flask import url_for
-
-    with app.test_request_context("/", base_url="http://example.jp/sanmai/"):
-        for meeting_id, item_id in ((1, 2), (20001, 987), (7, 7)):
-            for endpoint in ("minutes.item", "minutes.reorder", "minutes.carry"):
-                expected = url_for(endpoint, meeting_id=meeting_id, item_id=item_id)
-                assert views.row_url(endpoint, meeting_id=meeting_id, item_id=item_id) == expected
-            assert views.row_url("minutes.show", meeting_id=meeting_id) == url_for(
-                "minutes.show", meeting_id=meeting_id
-            )
-        assert views.row_url("minutes.show", meeting_id=3).startswith("/sanmai/meetings/3")
