@@ -172,6 +172,29 @@ class Cache:
                 self.entries.popitem(last=False)
         return value
 
+    def get_many(self, keys: list[tuple], compute: Callable[[list[tuple]], dict]) -> dict:
+        """The values for `keys` (like `get`), those not kept computed together by
+        `compute(missing)`, which returns {key: value}: one query for a page of rows."""
+        now, found, missing = monotonic(), {}, []
+        with self.lock:
+            for key in keys:
+                entry = self.entries.get(key)
+                if entry is not None and (self.max_age is None or now - entry[0] < self.max_age):
+                    self.entries.move_to_end(key)
+                    found[key] = entry[1]
+                else:
+                    missing.append(key)
+        if missing:
+            computed = compute(missing)
+            found.update(computed)
+            with self.lock:
+                for key, value in computed.items():
+                    self.entries[key] = (now, value)
+                    self.entries.move_to_end(key)
+                while len(self.entries) > self.size:
+                    self.entries.popitem(last=False)
+        return found
+
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()

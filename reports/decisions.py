@@ -5,7 +5,7 @@ the confirmed revision it belongs to — and what superseded it."""
 from __future__ import annotations
 
 import json
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased, joinedload
 
 import permissions
-from core import textsearch, timeutil
+from core import generations, textsearch, timeutil
 from core.extensions import db
 from minutes.models import Confirmation, Item, ItemEvent, Meeting, Revision
 from projects.models import Project
@@ -346,26 +346,27 @@ def confirmed_revisions(meeting_ids) -> dict[int, list[tuple[RevisionRef, frozen
 
 # What a revision's content says (who was present, which results it holds), per revision id
 # and fingerprint: a revision never changes, so its JSON is parsed once per process.
-_FACTS: OrderedDict[tuple[int, str], tuple[tuple[int, ...], frozenset[int]]] = OrderedDict()
-FACTS_SIZE = 20_000
+_FACTS = generations.Cache(size=20_000)
 
 
 def _revision_facts(revs) -> dict:
-    missing = [r.id for r in revs if (r.id, r.fingerprint) not in _FACTS]
-    if missing:
-        for rev_id, fingerprint, text in db.session.execute(
-            sa.select(Revision.id, Revision.fingerprint, Revision.content).where(
-                Revision.id.in_(missing)
-            )
-        ):
-            content = json.loads(text)
-            _FACTS[rev_id, fingerprint] = (
-                tuple(a["id"] for a in content["attendees"] if a["present"]),
-                frozenset(r["id"] for r in content.get("results", [])),
-            )
-        while len(_FACTS) > FACTS_SIZE:
-            _FACTS.popitem(last=False)
-    return {(r.id, r.fingerprint): _FACTS[r.id, r.fingerprint] for r in revs}
+    return _FACTS.get_many([(r.id, r.fingerprint) for r in revs], _read_revision_facts)
+
+
+def _read_revision_facts(keys: list[tuple[int, str]]) -> dict:
+    rows = db.session.execute(
+        sa.select(Revision.id, Revision.fingerprint, Revision.content).where(
+            Revision.id.in_([rev_id for rev_id, _fingerprint in keys])
+        )
+    )
+    facts = {}
+    for rev_id, fingerprint, text in rows:
+        content = json.loads(text)
+        facts[rev_id, fingerprint] = (
+            tuple(a["id"] for a in content["attendees"] if a["present"]),
+            frozenset(r["id"] for r in content.get("results", [])),
+        )
+    return facts
 
 
 def chain(item: Item) -> list[Item]:

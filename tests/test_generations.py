@@ -157,3 +157,18 @@ def test_a_ticket_edit_leaves_the_directory_token_alone(make_homework, unit, man
 
     assert generations.token("directory") == directory
     assert generations.token("homework") != homework
+
+
+def test_get_many_computes_only_what_is_not_kept_in_one_call_and_forgets_the_oldest():
+    cache = generations.Cache(size=3)
+    calls = []
+
+    def compute(keys):
+        calls.append(list(keys))
+        return {key: key[0] * 10 for key in keys}
+
+    assert cache.get_many([(1,), (2,)], compute) == {(1,): 10, (2,): 20}
+    assert cache.get_many([(2,), (3,), (4,)], compute) == {(2,): 20, (3,): 30, (4,): 40}
+    assert calls == [[(1,), (2,)], [(3,), (4,)]]
+    assert cache.get_many([(1,)], compute) == {(1,): 10}  # the oldest was let go
+    assert calls[-1] == [(1,)]
