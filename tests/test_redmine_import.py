@@ -9,6 +9,7 @@ from accounts.models import User
 from core.extensions import db
 from projects.models import Membership, Project
 from redmine.importing import mapping
+from redmine.importing import tickets as ticket_import
 from redmine.importing.models import ImportMap
 from tests.fixtures.redmine_db import PASSWORDS
 from tickets.models import Journal, Priority, Status, Ticket, Tracker
@@ -205,6 +206,19 @@ def test_a_later_run_brings_only_what_changed(app, redmine_db, redmine_sql):
     ticket = db.session.get(Ticket, 101)
     assert ticket.subject.endswith("（修正済み）") and ticket.closed_at == datetime(2026, 5, 1)
     assert ticket.journals[-1].notes == "修正版を適用しました。"
+
+
+def test_a_run_that_stopped_resumes_where_it_was(app, redmine_db, monkeypatch):
+    def stop(*args):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ticket_import, "_link_parents", stop)
+        assert run_import(app, redmine_db).exit_code != 0
+    assert db.session.get(Ticket, 102).parent_id is None  # the issues' batch is in
+    counts = counts_of(run_import(app, redmine_db).output)
+    assert counts["issues"][1:3] == (0, 0) and counts["journals"][1] == 4
+    assert db.session.get(Ticket, 102).parent_id == 101
 
 
 def test_dry_run_counts_and_writes_nothing(app, redmine_db):

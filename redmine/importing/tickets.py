@@ -82,7 +82,7 @@ def _tickets_of_its_own() -> int:
 def import_issues(imp) -> None:
     count = imp.counts["issues"]
     keep_ids = _tickets_of_its_own() == 0
-    parents: dict[int, int | None] = {}  # Sanmai ticket id → Redmine parent id
+    written: set[int] = set()
     for batch in imp.source.batches(redmine.issues, size=imp.batch_size):
         inserts, updates = [], []
         for row in batch:
@@ -108,7 +108,7 @@ def import_issues(imp) -> None:
                 inserts.append(values | {"id": known})
                 count.created += 1
             imp.remember("issue", row.id, known, row.updated_on)
-            parents[known] = row.parent_id
+            written.add(known)
         if not imp.dry_run and (inserts or updates):
             if inserts:
                 db.session.execute(sa.insert(_tickets), inserts)
@@ -116,7 +116,7 @@ def import_issues(imp) -> None:
                 db.session.execute(_TICKET_UPDATE, updates)
             _tickets_changed()
         imp.commit()
-    _link_parents(imp, parents)
+    _link_parents(imp, written)
 
 
 def _ticket_values(imp, row) -> tuple[dict, str | None]:
@@ -155,14 +155,25 @@ def _ticket_values(imp, row) -> tuple[dict, str | None]:
     }, None
 
 
-def _link_parents(imp, parents: dict[int, int | None]) -> None:
-    """Parents are set once all issues are in: a parent may have a higher id than its child."""
-    rows = [
-        {"b_id": ticket_id, "b_parent_id": imp.ids["issue"].get(parent)}
-        for ticket_id, parent in parents.items()
-    ]
-    if imp.dry_run or not rows:
+def _link_parents(imp, written: set[int]) -> None:
+    """Parents are set once all issues are in: a parent may have a higher id than its child,
+    or have come in a batch after an interrupted run. Set for the tickets written now, and for
+    imported tickets without a parent yet (one set in Sanmai since is left alone)."""
+    if imp.dry_run:
         return
+    table = redmine.issues
+    parent_of = {
+        ticket_id: imp.ids["issue"].get(row.parent_id)
+        for row in imp.source.rows(sa.select(table.c.id, table.c.parent_id))
+        if (ticket_id := imp.ids["issue"].get(row.id)) is not None
+    }
+    rows = [
+        {"b_id": ticket_id, "b_parent_id": parent_of[ticket_id]}
+        for ticket_id, parent_id in db.session.execute(sa.select(Ticket.id, Ticket.parent_id))
+        if ticket_id in parent_of
+        and parent_of[ticket_id] != parent_id
+        and (ticket_id in written or parent_id is None)
+    ]
     statement = (
         sa.update(_tickets)
         .where(_tickets.c.id == sa.bindparam("b_id"))
@@ -170,6 +181,7 @@ def _link_parents(imp, parents: dict[int, int | None]) -> None:
     )
     for start in range(0, len(rows), imp.batch_size):
         db.session.execute(statement, rows[start : start + imp.batch_size])
+        _tickets_changed()
         imp.commit()
     if db.session.get_bind().dialect.name == "postgresql":
         # Ids were given, not drawn: the next ticket made in Sanmai comes after them.
