@@ -75,6 +75,19 @@ def test_users_come_with_name_mail_language_admin_and_lock(app, redmine_db):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 4  # no group
 
 
+def test_a_login_sanmai_has_is_linked_and_left_as_it_is(app, redmine_db, redmine_sql, make_user):
+    sanmai_admin = make_user(login="admin", name="情報政策課 管理者", password="sanmai-pass")
+    result = run_import(app, redmine_db)
+    assert counts_of(result.output)["users"] == (4, 3, 0, 1)
+    redmine_sql("UPDATE users SET firstname = '新しい', updated_on = '2026-05-01' WHERE id = 1")
+    result = run_import(app, redmine_db)
+    assert counts_of(result.output)["users"] == (4, 0, 0, 0)
+    db.session.refresh(sanmai_admin)
+    assert sanmai_admin.name == "情報政策課 管理者" and sanmai_admin.check_password("sanmai-pass")
+    ticket = db.session.get(Ticket, 102)
+    assert ticket.journals[0].user == sanmai_admin  # Redmine's admin wrote it
+
+
 def test_projects_become_a_fiscal_year_with_units(app, redmine_db):
     run_import(app, redmine_db)
     year = project("r8")
@@ -222,12 +235,17 @@ def test_a_run_that_stopped_resumes_where_it_was(app, redmine_db, monkeypatch):
 
 
 def test_dry_run_counts_and_writes_nothing(app, redmine_db):
+    def rows(model):
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+    reference = [rows(model) for model in (Tracker, Status, Priority)]
     result = run_import(app, redmine_db, "--dry-run")
     assert result.exit_code == 0, result.output
     assert "dry run: nothing was written" in result.output
     assert counts_of(result.output) == FIRST_RUN
-    for model in (User, Project, Ticket, Journal, ImportMap):
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(model)) == 0, model
+    for model in (User, Project, Membership, Ticket, Journal, ImportMap):
+        assert rows(model) == 0, model
+    assert [rows(model) for model in (Tracker, Status, Priority)] == reference
 
 
 def test_new_issues_are_skipped_beside_sanmais_own_tickets(app, redmine_db, make_unit, make_ticket):

@@ -32,12 +32,16 @@ def import_users(imp) -> None:
             "is_active_account": row.status == 1,  # registered (2) or locked (3): no sign-in
         }
         known = imp.ids["user"].get(row.id)
+        if known is not None and row.id in imp.ids["linked_user"]:
+            imp.remember("user", row.id, known, row.updated_on)  # Sanmai's account rules
+            continue
         if known is not None:
             _update_user(imp, row, known, data)
             continue
         existing = accounts.find_user(row.login)
         if existing is not None:
             imp.remember("user", row.id, existing.id, row.updated_on)
+            imp.remember("linked_user", row.id, existing.id)
             count.skip("login already in Sanmai: linked to that account, left as it is")
             continue
         if imp.dry_run:
