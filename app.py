@@ -85,6 +85,7 @@ CLI_COMMANDS = (
     "ops.backup:backup_command",
     "ops.backup:restore_command",
     "ops.files:files_cli",
+    "redmine.importing.cli:redmine_cli",
 )
 
 

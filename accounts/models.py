@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from datetime import datetime
 
@@ -18,6 +20,9 @@ ORGANISATION_KINDS = ("city", "vendor", "council")
 LANGUAGES = ("ja", "en")
 DIRECTORY_KINDS = ("ad", "openldap")
 DIRECTORY_ENCRYPTIONS = ("none", "starttls", "ldaps")
+# A password hash brought over from Redmine: "redmine-sha1$<salt>$<SHA1(salt + SHA1(password))>".
+# It is checked Redmine's way until its owner's first sign-in replaces it with Sanmai's own.
+REDMINE_HASH_PREFIX = "redmine-sha1$"
 
 
 class Organisation(db.Model):
@@ -80,7 +85,17 @@ class User(UserMixin, db.Model):
         self.password_hash = generate_password_hash(password, method="scrypt")
 
     def check_password(self, password: str) -> bool:
+        if self.has_redmine_password:
+            return _check_redmine_hash(self.password_hash, password)
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def set_redmine_password(self, hashed_password: str, salt: str) -> None:
+        """Keep a Redmine account's password hash (users.hashed_password and users.salt)."""
+        self.password_hash = f"{REDMINE_HASH_PREFIX}{salt}${hashed_password.lower()}"
+
+    @property
+    def has_redmine_password(self) -> bool:
+        return self.password_hash.startswith(REDMINE_HASH_PREFIX)
 
     def ensure_api_token(self) -> str:
         if not self.api_token:
@@ -93,6 +108,14 @@ class User(UserMixin, db.Model):
         if self.organisation is None:
             return None
         return "vendor" if self.organisation.kind == "vendor" else "city"
+
+
+def _check_redmine_hash(stored: str, password: str) -> bool:
+    salt, _, hashed = stored.removeprefix(REDMINE_HASH_PREFIX).rpartition("$")
+    inner = hashlib.sha1(password.encode()).hexdigest()
+    # SHA-1 is Redmine's; it is kept only until the first sign-in, never made anew.
+    computed = hashlib.sha1((salt + inner).encode()).hexdigest()
+    return hmac.compare_digest(computed, hashed)
 
 
 class LoginThrottle(db.Model):

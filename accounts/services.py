@@ -69,6 +69,8 @@ def authenticate(login: str, password: str, address: str | None) -> User | None:
     elif not user.check_password(password):
         user = None
     if user is not None and user.is_active:
+        if user.has_redmine_password:
+            user.set_password(password)  # Sanmai's own hash from now on
         db.session.execute(
             sa.delete(LoginThrottle).where(
                 LoginThrottle.login == name, LoginThrottle.address == address

@@ -44,6 +44,7 @@ pytest_plugins = [
     "tests.fixtures.revisions",
     "tests.fixtures.reports",
     "tests.fixtures.redmine",
+    "tests.fixtures.redmine_db",
     "tests.fixtures.queries",
     "tests.fixtures.directory",
     "tests.fixtures.servers",

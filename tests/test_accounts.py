@@ -1,3 +1,5 @@
+import hashlib
+
 import pytest
 import sqlalchemy as sa
 
@@ -11,6 +13,19 @@ def test_password_is_hashed_with_scrypt(make_user):
     assert user.password_hash.startswith("scrypt:")
     assert user.check_password("secret-pass")
     assert not user.check_password("wrong")
+
+
+def test_a_redmine_password_hash_is_replaced_at_the_first_sign_in(client, make_user):
+    user = make_user(login="yamada")
+    salt = "0123456789abcdef0123456789abcdef"
+    inner = hashlib.sha1(b"redmine-pass").hexdigest()
+    user.set_redmine_password(hashlib.sha1((salt + inner).encode()).hexdigest(), salt)
+    db.session.commit()
+    assert client.post("/login", data={"login": "yamada", "password": "nope"}).status_code == 401
+    response = client.post("/login", data={"login": "yamada", "password": "redmine-pass"})
+    assert response.status_code == 302
+    db.session.refresh(user)
+    assert user.password_hash.startswith("scrypt:") and user.check_password("redmine-pass")
 
 
 def test_login_and_logout(client, make_user):

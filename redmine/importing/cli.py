@@ -1,0 +1,38 @@
+"""`flask redmine import --db URL`: bring a Redmine in from its database (read only)."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from redmine.importing import run
+from redmine.importing.source import SourceError, open_source
+
+redmine_cli = AppGroup("redmine", help="Moving from Redmine.")
+
+
+@redmine_cli.command("import")
+@click.option(
+    "--db",
+    "url",
+    required=True,
+    metavar="URL",
+    help="Redmine's database as a SQLAlchemy URL, e.g. sqlite:////var/lib/redmine/db.sqlite3",
+)
+@click.option("--dry-run", is_flag=True, help="Read and count; write nothing.")
+def import_command(url: str, dry_run: bool):
+    """Import users, projects, memberships, trackers, statuses, priorities, issues and
+    journals. Safe to run again: what is unchanged in Redmine since is left alone."""
+    try:
+        source = open_source(url)
+    except SourceError as error:
+        click.echo(f"redmine import: {error}", err=True)
+        raise click.exceptions.Exit(2) from None
+    try:
+        counts = run.import_database(source, dry_run=dry_run)
+    finally:
+        source.close()
+    if dry_run:
+        click.echo("dry run: nothing was written")
+    for line in run.counts_table(counts):
+        click.echo(line)
