@@ -204,10 +204,14 @@ def _sqlite_pragmas(dbapi_connection, _record, wait_ms: int = 3000) -> None:
 def _postgresql_settings(dbapi_connection, _record, wait_ms: int = 3000) -> None:
     """No JIT compilation: the app's statements run in milliseconds, and a search whose
     estimated cost passes jit_above_cost (a common word over 100,000 tickets) spends longer
-    compiling than it saves (explained on the bench data). A statement waits at most
-    `wait_ms` for a lock, then fails and the request answers 503 (transactions.py)."""
+    compiling than it saves (explained on the bench data). Parallel workers only for the
+    largest statements: starting them costs more than a small UNION saves (the meeting
+    page's stamp of four index-only aggregates got a parallel plan by default), and on a
+    web server the other requests are the parallelism. A statement waits at most `wait_ms`
+    for a lock, then fails and the request answers 503 (transactions.py)."""
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET jit = off")
+        cursor.execute("SET parallel_setup_cost = 10000")
         cursor.execute(f"SET lock_timeout = {int(wait_ms)}")
     dbapi_connection.commit()  # a session setting, not undone by the pool's rollbacks
 

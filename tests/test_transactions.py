@@ -121,13 +121,16 @@ def test_a_static_file_takes_no_connection(probe):
 
 
 def test_sessions_run_without_jit_after_the_pool_rolls_back(probe):
-    """A common word's search passes jit_above_cost; compiling cost more than it saved."""
+    """A common word's search passes jit_above_cost; compiling cost more than it saved. A
+    small statement gets no parallel workers."""
 
     @public
     def jit():
-        return jsonify(jit=db.session.scalar(sa.text("SHOW jit")))
+        settings = ("jit", "parallel_setup_cost")
+        return jsonify({name: db.session.scalar(sa.text(f"SHOW {name}")) for name in settings})
 
     probe.add_url_rule("/probe/jit", "jit", jit, methods=["GET", "POST"])
     client = probe.test_client()
-    assert client.post("/probe/jit").json == {"jit": "off"}  # in a transaction, rolled back
-    assert client.get("/probe/jit").json == {"jit": "off"}  # the same connection, autocommit
+    expected = {"jit": "off", "parallel_setup_cost": "10000"}
+    assert client.post("/probe/jit").json == expected  # in a transaction, rolled back
+    assert client.get("/probe/jit").json == expected  # the same connection, autocommit
