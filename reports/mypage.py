@@ -16,25 +16,49 @@ from projects.models import Project
 from reports import queries
 from tickets.models import Status, Ticket
 
+# Rows of my open tickets shown on my page; the rest are one click away in the ticket list
+# (as Redmine's "Issues assigned to me" block), so the page stays light for a person
+# holding hundreds of tickets.
+MY_PAGE_ROWS = 20
 
-def my_open_tickets(user, limit: int = 200) -> list[queries.HomeworkLine]:
-    """Open tickets assigned to me, soonest due first (no due date last); homework carries
-    the item (and so the meeting) it came from."""
+
+@dataclass
+class OpenTickets:
+    lines: list[queries.HomeworkLine]
+    total: int  # all my open tickets, of which `lines` are the soonest due
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.lines)
+
+
+def my_open_tickets(user, limit: int = MY_PAGE_ROWS) -> OpenTickets:
+    """My open tickets, soonest due first (no due date last), at most `limit` of them, and
+    how many there are; homework carries the item (and so the meeting) it came from."""
+    mine = (
+        Ticket.assignee_id == user.id,
+        Status.is_closed.is_(False),
+        permissions.visible(user, Ticket.project_id),
+    )
     tickets = list(
         db.session.scalars(
             sa.select(Ticket)
             .join(Status, Status.id == Ticket.status_id)
-            .where(
-                Ticket.assignee_id == user.id,
-                Status.is_closed.is_(False),
-                permissions.visible(user, Ticket.project_id),
-            )
+            .where(*mine)
             .order_by(Ticket.due_date.is_(None), Ticket.due_date, Ticket.id)
             .limit(limit)
             .options(*queries.ticket_loads())
         ).unique()
     )
-    return queries.with_items(user, tickets)
+    total = len(tickets)
+    if total == limit:
+        total = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Ticket)
+            .join(Status, Status.id == Ticket.status_id)
+            .where(*mine)
+        )
+    return OpenTickets(queries.with_items(user, tickets), total)
 
 
 def next_meetings(user, clock: queries.Clock, limit: int = 10) -> list[Meeting]:

@@ -234,7 +234,7 @@ def my_page():
     return render_template(
         "reports/my_page.html",
         clock=clock,
-        lines=mypage.my_open_tickets(current_user),
+        mine=mypage.my_open_tickets(current_user),
         meetings=mypage.next_meetings(current_user, clock),
         awaiting=mypage.awaiting_my_confirmation(current_user),
         roots=mypage.my_units(current_user, clock),

@@ -21,7 +21,7 @@ def test_my_open_tickets_come_soonest_due_first_homework_marked(
     make_homework(unit, who=me, due_date=date(2026, 11, 1), status="完了")
     make_homework(unit, who=make_user(), due_date=date(2026, 11, 1))
 
-    lines = mypage.my_open_tickets(me)
+    lines = mypage.my_open_tickets(me).lines
 
     assert [line.ticket.id for line in lines] == [sooner.ticket_id, later.ticket_id, undated.id]
     assert lines[0].item.id == sooner.id and lines[2].item is None
@@ -34,7 +34,7 @@ def test_tickets_of_a_project_i_left_are_not_on_my_page(make_user, make_unit, ma
     make_homework(mine, who=me)
     make_homework(foreign, who=me)
 
-    assert len(mypage.my_open_tickets(me)) == 1
+    assert mypage.my_open_tickets(me).total == 1
 
 
 def test_next_meetings_are_mine_from_today_on(make_user, make_unit, make_meeting):
@@ -96,3 +96,26 @@ def test_my_page_links_to_the_confirmation_page(client, login, ready_meeting, fr
     html = client.get("/my/page").get_data(as_text=True)
 
     assert "私の確認待ち" in html and f'href="/meetings/{meeting.id}/confirm"' in html
+
+
+def test_my_page_shows_the_soonest_rows_and_links_to_all_of_them(
+    client, login, make_user, make_unit, make_ticket
+):
+    me = make_user()
+    unit = make_unit(members={me: "member"})
+    held = mypage.MY_PAGE_ROWS + 3
+    for day in range(held):
+        make_ticket(
+            unit=unit, assignee=me, subject=f"宿題{day:02d}", due_date=date(2026, 12, 1 + day)
+        )
+    login(me)
+
+    html = client.get("/my/page").get_data(as_text=True)
+
+    shown = [f"宿題{day:02d}" for day in range(held) if f"宿題{day:02d}" in html]
+    assert shown == [f"宿題{day:02d}" for day in range(mypage.MY_PAGE_ROWS)]
+    assert f"{held}件" in html and "ほか3件：すべて表示" in html
+    full = "/issues?assigned_to_id=me&amp;status_id=o&amp;sort=due_date,id"
+    assert f'href="{full}"' in html
+    listed = client.get(full.replace("&amp;", "&")).get_data(as_text=True)
+    assert all(f"宿題{day:02d}" in listed for day in range(held))
