@@ -229,10 +229,13 @@ def check_against(mf: MapFile, source) -> None:
         "statuses": {r.name.strip() for r in source.rows(sa.select(statuses.c.name))},
         "trackers": {r.name.strip() for r in source.rows(sa.select(trackers.c.name))},
     }
-    for kind, rules in (("statuses", mf.statuses), ("trackers", mf.trackers)):
+    for kind, noun, rules in (
+        ("statuses", "status", mf.statuses),
+        ("trackers", "tracker", mf.trackers),
+    ):
         for name in rules:
             if name not in known[kind]:
-                mf.fail((kind, name), None, f"Redmine has no such {kind[:-2]}")
+                mf.fail((kind, name), None, f"Redmine has no such {noun}")
     groups = {
         r.lastname.strip()
         for r in source.rows(sa.select(users.c.lastname).where(users.c.type == "Group"))
