@@ -1,6 +1,7 @@
 """`flask redmine import --map FILE`: the mapping file, organisations from groups and mail
 domains, and workflows (the Redmine 5 database of tests/fixtures/redmine_db.py)."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,16 @@ def test_the_example_mapping_file_is_valid_and_fits_the_test_redmine(app, redmin
     assert project("r8").owner.name == "〇〇市"
     assert organisation_of("suzuki") == ("株式会社サンプル情報システム", "vendor")
     assert db.session.get(Ticket, 101).status.name == "対応中"
+
+
+def test_the_readme_shows_the_example_in_full(tmp_path):
+    readme = (EXAMPLE.parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.partition("### The mapping file")[2]
+    shown = tmp_path / "readme.toml"
+    shown.write_text(section.split("```toml\n")[1].split("```")[0], encoding="utf-8")
+    assert replace(mapfile.load(str(shown)), path="") == replace(
+        mapfile.load(str(EXAMPLE)), path=""
+    )
 
 
 def test_a_project_takes_its_key_owner_and_fiscal_year_from_the_map(with_map):
@@ -176,7 +187,10 @@ def test_the_ball_is_set_once_and_a_later_change_in_sanmai_stays(with_map):
             '[projects.r8-jyuki-madoguchi]\nkey = "madoguchi"',
             "key: it folds into the business unit 'r8-jyuki'",
         ),
-        ('[projects.kiban]\nkey = "r8-zei"', "[projects.kiban] key: 'r8-zei' is also 'r8-zei'"),
+        (
+            '[projects.kiban]\nkey = "r8-zei"',
+            "[projects.kiban] key: 'r8-zei' would also be the Sanmai key of 'r8-zei'",
+        ),
         (
             '[projects.r8]\nowner = "ベンダー"\n[organisations.kinds]\n"ベンダー" = "vendor"',
             "[projects.r8] owner: ベンダー is a vendor",

@@ -279,7 +279,11 @@ def _check_tree(mf: MapFile, rows) -> None:
     seen: dict[str, str] = {}
     for identifier, key in sorted(keys.items(), key=lambda item: item[0] in mf.projects):
         if key in seen:
-            mf.fail(("projects", identifier), "key", f"{key!r} is also {seen[key]!r}'s key")
+            mf.fail(
+                ("projects", identifier),
+                "key",
+                f"{key!r} would also be the Sanmai key of {seen[key]!r}",
+            )
         seen[key] = identifier
 
 
