@@ -177,6 +177,7 @@ def test_the_ball_is_set_once_and_a_later_change_in_sanmai_stays(with_map):
         ('[projects.r8]\nkye = "x"', "[projects.r8] kye: unknown key (known: key, owner,"),
         ('[projects.r8]\nfiscal_year = "2026"', "[projects.r8] fiscal_year: must be a whole"),
         ("[projects.r8]\nfiscal_year = 1999", "fiscal_year: 1999 is out of range (2000–2100)"),
+        ("[projects.r8]\nfiscal_year = 2026-04-01", 'must be a whole number, not "2026-04-01"'),
         ("[projects.r8]\nskip = 1", "[projects.r8] skip: must be true or false, not 1"),
         ('[projects.r8]\nkey = "R 8"', "[projects.r8] key: lower-case letters"),
         ("[projects.r9]\nskip = true", "[projects.r9]: Redmine has no project of this identifier"),
@@ -220,6 +221,14 @@ def test_a_missing_mapping_file_exits_2(app, redmine_db, tmp_path):
     result = run_import(app, redmine_db, "--map", str(tmp_path / "none.toml"))
     assert result.exit_code == 2
     assert "none.toml: cannot be read: No such file or directory" in result.output
+
+
+def test_a_mapping_file_not_in_utf8_exits_2(app, redmine_db, tmp_path):
+    path = tmp_path / "sjis.toml"
+    path.write_bytes('[projects.r8]\nowner = "〇〇市"\n'.encode("shift_jis"))
+    result = run_import(app, redmine_db, "--map", str(path))
+    assert result.exit_code == 2
+    assert "sjis.toml: not UTF-8 text (TOML is UTF-8)" in result.output
 
 
 def test_groups_and_mail_domains_become_organisations(with_map):

@@ -103,7 +103,8 @@ def _checked(mf: MapFile, table: tuple[str, ...], data: dict, known: dict | None
         if check is None:
             mf.fail(table, key, f"unknown key (known: {', '.join(known)})")
         if not check[1](item):
-            mf.fail(table, key, f"must be {check[0]}, not {json.dumps(item, ensure_ascii=False)}")
+            shown = json.dumps(item, ensure_ascii=False, default=str)  # dates are TOML's too
+            mf.fail(table, key, f"must be {check[0]}, not {shown}")
     return data
 
 
@@ -122,37 +123,40 @@ def load(path: str) -> MapFile:
             data = tomllib.load(file)
     except OSError as error:
         raise MapFileError(f"{path}: cannot be read: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise MapFileError(f"{path}: not UTF-8 text (TOML is UTF-8)") from None
     except tomllib.TOMLDecodeError as error:
         raise MapFileError(f"{path}: not valid TOML: {error}") from None
     _checked(mf, (), data, _TOP)
     _organisations(
         mf, _checked(mf, ("organisations",), data.get("organisations", {}), _ORGANISATIONS)
     )
-    for identifier, rule in _checked(
-        mf, ("projects",), data.get("projects", {}), None, TABLE
-    ).items():
+    for identifier, rule in _tables(mf, data, "projects"):
         mf.projects[identifier] = _project(mf, identifier, rule)
-    for name, rule in _checked(mf, ("statuses",), data.get("statuses", {}), None, TABLE).items():
+    for name, rule in _tables(mf, data, "statuses"):
         table = ("statuses", name)
         _checked(mf, table, rule, _STATUS)
         if "ball" in rule and rule["ball"] not in SIDES:
             mf.fail(table, "ball", f"must be one of {', '.join(SIDES)}, not {rule['ball']!r}")
-        new = (
-            _name(mf, table, "name", rule["name"], textfields.REFERENCE_NAME)
-            if "name" in rule
-            else None
+        mf.statuses[name.strip()] = StatusRule(
+            name=_reference_name(mf, table, rule), ball=rule.get("ball")
         )
-        mf.statuses[name.strip()] = StatusRule(name=new, ball=rule.get("ball"))
-    for name, rule in _checked(mf, ("trackers",), data.get("trackers", {}), None, TABLE).items():
+    for name, rule in _tables(mf, data, "trackers"):
         table = ("trackers", name)
         _checked(mf, table, rule, _TRACKER)
-        new = (
-            _name(mf, table, "name", rule["name"], textfields.REFERENCE_NAME)
-            if "name" in rule
-            else None
-        )
-        mf.trackers[name.strip()] = TrackerRule(name=new)
+        mf.trackers[name.strip()] = TrackerRule(name=_reference_name(mf, table, rule))
     return mf
+
+
+def _tables(mf: MapFile, data: dict, name: str):
+    """The (key, table) pairs of the top-level table `name`, each checked to be a table."""
+    return _checked(mf, (name,), data.get(name, {}), None, TABLE).items()
+
+
+def _reference_name(mf: MapFile, table, rule: dict) -> str | None:
+    if "name" not in rule:
+        return None
+    return _name(mf, table, "name", rule["name"], textfields.REFERENCE_NAME)
 
 
 def _organisations(mf: MapFile, data: dict) -> None:

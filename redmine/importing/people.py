@@ -1,5 +1,6 @@
 """Users, projects and memberships, through Sanmai's own services (their rules hold for
-imported rows too; these are hundreds of rows, not hundreds of thousands)."""
+imported rows too; these are hundreds of rows, not hundreds of thousands). Users and projects
+share one path (`_map_or_create`): update the row a Redmine row became, or make one."""
 
 from __future__ import annotations
 
