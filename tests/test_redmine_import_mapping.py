@@ -329,3 +329,12 @@ def test_a_dry_run_with_a_map_counts_as_the_run_would_and_writes_nothing(with_ma
     assert rows(Organisation) == 0 and rows(Transition) == transitions
     real = with_map(text)
     assert counts_of(dry.output) == counts_of(real.output)
+
+
+def test_a_project_skipped_after_an_import_keeps_its_tickets_as_they_are(with_map, redmine_sql):
+    with_map("")
+    redmine_sql("UPDATE issues SET subject = '変更後', updated_on = '2026-05-01' WHERE id = 101")
+    result = with_map("[projects.r8-jyuki]\nskip = true\n")
+    assert result.exit_code == 0, result.output
+    assert db.session.get(Ticket, 101).subject == "住民票の写しに旧姓が表示されない"
+    assert project("r8-jyuki") is not None  # made by the first run; nothing is removed

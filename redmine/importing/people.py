@@ -131,6 +131,8 @@ def import_projects(imp) -> None:
         row = chain[-1]
         count.read += 1
         if any(imp.mapfile.projects.get(up.identifier, _NO_RULE).skip for up in chain):
+            # skipped since an earlier run brought it: its issues are left as they are
+            imp.ids["project"].pop(row.id, None)
             count.skip("skipped by the mapping file, or under a project it skips")
             continue
         if len(chain) > 2:
