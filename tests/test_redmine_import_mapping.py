@@ -338,3 +338,14 @@ def test_a_project_skipped_after_an_import_keeps_its_tickets_as_they_are(with_ma
     assert result.exit_code == 0, result.output
     assert db.session.get(Ticket, 101).subject == "住民票の写しに旧姓が表示されない"
     assert project("r8-jyuki") is not None  # made by the first run; nothing is removed
+
+
+def test_a_group_name_sanmai_cannot_hold_leaves_its_members_without_one(
+    app, redmine_db, redmine_sql
+):
+    redmine_sql("UPDATE users SET lastname = ? WHERE id = 9", "課" * 101)
+    result = run_import(app, redmine_db)
+    assert result.exit_code == 0, result.output
+    assert "organisations: 1 not valid in Sanmai" in result.output
+    assert organisation_of("tanaka") is None
+    assert organisation_of("suzuki") == ("住民記録ベンダー", "city")
