@@ -246,11 +246,14 @@ def user_by_api_token(token: str | None) -> User | None:
 
 
 def save_organisation(organisation: Organisation | None, data: dict) -> Organisation:
+    # Checked before a new one joins the session: a refused name leaves nothing to flush.
+    name = _name(data["name"])
+    name_en = _name(data.get("name_en"), "name_en", _("Name (English)")) or None
     if organisation is None:
         organisation = Organisation()
         db.session.add(organisation)
-    organisation.name = _name(data["name"])
-    organisation.name_en = _name(data.get("name_en"), "name_en", _("Name (English)")) or None
+    organisation.name = name
+    organisation.name_en = name_en
     organisation.kind = data["kind"]
     db.session.flush()
     return organisation

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from redmine.importing import run
+from redmine.importing import mapfile, run
 from redmine.importing.source import SourceError, open_source
 
 redmine_cli = AppGroup("redmine", help="Moving from Redmine.")
@@ -19,20 +19,34 @@ redmine_cli = AppGroup("redmine", help="Moving from Redmine.")
     metavar="URL",
     help="Redmine's database as a SQLAlchemy URL, e.g. sqlite:////var/lib/redmine/db.sqlite3",
 )
+@click.option(
+    "--map",
+    "map_path",
+    metavar="FILE",
+    help="A mapping file (TOML) overriding the defaults: see README, Moving from Redmine.",
+)
 @click.option("--dry-run", is_flag=True, help="Read and count; write nothing.")
-def import_command(url: str, dry_run: bool):
-    """Import users, projects, memberships, trackers, statuses, priorities, issues and
-    journals. Safe to run again: what is unchanged in Redmine since is left alone."""
+def import_command(url: str, map_path: str | None, dry_run: bool):
+    """Import users, organisations, projects, memberships, statuses, trackers, workflows,
+    priorities, issues and journals. Safe to run again: what is unchanged in Redmine since
+    is left alone."""
     try:
+        rules = mapfile.load(map_path) if map_path else None
         source = open_source(url)
     except SourceError as error:
-        click.echo(f"redmine import: {error}", err=True)
-        raise click.exceptions.Exit(2) from None
+        _fail(error)
     try:
-        counts = run.import_database(source, dry_run=dry_run)
+        counts = run.import_database(source, dry_run=dry_run, rules=rules)
+    except mapfile.MapFileError as error:
+        _fail(error)  # found before anything was written
     finally:
         source.close()
     if dry_run:
         click.echo("dry run: nothing was written")
     for line in run.counts_table(counts):
         click.echo(line)
+
+
+def _fail(error: Exception):
+    click.echo(f"redmine import: {error}", err=True)
+    raise click.exceptions.Exit(2) from None

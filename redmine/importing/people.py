@@ -1,16 +1,17 @@
 """Users, projects and memberships, through Sanmai's own services (their rules hold for
-imported rows too; these are hundreds of rows, not hundreds of thousands)."""
+imported rows too; these are hundreds of rows, not hundreds of thousands). Users and projects
+share one path (`_map_or_create`): update the row a Redmine row became, or make one."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from accounts import services as accounts
-from accounts.models import User
+from accounts.models import Organisation, User
 from core.extensions import db
 from projects import services as projects
 from projects.models import Membership, Project
-from redmine.importing import mapping
+from redmine.importing import mapfile, mapping, organisations
 from redmine.importing import source as redmine
 
 
@@ -18,6 +19,7 @@ def import_users(imp) -> None:
     count = imp.counts["users"]
     table = redmine.users
     mails = _mail_addresses(imp)
+    groups = organisations.of_users(imp)
     # Groups and the built-in anonymous users are not people who sign in.
     for row in imp.source.rows(sa.select(table).where(table.c.type == "User").order_by(table.c.id)):
         count.read += 1
@@ -35,37 +37,33 @@ def import_users(imp) -> None:
         if known is not None and row.id in imp.ids["linked_user"]:
             imp.remember("user", row.id, known, row.updated_on)  # Sanmai's account rules
             continue
-        if known is not None:
-            _update_user(imp, row, known, data)
-            continue
-        existing = accounts.find_user(row.login)
-        if existing is not None:
+        if known is None and (existing := accounts.find_user(row.login)) is not None:
             imp.remember("user", row.id, existing.id, row.updated_on)
             imp.remember("linked_user", row.id, existing.id)
             count.skip("login already in Sanmai: linked to that account, left as it is")
             continue
-        if imp.dry_run:
-            imp.remember("user", row.id, imp.placeholder(), row.updated_on)
-            count.created += 1
-            continue
-        try:
+
+        organisation_id = None
+        if known is None:  # placed once, when made; moved in Sanmai since is left alone
+            place = groups.get(row.id) or organisations.by_domain(imp, data["email"])
+            organisation_id = organisations.organisation_id(imp, place)
+
+        def create(data, row=row, organisation_id=organisation_id):
             user = accounts.create_user(
                 data["login"],
                 data["name"],
                 email=data["email"],
+                organisation=db.session.get(Organisation, organisation_id or 0),
                 language=data["language"],
                 is_admin=data["is_admin"],
             )
-        except accounts.AccountError as error:
-            count.skip(f"not valid in Sanmai: {error}")
-            continue
-        user.is_active_account = data["is_active_account"]
-        # Directory (auth source) users have no Redmine password: they sign in elsewhere.
-        if row.hashed_password and row.salt and row.auth_source_id is None:
-            user.set_redmine_password(row.hashed_password, row.salt)
-        db.session.flush()
-        imp.remember("user", row.id, user.id, row.updated_on)
-        count.created += 1
+            user.is_active_account = data["is_active_account"]
+            # Directory (auth source) users have no Redmine password: they sign in elsewhere.
+            if row.hashed_password and row.salt and row.auth_source_id is None:
+                user.set_redmine_password(row.hashed_password, row.salt)
+            return user
+
+        _map_or_create(imp, "user", row, data, create=create, update=accounts.update_user)
 
 
 def _mail_addresses(imp) -> dict[int, str]:
@@ -77,41 +75,66 @@ def _mail_addresses(imp) -> dict[int, str]:
     return mails
 
 
-def _update_user(imp, row, user_id: int, data: dict) -> None:
-    count = imp.counts["users"]
-    user = db.session.get(User, user_id)
-    if user is None:
-        count.skip("its Sanmai account was removed")
-        return
-    changed = {key: value for key, value in data.items() if getattr(user, key) != value}
-    if changed and not imp.dry_run:
+# kind: (its count, its Sanmai model, what it is called in a reason, its service's error)
+_KINDS = {
+    "user": ("users", User, "account", accounts.AccountError),
+    "project": ("projects", Project, "project", projects.ProjectError),
+}
+
+
+def _map_or_create(imp, kind: str, row, data: dict, *, create, update) -> int | None:
+    """Bring Redmine's `kind` row over: change what changed of the Sanmai row it became
+    (`update(obj, changed)`), or make one (`create(data)`); its Sanmai id, or None when it
+    cannot come (counted with why). In a dry run nothing is written."""
+    counted, model, noun, error_class = _KINDS[kind]
+    count = imp.counts[counted]
+    known = imp.ids[kind].get(row.id)
+    if known is not None:
+        obj = db.session.get(model, known) if known > 0 else None
+        if obj is None and known > 0:
+            count.skip(f"its Sanmai {noun} was removed")
+            return None
+        changed = {key: value for key, value in data.items() if obj and getattr(obj, key) != value}
+        if changed and not imp.dry_run:
+            try:
+                update(obj, changed)
+            except error_class as error:
+                count.skip(f"not valid in Sanmai: {error}")
+                return None
+        imp.remember(kind, row.id, known, row.updated_on)
+        count.updated += bool(changed)
+        return known
+    if imp.dry_run:
+        made = imp.placeholder()
+    else:
         try:
-            accounts.update_user(user, changed)
-        except accounts.AccountError as error:
+            made = create(data)
+        except error_class as error:
             count.skip(f"not valid in Sanmai: {error}")
-            return
-    imp.remember("user", row.id, user_id, row.updated_on)
-    if changed:
-        count.updated += 1
+            return None
+        db.session.flush()
+        made = made.id
+    imp.remember(kind, row.id, made, row.updated_on)
+    count.created += 1
+    return made
 
 
 def import_projects(imp) -> None:
     """Top-level projects become fiscal-year projects, their sub-projects business units;
-    anything deeper goes into its unit (its issues are the unit's)."""
+    anything deeper goes into its unit (its issues are the unit's). The mapping file may
+    skip a project, move it under another (`unit_of`), and give its key, owner and year."""
     count = imp.counts["projects"]
     table = redmine.projects
     rows = imp.source.rows(sa.select(table).order_by(table.c.lft, table.c.id))
-    by_id = {row.id: row for row in rows}
-
-    def lineage(row) -> list:
-        chain = [row]
-        while chain[-1].parent_id in by_id and len(chain) <= len(by_id):
-            chain.append(by_id[chain[-1].parent_id])
-        return chain[::-1]  # top-level project first
-
-    for chain in sorted((lineage(row) for row in rows), key=len):
+    chains, _loops = mapfile.lineages(imp.mapfile, rows)
+    for chain in sorted(chains.values(), key=len):
         row = chain[-1]
         count.read += 1
+        if any(imp.mapfile.projects.get(up.identifier, _NO_RULE).skip for up in chain):
+            # skipped since an earlier run brought it: its issues are left as they are
+            imp.ids["project"].pop(row.id, None)
+            count.skip("skipped by the mapping file, or under a project it skips")
+            continue
         if len(chain) > 2:
             unit_id = imp.ids["project"].get(chain[1].id)
             if unit_id is None:
@@ -127,60 +150,57 @@ def import_projects(imp) -> None:
         _import_project(imp, row, parent_id)
 
 
+_NO_RULE = mapfile.ProjectRule()
+
+
 def _import_project(imp, row, parent_id: int | None) -> None:
     count = imp.counts["projects"]
-    year = mapping.fiscal_year(row.name) if parent_id is None else None
-    data = {"name": row.name, "description": row.description or "", "is_archived": row.status == 9}
+    rule = imp.mapfile.projects.get(row.identifier, _NO_RULE)
+    year = None
     if parent_id is None:
-        data["fiscal_year"] = year
+        year = rule.fiscal_year or mapping.fiscal_year(row.name)
+    data = {"name": row.name, "description": row.description or "", "is_archived": row.status == 9}
+    if year is not None:
+        data["fiscal_year"] = year  # renamed without a year: it keeps the one it has
     known = imp.ids["project"].get(row.id)
     if known is not None:
         imp.roots[known] = parent_id or known
         if imp.is_unchanged("project", row.id, row.updated_on):
             return
-        project = db.session.get(Project, known)
-        if project is None:
-            count.skip("its Sanmai project was removed")
-            return
-        if parent_id is None and year is None:
-            data.pop("fiscal_year")  # renamed without a year: keep the one it has
-        changed = {key: value for key, value in data.items() if getattr(project, key) != value}
-        if changed and not imp.dry_run:
-            try:
-                projects.update_project(project, changed)
-            except projects.ProjectError as error:
-                count.skip(f"not valid in Sanmai: {error}")
-                return
-        imp.remember("project", row.id, known, row.updated_on)
-        if changed:
-            count.updated += 1
+        if rule.owner is not None:
+            data["owner_organisation_id"] = organisations.organisation_id(imp, rule.owner)
+        _map_or_create(imp, "project", row, data, create=None, update=projects.update_project)
         return
     if parent_id is None and year is None:
         count.skip("no fiscal year in its name (such as 令和8年度, R8, 2026年度, FY2026)")
         return
-    if db.session.scalar(sa.select(Project.id).where(Project.identifier == row.identifier)):
+    identifier = rule.key or row.identifier
+    if db.session.scalar(sa.select(Project.id).where(Project.identifier == identifier)):
         count.skip("its identifier is already a Sanmai project's")
         return
-    if imp.dry_run:
-        project_id = imp.placeholder()
-    else:
-        try:
-            if parent_id is None:
-                project = projects.create_project(
-                    row.name, row.identifier, year, description=data["description"]
-                )
-            else:
-                parent = db.session.get(Project, parent_id)
-                project = projects.create_unit(parent, row.name, row.identifier)
-        except projects.ProjectError as error:
-            count.skip(f"not valid in Sanmai: {error}")
-            return
+    # A unit takes its fiscal year's owner unless the mapping file names one.
+    owner_id = None
+    if parent_id is None or rule.owner is not None:
+        owner_id = organisations.organisation_id(imp, rule.owner)
+
+    def create(data):
+        if parent_id is None:
+            owner = db.session.get(Organisation, owner_id or 0)
+            project = projects.create_project(
+                data["name"], identifier, year, owner, description=data["description"]
+            )
+        else:
+            project = projects.create_unit(
+                db.session.get(Project, parent_id), data["name"], identifier
+            )
+            if owner_id is not None:
+                project.owner_organisation_id = owner_id
         project.is_archived = data["is_archived"]
-        db.session.flush()
-        project_id = project.id
-    imp.roots[project_id] = parent_id or project_id
-    imp.remember("project", row.id, project_id, row.updated_on)
-    count.created += 1
+        return project
+
+    project_id = _map_or_create(imp, "project", row, data, create=create, update=None)
+    if project_id is not None:
+        imp.roots[project_id] = parent_id or project_id
 
 
 def import_memberships(imp) -> None:

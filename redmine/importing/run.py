@@ -17,16 +17,18 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from core.extensions import db
-from redmine.importing import people, reference, tickets
+from redmine.importing import mapfile, people, reference, tickets
 from redmine.importing.models import ImportMap
 from redmine.importing.source import Source
 
 KINDS = (
     "users",
+    "organisations",
     "projects",
     "memberships",
-    "trackers",
     "statuses",
+    "trackers",
+    "workflows",
     "priorities",
     "issues",
     "journals",
@@ -50,9 +52,18 @@ class Count:
 class Importer:
     """One run: the source, what is known of earlier runs, and the counts."""
 
-    def __init__(self, source: Source, *, dry_run: bool = False, actor=None, batch_size=1000):
+    def __init__(
+        self,
+        source: Source,
+        *,
+        dry_run: bool = False,
+        actor=None,
+        batch_size=1000,
+        rules: mapfile.MapFile | None = None,
+    ):
         self.source = source
         self.dry_run = dry_run
+        self.mapfile = rules or mapfile.MapFile()
         self.actor = actor  # None: the system
         self.batch_size = batch_size
         self.counts = {kind: Count() for kind in KINDS}
@@ -62,6 +73,7 @@ class Importer:
         # Sanmai project or unit id → its fiscal-year project's id (memberships are held there)
         self.roots: dict[int, int] = {}
         self.closed_statuses: set[int] = set()  # Sanmai ids
+        self.organisations: dict[str, int | None] = {}  # name → id, as found or made
         self._new_rows: list[dict] = []
         self._changed_rows: list[dict] = []
         self._placeholders = 0
@@ -70,12 +82,16 @@ class Importer:
             self.stamps[row.kind][row.redmine_id] = row.source_updated_at
 
     def run(self) -> dict[str, Count]:
+        """Import every kind; a mapping file that does not fit the source stops it first
+        (MapFileError), before anything is written."""
+        mapfile.check_against(self.mapfile, self.source)
         for step in (
             people.import_users,
             people.import_projects,
             people.import_memberships,
+            reference.import_statuses,  # before trackers: a new tracker's default status
             reference.import_trackers,
-            reference.import_statuses,
+            reference.import_workflows,
             reference.import_priorities,
             tickets.import_issues,
             tickets.import_journals,
@@ -119,16 +135,19 @@ class Importer:
         db.session.commit()
 
 
-def import_database(source: Source, *, dry_run: bool = False, actor=None) -> dict[str, Count]:
-    """Import everything this importer knows from `source`; the counts per kind."""
-    return Importer(source, dry_run=dry_run, actor=actor).run()
+def import_database(
+    source: Source, *, dry_run: bool = False, actor=None, rules: mapfile.MapFile | None = None
+) -> dict[str, Count]:
+    """Import everything this importer knows from `source` (with the mapping file's
+    `rules`); the counts per kind."""
+    return Importer(source, dry_run=dry_run, actor=actor, rules=rules).run()
 
 
 def counts_table(counts: dict[str, Count]) -> list[str]:
     """The counts as lines of a plain table, then each reason for a skip."""
-    lines = [f"{'kind':<12}{'read':>9}{'created':>9}{'updated':>9}{'skipped':>9}"]
+    lines = [f"{'kind':<14}{'read':>9}{'created':>9}{'updated':>9}{'skipped':>9}"]
     for kind, c in counts.items():
-        lines.append(f"{kind:<12}{c.read:>9}{c.created:>9}{c.updated:>9}{c.skipped:>9}")
+        lines.append(f"{kind:<14}{c.read:>9}{c.created:>9}{c.updated:>9}{c.skipped:>9}")
     reasons = [
         f"  {kind}: {n} {why}"
         for kind, c in counts.items()

@@ -76,6 +76,10 @@ projects = _table(
     _("created_on", sa.DateTime),
     _("updated_on", sa.DateTime),
 )
+# Redmine's groups are users rows of type Group (their name in lastname); no id column here.
+groups_users = sa.Table(
+    "groups_users", metadata, _("group_id", sa.Integer), _("user_id", sa.Integer)
+)
 members = _table("members", _("user_id", sa.Integer), _("project_id", sa.Integer))
 member_roles = _table("member_roles", _("member_id", sa.Integer), _("role_id", sa.Integer))
 roles = _table(
@@ -84,12 +88,27 @@ roles = _table(
     _("builtin", sa.Integer),
     _("permissions", sa.Text),  # YAML list of symbols
 )
-trackers = _table("trackers", _("name", sa.String), _("position", sa.Integer))
+trackers = _table(
+    "trackers",
+    _("name", sa.String),
+    _("position", sa.Integer),
+    _("default_status_id", sa.Integer),
+)
 issue_statuses = _table(
     "issue_statuses",
     _("name", sa.String),
     _("is_closed", Flag),
     _("position", sa.Integer),
+)
+workflows = _table(
+    "workflows",
+    _("tracker_id", sa.Integer),
+    _("role_id", sa.Integer),
+    _("old_status_id", sa.Integer),  # 0: the status a new issue may start in
+    _("new_status_id", sa.Integer),
+    _("author", Flag),  # allowed only to the issue's author
+    _("assignee", Flag),  # allowed only to the issue's assignee
+    _("type", sa.String),  # WorkflowTransition; WorkflowPermission (field rules) is not read
 )
 enumerations = _table(
     "enumerations",
