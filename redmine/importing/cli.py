@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from redmine.importing import run
+from redmine.importing import files, run
 from redmine.importing.source import SourceError, open_source
 
 redmine_cli = AppGroup("redmine", help="Moving from Redmine.")
@@ -19,17 +19,26 @@ redmine_cli = AppGroup("redmine", help="Moving from Redmine.")
     metavar="URL",
     help="Redmine's database as a SQLAlchemy URL, e.g. sqlite:////var/lib/redmine/db.sqlite3",
 )
+@click.option(
+    "--files",
+    "files_dir",
+    metavar="DIR",
+    help="Redmine's files/ directory, whose files the attachments' bytes are read from, "
+    "e.g. /var/lib/redmine/files",
+)
 @click.option("--dry-run", is_flag=True, help="Read and count; write nothing.")
-def import_command(url: str, dry_run: bool):
-    """Import users, projects, memberships, trackers, statuses, priorities, issues and
-    journals. Safe to run again: what is unchanged in Redmine since is left alone."""
+def import_command(url: str, files_dir: str | None, dry_run: bool):
+    """Import users, projects, memberships, trackers, statuses, priorities, issues, custom
+    fields, attachments, relations, watchers and journals. Safe to run again: what is
+    unchanged in Redmine since is left alone."""
     try:
+        directory = files.files_directory(files_dir) if files_dir is not None else None
         source = open_source(url)
     except SourceError as error:
         click.echo(f"redmine import: {error}", err=True)
         raise click.exceptions.Exit(2) from None
     try:
-        counts = run.import_database(source, dry_run=dry_run)
+        counts = run.import_database(source, dry_run=dry_run, files=directory)
     finally:
         source.close()
     if dry_run:
