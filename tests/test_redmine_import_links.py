@@ -231,6 +231,15 @@ def test_the_api_leaves_out_relations_to_issues_the_caller_cannot_see(
     assert [r["issue_to_id"] for r in response.json["issue"]["relations"]] == [106]
 
 
+def test_a_project_lists_the_custom_fields(client, imported, token_of):
+    response = client.get(
+        "/projects/r8.json?include=issue_custom_fields",
+        headers={"X-Redmine-API-Key": token_of(by_login("yamada"))},
+    )
+    names = [f["name"] for f in response.json["project"]["issue_custom_fields"]]
+    assert names == ["影響範囲", "担当課", "確認者", "緊急対応", "分類"]
+
+
 # --- running again ---------------------------------------------------------------------------
 
 
