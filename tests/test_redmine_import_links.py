@@ -106,12 +106,15 @@ def test_a_missing_file_is_skipped_with_its_reason(imported):
     assert "手順書.xlsx" not in attachments_of(101)
 
 
-def test_without_files_attachments_are_skipped_and_the_rest_comes(app, redmine_db):
+def test_without_files_attachments_are_skipped_and_the_rest_comes(app, client, login, redmine_db):
     result = run_import(app, redmine_db)
     assert result.exit_code == 0, result.output
     assert counts_of(result.output)["attachments"] == (5, 0, 0, 5)
     assert "attachments: 4 no --files directory given" in result.output
     assert rows(Attachment) == 0 and db.session.get(Ticket, 101) is not None
+    login(by_login("yamada"))
+    history = client.get("/issues/101").get_data(as_text=True).split('id="history"')[1]
+    assert "screenshot.png" in history and "/attachments/download/" not in history
 
 
 def test_a_missing_files_directory_exits_2_and_writes_nothing(app, redmine_db, tmp_path):
@@ -159,11 +162,12 @@ def test_a_related_ticket_the_reader_may_not_see_is_not_linked(client, login, im
     assert "税額通知書の文言を直す" not in page
 
 
-def test_watchers_are_listed(yamada_page):
+def test_watchers_are_listed(client, yamada_page):
     assert "ウォッチャー" in yamada_page
     watchers = yamada_page.split('id="watchers"')[1].split("</section>")[0]
     assert "山田 太郎" in watchers and "鈴木 花子" in watchers
     assert "住民記録ベンダー" not in watchers  # a group: not imported
+    assert 'id="watchers"' not in client.get("/issues/102").get_data(as_text=True)  # none
 
 
 def test_custom_values_are_shown_in_the_fields_order(yamada_page):
