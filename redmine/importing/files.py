@@ -36,7 +36,7 @@ NO_FILES = "no --files directory given"
 def files_directory(text: str) -> Path:
     """The files directory named on the command line, checked to be a readable directory."""
     path = Path(text).expanduser()
-    if not path.is_dir():
+    if not text.strip() or not path.is_dir():
         raise SourceError(
             f"the files directory {text} does not exist or is not a directory: give "
             "Redmine's files/ directory (e.g. /var/lib/redmine/files), or leave out --files "

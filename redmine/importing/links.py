@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from attachments import files as attachment_files
 from core import textfields
 from core.extensions import db
 from redmine.importing import source as redmine
@@ -192,6 +193,8 @@ def journal_detail(imp, detail) -> tuple[dict, str | None]:
         # The file's name is the history's; a file not brought over is named without a link.
         attachment_id = imp.ids["attachment"].get(int(key)) if key.isdigit() else None
         name = str(attachment_id) if attachment_id is not None and attachment_id > 0 else ""
+        # the name as the file's row has it (Sanmai's own file details name it so)
+        old, new = (None if v is None else attachment_files.safe_filename(v) for v in (old, new))
         return {"property": "attachment", "name": name, "old_value": old, "new_value": new}, None
     if detail.property == "relation":
         old, new = (_issue_id(imp, value) for value in (old, new))
@@ -201,8 +204,9 @@ def journal_detail(imp, detail) -> tuple[dict, str | None]:
     field_id = imp.ids["custom_field"].get(int(key)) if key.isdigit() else None
     if field_id is None:
         return {}, "a change of a custom field that was not imported"
-    old, _why = field_value(imp, int(key), old)
-    new, _why = field_value(imp, int(key), new)
+    (old, old_why), (new, new_why) = (field_value(imp, int(key), v) for v in (old, new))
+    if old is None and new is None and (old_why or new_why):
+        return {}, f"a custom field's change that {old_why or new_why}"
     return {"property": "cf", "name": str(field_id), "old_value": old, "new_value": new}, None
 
 
