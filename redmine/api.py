@@ -21,7 +21,7 @@ from redmine import bp
 from redmine import serializers as out
 from redmine.auth import caller, empty, not_found, require_caller
 from tickets import queries
-from tickets.models import Priority, Status, Ticket, Tracker
+from tickets.models import CustomField, Priority, Status, Ticket, Tracker
 
 DEFAULT_LIMIT, MAX_LIMIT = 25, 100
 PROJECT_INCLUDES = (
@@ -146,7 +146,10 @@ def _project_includes(project: Project, wanted: set[str]) -> dict:
     if "enabled_modules" in wanted:
         extra["enabled_modules"] = list(out.ENABLED_MODULES)
     if "issue_custom_fields" in wanted:
-        extra["issue_custom_fields"] = []
+        fields = db.session.scalars(
+            sa.select(CustomField).order_by(CustomField.position, CustomField.id)
+        )
+        extra["issue_custom_fields"] = [{"id": f.id, "name": f.name} for f in fields]
     return extra
 
 

@@ -29,8 +29,8 @@ from redmine.api import (
     unprocessable,
 )
 from redmine.auth import caller, empty, forbidden, not_found, require_caller
-from tickets import queries, services
-from tickets.models import Ticket
+from tickets import links, queries, services
+from tickets.models import CustomField, CustomValue, Ticket
 
 # --- issues ----------------------------------------------------------------------------------
 
@@ -74,7 +74,25 @@ def _issue_list(project_key: str | None = None):
     params.update(offset=str(offset), limit=str(limit))
     query = queries.ticket_query(user, params)
     rows, total = query.page()
-    return envelope("issues", [out.issue(t) for t in rows], total, offset, limit)
+    fields = _custom_fields([t.id for t in rows])
+    issues = [out.issue(t, custom_fields=fields.get(t.id)) for t in rows]
+    return envelope("issues", issues, total, offset, limit)
+
+
+def _custom_fields(ticket_ids: list[int]) -> dict[int, list[dict]]:
+    """{ticket id: its custom_fields}, in one query for a page of issues."""
+    if not ticket_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(CustomValue.ticket_id, CustomField, CustomValue.value)
+        .join(CustomField, CustomValue.custom_field_id == CustomField.id)
+        .where(CustomValue.ticket_id.in_(ticket_ids))
+        .order_by(CustomField.position, CustomField.id, CustomValue.id)
+    ).all()
+    by_ticket: dict[int, list] = {}
+    for ticket_id, field, value in rows:
+        by_ticket.setdefault(ticket_id, []).append((field, value))
+    return {ticket_id: out.custom_values(pairs) for ticket_id, pairs in by_ticket.items()}
 
 
 @route("/issues.json")
@@ -129,19 +147,24 @@ def issue(issue_id):
     ticket = load_issue(issue_id)
     user = caller()
     wanted = includes()
-    data = out.issue(ticket)
+    data = out.issue(ticket, custom_fields=_custom_fields([ticket.id]).get(ticket.id))
     if "children" in wanted:
         children = _children(ticket, _visible_project_ids(user))
         if children:
             data["children"] = children
     if "attachments" in wanted:
         data["attachments"] = [attachment_json(a) for a in files.attachments_of(ticket)]
+    if "relations" in wanted:
+        # As Redmine: both directions, those to issues the caller cannot see left out.
+        shown = [out.relation(r.relation) for r in links.relations_of(ticket, user) if r.other]
+        if shown:
+            data["relations"] = shown
     if "changesets" in wanted:
         data["changesets"] = []  # Sanmai has no repositories
     if "journals" in wanted:
         data["journals"] = _journals(user, ticket)
     if "watchers" in wanted:
-        data["watchers"] = []  # Sanmai has no watchers
+        data["watchers"] = [out.user_ref(u) for u in links.watchers_of(ticket)]
     if "allowed_statuses" in wanted:
         data["allowed_statuses"] = [out.status(s) for s in services.allowed_statuses(user, ticket)]
     return reply({"issue": data})

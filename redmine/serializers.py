@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 
 from attachments.models import Attachment
 from projects.models import ROLES
-from tickets.models import Journal, Priority, Project, Status, Ticket, Tracker
+from tickets.models import Journal, Priority, Project, Relation, Status, Ticket, Tracker
 
 # Redmine's enabled_standard_fields that Sanmai tickets have.
 STANDARD_FIELDS = [
@@ -74,9 +74,10 @@ def status(s: Status) -> dict:
     return {"id": s.id, "name": label(s), "is_closed": s.is_closed}
 
 
-def issue(ticket: Ticket, *, created: bool = False) -> dict:
+def issue(ticket: Ticket, *, created: bool = False, custom_fields: list | None = None) -> dict:
     """The issue as in lists and GET /issues/{id}.json; `created`: the POST answer, which
-    (as Redmine's) has no spent time."""
+    (as Redmine's) has no spent time; `custom_fields`: custom_values(...) of the ticket, left
+    out when empty (as Redmine does)."""
     out = {
         "id": ticket.id,
         "project": ref(ticket.project),
@@ -104,6 +105,8 @@ def issue(ticket: Ticket, *, created: bool = False) -> dict:
     if not created:
         out["spent_hours"] = 0.0
         out["total_spent_hours"] = 0.0
+    if custom_fields:
+        out["custom_fields"] = custom_fields
     out.update(
         {
             "created_on": stamp(ticket.created_at),
@@ -112,6 +115,35 @@ def issue(ticket: Ticket, *, created: bool = False) -> dict:
         }
     )
     return out
+
+
+def custom_values(rows) -> list[dict]:
+    """Redmine's custom_fields of an issue from (field, value) rows in the fields' order: one
+    entry per field, a field with several values answering them as a list."""
+    fields: dict[int, dict] = {}
+    for field, value in rows:
+        entry = fields.get(field.id)
+        if entry is None:
+            entry = fields[field.id] = {"id": field.id, "name": field.name}
+            if field.is_multiple:
+                entry["multiple"] = True
+                entry["value"] = []
+        if field.is_multiple:
+            if value not in (None, ""):
+                entry["value"].append(value)
+        else:
+            entry["value"] = value
+    return list(fields.values())
+
+
+def relation(r: Relation) -> dict:
+    return {
+        "id": r.id,
+        "issue_id": r.ticket_from_id,
+        "issue_to_id": r.ticket_to_id,
+        "relation_type": r.relation_type,
+        "delay": r.delay,
+    }
 
 
 def child(ticket: Ticket, grandchildren: list[dict]) -> dict:

@@ -22,9 +22,14 @@ FIRST_RUN = {
     "trackers": (3, 2, 0, 0),
     "statuses": (4, 2, 0, 0),
     "priorities": (3, 1, 0, 0),
-    "issues": (5, 2, 0, 3),
-    "journals": (6, 4, 0, 2),
-    "details": (7, 4, 0, 3),
+    "issues": (6, 3, 0, 3),
+    "custom_fields": (5, 5, 0, 0),
+    "custom_values": (8, 7, 0, 1),
+    "attachments": (5, 0, 0, 5),  # no --files
+    "relations": (3, 2, 0, 1),
+    "watchers": (4, 2, 0, 2),
+    "journals": (6, 5, 0, 1),
+    "details": (12, 10, 0, 2),
 }
 
 
@@ -162,7 +167,8 @@ def test_journals_come_with_notes_private_notes_and_details(app, redmine_db):
     assert [(j.user.login, j.notes, j.private_notes) for j in journals] == [
         ("suzuki", "調査します。", False),
         ("yamada", "内部メモ：課長に報告済み", True),
-        ("suzuki", "", False),  # done ratio changed; the file it also records is not kept
+        ("suzuki", "", False),  # done ratio, a file and custom fields changed
+        ("suzuki", "", False),  # a file and a relation added
     ]
     assert journals[0].created_at == datetime(2026, 4, 2, 1)
     status = {s.name: str(s.id) for s in db.session.scalars(sa.select(Status))}
@@ -170,9 +176,9 @@ def test_journals_come_with_notes_private_notes_and_details(app, redmine_db):
         ("attr", "status_id", status["新規"], status["進行中"]),
         ("attr", "assigned_to_id", None, str(by_login("suzuki").id)),
     ]
-    assert [(d.name, d.old_value, d.new_value) for d in journals[2].details] == [
-        ("done_ratio", "0", "30")
-    ]
+    assert [
+        (d.name, d.old_value, d.new_value) for d in journals[2].details if d.property == "attr"
+    ] == [("done_ratio", "0", "30")]
 
 
 def test_a_redmine_password_signs_in_once_then_is_sanmais(app, client, redmine_db):
@@ -230,7 +236,7 @@ def test_a_run_that_stopped_resumes_where_it_was(app, redmine_db, monkeypatch):
         assert run_import(app, redmine_db).exit_code != 0
     assert db.session.get(Ticket, 102).parent_id is None  # the issues' batch is in
     counts = counts_of(run_import(app, redmine_db).output)
-    assert counts["issues"][1:3] == (0, 0) and counts["journals"][1] == 4
+    assert counts["issues"][1:3] == (0, 0) and counts["journals"][1] == 5
     assert db.session.get(Ticket, 102).parent_id == 101
 
 
@@ -251,7 +257,7 @@ def test_dry_run_counts_and_writes_nothing(app, redmine_db):
 def test_new_issues_are_skipped_beside_sanmais_own_tickets(app, redmine_db, make_unit, make_ticket):
     make_ticket(make_unit())
     result = run_import(app, redmine_db)
-    assert counts_of(result.output)["issues"] == (5, 0, 0, 5)
+    assert counts_of(result.output)["issues"] == (6, 0, 0, 6)
     assert "Sanmai has tickets of its own" in result.output
     assert db.session.get(Ticket, 101) is None
 

@@ -13,7 +13,16 @@ from accounts.models import User
 from core import formatting
 from core.extensions import db
 from projects.models import Project
-from tickets.models import Journal, JournalDetail, Priority, Status, Ticket, Tracker
+from tickets import links
+from tickets.models import (
+    CustomField,
+    Journal,
+    JournalDetail,
+    Priority,
+    Status,
+    Ticket,
+    Tracker,
+)
 
 LABELS = {
     "project_id": _l("Business unit"),
@@ -40,7 +49,7 @@ class Change:
     old: str | None
     new: str | None
     long: bool = False  # long text: shown folded, old and new in full
-    kind: str = "attr"  # attr | attachment
+    kind: str = "attr"  # attr | attachment | relation
     attachment_id: int | None = None
 
 
@@ -83,7 +92,13 @@ def _names(details: list[JournalDetail]) -> dict[str, dict[str, str]]:
         "priority_id": (Priority, Priority.name),
         "assigned_to_id": (User, User.name),
     }
-    names: dict[str, dict[str, str]] = {}
+    names: dict[str, dict] = {}
+    fields = {int(d.name) for d in details if d.property == "cf" and d.name.isdigit()}
+    if fields:
+        names["cf"] = {
+            str(f.id): f
+            for f in db.session.scalars(sa.select(CustomField).where(CustomField.id.in_(fields)))
+        }
     for field, ids in wanted.items():
         if field not in models:
             continue
@@ -120,6 +135,21 @@ def _change(d: JournalDetail, names) -> Change:
             new=d.new_value,
             kind="attachment",
             attachment_id=int(d.name) if d.name.isdigit() else None,
+        )
+    if d.property == "relation":
+        return Change(
+            label=links.relation_label(d.name),
+            old=f"#{d.old_value}" if d.old_value else None,
+            new=f"#{d.new_value}" if d.new_value else None,
+            kind="relation",
+        )
+    if d.property == "cf":
+        field = names.get("cf", {}).get(d.name)
+        return Change(
+            label=field.name if field is not None else _("Custom field"),
+            old=links.display_value(field, d.old_value),
+            new=links.display_value(field, d.new_value),
+            long=field is not None and field.field_format == "text",
         )
     label = str(LABELS.get(d.name, d.name))
     return Change(

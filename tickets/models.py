@@ -145,7 +145,9 @@ class Journal(db.Model):
 
 
 class JournalDetail(db.Model):
-    """One changed property, as Redmine's: property is attr, attachment or relation."""
+    """One changed property, as Redmine's: property is attr, attachment, relation (name: the
+    relation type as seen from this ticket, the values: the other ticket's id) or cf (name:
+    the custom field's id)."""
 
     __tablename__ = "journal_details"
 
@@ -157,6 +159,64 @@ class JournalDetail(db.Model):
     new_value: Mapped[str | None] = mapped_column(sa.Text)
 
     journal: Mapped[Journal] = relationship(back_populates="details")
+
+
+class Relation(db.Model):
+    """Redmine's issue relation, kept in its forward direction: from `ticket_from` the type
+    reads as is (blocks, precedes, duplicates, copied_to, relates), from `ticket_to` reversed
+    (blocked, follows, duplicated, copied_from)."""
+
+    __tablename__ = "ticket_relations"
+    __table_args__ = (sa.UniqueConstraint("ticket_from_id", "ticket_to_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_from_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id", ondelete="CASCADE"))
+    ticket_to_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    relation_type: Mapped[str] = mapped_column(sa.String(16))
+    delay: Mapped[int | None]  # days between a preceding ticket's end and the next's start
+
+
+class Watcher(db.Model):
+    __tablename__ = "ticket_watchers"
+    __table_args__ = (sa.UniqueConstraint("ticket_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+    user: Mapped[User] = relationship()
+
+
+class CustomField(db.Model):
+    """A ticket field defined in Redmine; its values are kept and shown, not edited."""
+
+    __tablename__ = "custom_fields"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    # Redmine's field_format: string, text, int, float, date, bool, list, user, link, ...
+    field_format: Mapped[str] = mapped_column(sa.String(30), default="string")
+    is_multiple: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class CustomValue(db.Model):
+    """One value of a custom field on a ticket; a field with several values has several rows."""
+
+    __tablename__ = "custom_values"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    custom_field_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("custom_fields.id", ondelete="CASCADE"), index=True
+    )
+    value: Mapped[str | None] = mapped_column(sa.Text)
+
+    custom_field: Mapped[CustomField] = relationship()
 
 
 # What the data generations (core.generations) watch of these models.

@@ -32,7 +32,7 @@ from core.extensions import db
 from core.markup import render_markdown
 from projects.loading import project_view
 from projects.models import Membership, Project
-from tickets import bp, history, hooks, services
+from tickets import bp, history, hooks, links, services
 from tickets.forms import TicketEditForm, TicketForm
 from tickets.list_views import statuses, today, trackers
 from tickets.models import Priority, Status, Ticket, Tracker, Transition
@@ -322,7 +322,7 @@ def _render_show(ticket: Ticket, form, conflict=None):
         .options(sa.orm.joinedload(Ticket.status), sa.orm.joinedload(Ticket.assignee))
         .order_by(Ticket.id)
     ).all()
-    links = hooks.minutes_links(ticket)
+    backed = hooks.minutes_links(ticket)
     return render_template(
         "tickets/show.html",
         ticket=ticket,
@@ -333,9 +333,12 @@ def _render_show(ticket: Ticket, form, conflict=None):
         changes=history.describe(journals),
         children=children,
         children_done=sum(1 for c in children if c.status.is_closed),
-        minutes_links=links,
-        homework=any(link.kind == "homework" for link in links),
+        minutes_links=backed,
+        homework=any(link.kind == "homework" for link in backed),
         attachments=files.attachments_of(ticket),
+        related=links.relations_of(ticket, current_user),
+        watchers=links.watchers_of(ticket),
+        custom_values=links.custom_values_of(ticket),
         closed_status_ids=[s.id for s in statuses() if s.is_closed],
         max_size=files.max_label(),
         max_bytes=files.max_bytes(),

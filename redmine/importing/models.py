@@ -12,8 +12,9 @@ from core.extensions import db
 
 class ImportMap(db.Model):
     """Redmine's `kind` row `redmine_id` is Sanmai's row `sanmai_id` (kind: user, project,
-    tracker, status, priority, workflow, issue, journal; linked_user: a user whose login Sanmai had,
-    linked to that account and never changed by the import)."""
+    tracker, status, priority, workflow, issue, journal, custom_field, custom_value,
+    attachment, relation, watcher; linked_user: a user whose login Sanmai had, linked to that
+    account and never changed by the import)."""
 
     __tablename__ = "redmine_import_map"
 

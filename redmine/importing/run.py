@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from core.extensions import db
-from redmine.importing import mapfile, people, reference, tickets
+from redmine.importing import files, links, mapfile, people, reference, tickets
 from redmine.importing.models import ImportMap
 from redmine.importing.source import Source
 
@@ -31,6 +32,11 @@ KINDS = (
     "workflows",
     "priorities",
     "issues",
+    "custom_fields",
+    "custom_values",
+    "attachments",
+    "relations",
+    "watchers",
     "journals",
     "details",
 )
@@ -60,8 +66,10 @@ class Importer:
         actor=None,
         batch_size=1000,
         rules: mapfile.MapFile | None = None,
+        files: Path | None = None,
     ):
         self.source = source
+        self.files = files  # Redmine's files/ directory; None: attachments are not brought
         self.dry_run = dry_run
         self.mapfile = rules or mapfile.MapFile()
         self.actor = actor  # None: the system
@@ -74,8 +82,12 @@ class Importer:
         self.roots: dict[int, int] = {}
         self.closed_statuses: set[int] = set()  # Sanmai ids
         self.organisations: dict[str, int | None] = {}  # name → id, as found or made
+        # Redmine's issue custom fields' formats, and its key/value lists' names, by id
+        self.field_formats: dict[int, str] = {}
+        self.enumerations: dict[int, str] = {}
         self._new_rows: list[dict] = []
         self._changed_rows: list[dict] = []
+        self._gone: list[dict] = []
         self._placeholders = 0
         for row in db.session.scalars(sa.select(ImportMap)):
             self.ids[row.kind][row.redmine_id] = row.sanmai_id
@@ -94,6 +106,12 @@ class Importer:
             reference.import_workflows,
             reference.import_priorities,
             tickets.import_issues,
+            links.import_custom_fields,
+            links.import_custom_values,
+            files.import_attachments,
+            links.import_relations,
+            links.import_watchers,
+            # after the kinds its details name (files, relations, custom fields)
             tickets.import_journals,
         ):
             step(self)
@@ -122,6 +140,13 @@ class Importer:
         if not self.dry_run:
             (self._changed_rows if known else self._new_rows).append(row)
 
+    def forget(self, kind: str, redmine_id: int) -> None:
+        """Redmine's `kind` row `redmine_id` is gone, and so is what it became in Sanmai."""
+        self.ids[kind].pop(redmine_id, None)
+        self.stamps[kind].pop(redmine_id, None)
+        if not self.dry_run:
+            self._gone.append({"b_kind": kind, "b_redmine_id": redmine_id})
+
     def commit(self) -> None:
         """End a batch: its rows and what they came from are committed together."""
         if self.dry_run:
@@ -131,16 +156,30 @@ class Importer:
             db.session.execute(sa.insert(ImportMap), self._new_rows)
         if self._changed_rows:
             db.session.execute(sa.update(ImportMap), self._changed_rows)
-        self._new_rows, self._changed_rows = [], []
+        if self._gone:
+            table = ImportMap.__table__
+            db.session.execute(
+                sa.delete(table).where(
+                    table.c.kind == sa.bindparam("b_kind"),
+                    table.c.redmine_id == sa.bindparam("b_redmine_id"),
+                ),
+                self._gone,
+            )
+        self._new_rows, self._changed_rows, self._gone = [], [], []
         db.session.commit()
 
 
 def import_database(
-    source: Source, *, dry_run: bool = False, actor=None, rules: mapfile.MapFile | None = None
+    source: Source,
+    *,
+    dry_run: bool = False,
+    actor=None,
+    rules: mapfile.MapFile | None = None,
+    files: Path | None = None,
 ) -> dict[str, Count]:
-    """Import everything this importer knows from `source` (with the mapping file's
-    `rules`); the counts per kind."""
-    return Importer(source, dry_run=dry_run, actor=actor, rules=rules).run()
+    """Import everything this importer knows from `source` (with the mapping file's `rules`;
+    attachments' bytes from `files`, Redmine's files/ directory); the counts per kind."""
+    return Importer(source, dry_run=dry_run, actor=actor, rules=rules, files=files).run()
 
 
 def counts_table(counts: dict[str, Count]) -> list[str]:

@@ -157,6 +157,54 @@ journal_details = _table(
     _("value", sa.Text),
 )
 
+attachments = _table(
+    "attachments",
+    _("container_id", sa.Integer),
+    _("container_type", sa.String),  # Issue, Project, WikiPage, Journal, ...
+    _("filename", sa.String),
+    _("disk_filename", sa.String),
+    _("disk_directory", sa.String),  # "2024/03"; NULL for files of old Redmines
+    _("filesize", sa.BigInteger),
+    _("content_type", sa.String),
+    _("digest", sa.String),  # SHA-256 hex since Redmine 4, MD5 before
+    _("author_id", sa.Integer),
+    _("created_on", sa.DateTime),
+    _("description", sa.String),
+)
+issue_relations = _table(
+    "issue_relations",
+    _("issue_from_id", sa.Integer),
+    _("issue_to_id", sa.Integer),
+    _("relation_type", sa.String),
+    _("delay", sa.Integer),
+)
+watchers = _table(
+    "watchers",
+    _("watchable_type", sa.String),
+    _("watchable_id", sa.Integer),
+    _("user_id", sa.Integer),
+)
+custom_fields = _table(
+    "custom_fields",
+    _("type", sa.String),  # IssueCustomField, ProjectCustomField, UserCustomField, ...
+    _("name", sa.String),
+    _("field_format", sa.String),
+    _("position", sa.Integer),
+    _("multiple", Flag),
+)
+custom_field_enumerations = _table(
+    "custom_field_enumerations",
+    _("custom_field_id", sa.Integer),
+    _("name", sa.String),
+)
+custom_values = _table(
+    "custom_values",
+    _("customized_type", sa.String),
+    _("customized_id", sa.Integer),
+    _("custom_field_id", sa.Integer),
+    _("value", sa.Text),
+)
+
 
 def _read_only(url: URL) -> tuple[URL, dict]:
     """The URL and engine arguments that open the source for reading only."""

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from core import generations, textfields
 from core.extensions import db
+from redmine.importing import links
 from redmine.importing import source as redmine
 from redmine.importing.models import ImportMap
 from tickets.models import Journal, JournalDetail, Ticket
@@ -34,11 +35,6 @@ ATTRIBUTES = {
     "start_date": None,
     "due_date": None,
     "done_ratio": None,
-}
-NOT_IMPORTED = {
-    "attachment": "a file's change: files are not imported yet",
-    "relation": "a relation's change: relations are not imported yet",
-    "cf": "a custom field's change: custom fields are not imported yet",
 }
 
 _tickets = Ticket.__table__
@@ -296,8 +292,8 @@ def _add_journals(imp, new: list) -> None:
 
 def _detail(imp, detail) -> tuple[dict, str | None]:
     """Sanmai's journal detail for Redmine's `detail`, or why it is not kept."""
-    if detail.property in NOT_IMPORTED:
-        return {}, NOT_IMPORTED[detail.property]
+    if detail.property in ("attachment", "relation", "cf"):
+        return links.journal_detail(imp, detail)
     if detail.property != "attr" or detail.prop_key not in ATTRIBUTES:
         return {}, f"{detail.property} {detail.prop_key}: Sanmai has no such field"
     kind = ATTRIBUTES[detail.prop_key]
