@@ -7,7 +7,7 @@ in read-only mode, a PostgreSQL session is made read-only; only SELECTs are sent
 
 Failures of the source (`SourceError`, one line for the person running the import): a URL
 that is not one, a missing driver, a server or file that cannot be reached, a database
-without Redmine's tables.
+without Redmine's tables, a Redmine older than 4.2 or newer than 6.x.
 """
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ from sqlalchemy.engine import URL, Engine
 
 # A database is taken for Redmine's when it has all of these.
 REDMINE_TABLES = ("issues", "projects", "schema_migrations")
+# Redmine's version is read from its newest migration (db/migrate). 4.2 brought
+# 20200826153401_add_twofa_scheme_to_user (4.1's newest is 20190620135549); migrations dated
+# after 6.1 was branched off (September 2025) belong to a Redmine after 6.x.
+FIRST_OF_4_2 = 20200826153401
+FIRST_AFTER_6 = 20251001000000
 
 
 class SourceError(Exception):
@@ -170,6 +175,10 @@ def open_source(text: str) -> Source:
     try:
         with engine.connect() as conn:
             names = set(sa.inspect(conn).get_table_names())
+            newest = 0
+            if "schema_migrations" in names:
+                versions = conn.execute(sa.text("SELECT version FROM schema_migrations"))
+                newest = max((int(v) for (v,) in versions if str(v).isdigit()), default=0)
     except sa.exc.DBAPIError as error:
         engine.dispose()
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
@@ -179,6 +188,17 @@ def open_source(text: str) -> Source:
         engine.dispose()
         raise SourceError(
             f"{shown} is not a Redmine database: it has no {', '.join(missing)} table"
+        )
+    if newest < FIRST_OF_4_2 or newest >= FIRST_AFTER_6:
+        engine.dispose()
+        which, what_to_do = (
+            ("older than 4.2", "upgrade Redmine first")
+            if newest < FIRST_OF_4_2
+            else ("newer than 6.x", "import through its REST API (--url, --key) instead")
+        )
+        raise SourceError(
+            f"{shown} is a Redmine {which} (newest migration {newest}): the import reads "
+            f"Redmine 4.2 to 6.x; {what_to_do}"
         )
     return Source(engine)
 
