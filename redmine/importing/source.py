@@ -132,7 +132,7 @@ journals = _table(
     _("notes", sa.Text),
     _("created_on", sa.DateTime),
     _("private_notes", Flag),
-    _("updated_on", sa.DateTime),  # set when the notes were edited
+    _("updated_on", sa.DateTime),  # set when the notes were edited (Redmine 5.1 and later)
 )
 journal_details = _table(
     "journal_details",
@@ -174,7 +174,14 @@ def open_source(text: str) -> Source:
         raise SourceError(f"no database driver for {shown}: {error}") from None
     try:
         with engine.connect() as conn:
-            names = set(sa.inspect(conn).get_table_names())
+            inspector = sa.inspect(conn)
+            names = set(inspector.get_table_names())
+            missing_columns = {
+                table.name: {c.name for c in table.columns}
+                - {c["name"] for c in inspector.get_columns(table.name)}
+                for table in metadata.tables.values()
+                if table.name in names
+            }
             newest = 0
             if "schema_migrations" in names:
                 versions = conn.execute(sa.text("SELECT version FROM schema_migrations"))
@@ -200,14 +207,16 @@ def open_source(text: str) -> Source:
             f"{shown} is a Redmine {which} (newest migration {newest}): the import reads "
             f"Redmine 4.2 to 6.x; {what_to_do}"
         )
-    return Source(engine)
+    return Source(engine, missing_columns)
 
 
 class Source:
-    """An open Redmine database; `rows` and `batches` read it."""
+    """An open Redmine database; `rows` and `batches` read it. A column an older Redmine
+    does not have (journals.updated_on before 5.1) is read as NULL by `batches`."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, missing_columns: dict[str, set[str]] | None = None):
         self.engine = engine
+        self.missing_columns = missing_columns or {}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -221,7 +230,15 @@ class Source:
         one short query (keyset on id), so no read stays open while the batch is written."""
         last = 0
         while True:
-            statement = sa.select(table).where(table.c.id > last).order_by(table.c.id).limit(size)
+            missing = self.missing_columns.get(table.name, set())
+            columns = [sa.null().label(c.name) if c.name in missing else c for c in table.columns]
+            statement = (
+                sa.select(*columns)
+                .select_from(table)
+                .where(table.c.id > last)
+                .order_by(table.c.id)
+                .limit(size)
+            )
             if where is not None:
                 statement = statement.where(where)
             batch = self.rows(statement)
