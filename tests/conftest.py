@@ -45,6 +45,7 @@ pytest_plugins = [
     "tests.fixtures.reports",
     "tests.fixtures.redmine",
     "tests.fixtures.redmine_db",
+    "tests.fixtures.real_redmine",
     "tests.fixtures.queries",
     "tests.fixtures.directory",
     "tests.fixtures.servers",

@@ -313,3 +313,41 @@ def test_redmine_roles_map_by_what_they_permit():
     assert mapping.sanmai_role({"delete_issues", "edit_issues"}) == "facilitator"
     assert mapping.sanmai_role({"add_issue_notes", "view_issues"}) == "member"
     assert mapping.sanmai_role({"view_issues"}) == "viewer"
+
+
+@pytest.mark.parametrize(
+    "newest, says",
+    [
+        ("20190620135549", "is a Redmine older than 4.2 (newest migration 20190620135549)"),
+        ("20251105090000", "is a Redmine newer than 6.x (newest migration 20251105090000)"),
+    ],
+)
+def test_a_redmine_version_outside_4_2_to_6_exits_2(app, redmine_db, redmine_sql, newest, says):
+    redmine_sql(f"DELETE FROM schema_migrations WHERE version > '{newest}'")
+    redmine_sql(f"INSERT OR IGNORE INTO schema_migrations VALUES ('{newest}')")
+    result = run_import(app, redmine_db)
+    assert result.exit_code == 2
+    assert says in result.output and len(result.output.strip().splitlines()) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+def test_a_redmine_4_2_database_is_read(app, redmine_db, redmine_sql):
+    redmine_sql("DELETE FROM schema_migrations WHERE version > '20200826153401'")
+    redmine_sql("INSERT INTO schema_migrations VALUES ('20200826153401')")
+    assert run_import(app, redmine_db).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        ([], "give either --db URL"),
+        (["--db", "sqlite:///x", "--url", "http://127.0.0.1:1"], "give either --db URL"),
+        (["--url", "http://127.0.0.1:1"], "--url needs --key KEY"),
+        (["--db", "sqlite:///x", "--key", "k"], "--key goes with --url"),
+        (["--url", "redmine.example.jp", "--key", "k"], "is not a web address"),
+    ],
+)
+def test_the_source_is_one_of_db_or_url_and_key(app, args, says):
+    result = app.test_cli_runner().invoke(args=["redmine", "import", *args])
+    assert result.exit_code == 2
+    assert says in result.output and len(result.output.strip().splitlines()) == 1

@@ -7,7 +7,7 @@ in read-only mode, a PostgreSQL session is made read-only; only SELECTs are sent
 
 Failures of the source (`SourceError`, one line for the person running the import): a URL
 that is not one, a missing driver, a server or file that cannot be reached, a database
-without Redmine's tables.
+without Redmine's tables, a Redmine older than 4.2 or newer than 6.x.
 """
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ from sqlalchemy.engine import URL, Engine
 
 # A database is taken for Redmine's when it has all of these.
 REDMINE_TABLES = ("issues", "projects", "schema_migrations")
+# Redmine's version is read from its newest migration (db/migrate). 4.2 brought
+# 20200826153401_add_twofa_scheme_to_user (4.1's newest is 20190620135549); migrations dated
+# after 6.1 was branched off (September 2025) belong to a Redmine after 6.x.
+FIRST_OF_4_2 = 20200826153401
+FIRST_AFTER_6 = 20251001000000
 
 
 class SourceError(Exception):
@@ -146,7 +151,7 @@ journals = _table(
     _("notes", sa.Text),
     _("created_on", sa.DateTime),
     _("private_notes", Flag),
-    _("updated_on", sa.DateTime),  # set when the notes were edited
+    _("updated_on", sa.DateTime),  # set when the notes were edited (Redmine 5.1 and later)
 )
 journal_details = _table(
     "journal_details",
@@ -236,7 +241,18 @@ def open_source(text: str) -> Source:
         raise SourceError(f"no database driver for {shown}: {error}") from None
     try:
         with engine.connect() as conn:
-            names = set(sa.inspect(conn).get_table_names())
+            inspector = sa.inspect(conn)
+            names = set(inspector.get_table_names())
+            missing_columns = {
+                table.name: {c.name for c in table.columns}
+                - {c["name"] for c in inspector.get_columns(table.name)}
+                for table in metadata.tables.values()
+                if table.name in names
+            }
+            newest = 0
+            if "schema_migrations" in names:
+                versions = conn.execute(sa.text("SELECT version FROM schema_migrations"))
+                newest = max((int(v) for (v,) in versions if str(v).isdigit()), default=0)
     except sa.exc.DBAPIError as error:
         engine.dispose()
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
@@ -247,14 +263,27 @@ def open_source(text: str) -> Source:
         raise SourceError(
             f"{shown} is not a Redmine database: it has no {', '.join(missing)} table"
         )
-    return Source(engine)
+    if newest < FIRST_OF_4_2 or newest >= FIRST_AFTER_6:
+        engine.dispose()
+        which, what_to_do = (
+            ("older than 4.2", "upgrade Redmine first")
+            if newest < FIRST_OF_4_2
+            else ("newer than 6.x", "import through its REST API (--url, --key) instead")
+        )
+        raise SourceError(
+            f"{shown} is a Redmine {which} (newest migration {newest}): the import reads "
+            f"Redmine 4.2 to 6.x; {what_to_do}"
+        )
+    return Source(engine, missing_columns)
 
 
 class Source:
-    """An open Redmine database; `rows` and `batches` read it."""
+    """An open Redmine database; `rows` and `batches` read it. A column an older Redmine
+    does not have (journals.updated_on before 5.1) is read as NULL by `batches`."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, missing_columns: dict[str, set[str]] | None = None):
         self.engine = engine
+        self.missing_columns = missing_columns or {}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -268,7 +297,15 @@ class Source:
         one short query (keyset on id), so no read stays open while the batch is written."""
         last = 0
         while True:
-            statement = sa.select(table).where(table.c.id > last).order_by(table.c.id).limit(size)
+            missing = self.missing_columns.get(table.name, set())
+            columns = [sa.null().label(c.name) if c.name in missing else c for c in table.columns]
+            statement = (
+                sa.select(*columns)
+                .select_from(table)
+                .where(table.c.id > last)
+                .order_by(table.c.id)
+                .limit(size)
+            )
             if where is not None:
                 statement = statement.where(where)
             batch = self.rows(statement)

@@ -1,0 +1,428 @@
+"""A running Redmine read through its REST API (`--url URL --key KEY`) into a staging SQLite
+database with the same tables and columns as source.py's `metadata`, so that the one
+importer serves both sources.
+
+The staging file lives in the instance folder, named after the URL, and is kept: a second
+run lists the issues again (`/issues.json?status_id=*&sort=updated_on`, 100 a page, which
+carries every column of an issue) and asks for an issue with its journals
+(`/issues/N.json?include=journals,...`) only where the issue is new or its updated_on
+changed. Users, groups, projects, memberships, roles, trackers, statuses and priorities are
+read afresh every run (hundreds of rows). An issue and its journals are committed together,
+so a run that stops half-way resumes after the last issue it staged.
+
+What the REST API does not give, and what the staging rows hold instead:
+- users' password hashes and salts: none, so people brought in this way have no password
+  in Sanmai and set one with "forgot password" (or sign in through the directory);
+- users' language: none (the import makes them Japanese-speaking);
+- users' directory (auth source): none;
+- projects' nested-set `lft`: none (the importer orders projects by their parents anyway);
+  archived projects and their issues are not listed by Redmine at all;
+- journals' `updated_on` (when notes were edited): none, so an edited note comes over again
+  only when its issue changes;
+- positions of trackers, statuses and priorities: the order Redmine lists them in.
+
+Failures (`SourceError`, one line, checked before anything is written): an address that
+cannot be reached, one that is not a Redmine, a key Redmine does not accept (401), the REST
+API switched off (403 on /users/current.json, whatever the key), a key that is not an
+administrator's (403 on /users.json).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+from redmine.importing import source as redmine
+from redmine.importing.source import Source, SourceError
+
+PAGE = 100  # Redmine's largest page
+# Issues asked for at once: a Redmine behind several workers answers them side by side; a
+# single-process one answers in turn, while this side stages the previous answer.
+PARALLEL = 4
+INCLUDE = "journals,attachments,relations,watchers,children"
+
+
+class Client:
+    """Keep-alive sessions to Redmine's REST API with an administrator's key, one per thread
+    (a requests.Session is not to be shared between threads)."""
+
+    def __init__(self, url: str, key: str, timeout: float = 60):
+        self.url = url.rstrip("/")
+        self.key = key
+        self.timeout = timeout
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    @property
+    def session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.headers.update({"X-Redmine-API-Key": self.key, "Accept": "application/json"})
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def close(self) -> None:
+        for session in self._sessions:
+            session.close()
+
+    def response(self, path: str, **params) -> requests.Response:
+        try:
+            return self.session.get(f"{self.url}{path}", params=params, timeout=self.timeout)
+        except requests.RequestException as error:
+            reason = str(error).splitlines()[0][:200]
+            raise SourceError(
+                f"cannot reach Redmine at {self.url} ({reason}): check the address and that "
+                "Redmine is running"
+            ) from None
+
+    def get(self, path: str, **params) -> dict:
+        response = self.response(path, **params)
+        if response.status_code != 200:
+            raise SourceError(
+                f"Redmine at {self.url} answered {response.status_code} to GET {path}: "
+                "check that the key is an administrator's and run the import again"
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise SourceError(f"Redmine at {self.url} sent no JSON for GET {path}") from None
+
+    def pages(self, path: str, name: str, **params) -> Iterator[dict]:
+        """Every item of a paged list, `PAGE` at a time."""
+        offset = 0
+        while True:
+            answer = self.get(path, offset=offset, limit=PAGE, **params)
+            items = answer.get(name, [])
+            yield from items
+            offset += len(items)
+            if not items or offset >= answer.get("total_count", 0):
+                return
+
+
+def connect(url: str, key: str) -> Client:
+    """A client for the Redmine at `url`, checked to answer as Redmine does to an
+    administrator's key with the REST API on."""
+    if not re.match(r"^https?://[^/\s]+", url or ""):
+        raise SourceError(f"{url!r} is not a web address (for example https://redmine.example.jp)")
+    client = Client(url, key)
+    try:
+        current = client.response("/users/current.json")
+        if current.status_code == 401:
+            raise SourceError(
+                f"Redmine at {client.url} does not accept this API key: copy an administrator's "
+                "key from My account → API access key"
+            )
+        if current.status_code == 403:
+            raise SourceError(
+                f"Redmine at {client.url} has its REST API switched off: an administrator "
+                "turns it on in Administration → Settings → API (Enable REST web service)"
+            )
+        if current.status_code != 200 or "user" not in _json(current):
+            raise SourceError(
+                f"{client.url} does not answer as a Redmine (GET /users/current.json gave "
+                f"{current.status_code}): give the address of Redmine's top page"
+            )
+        if client.response("/users.json", limit=1).status_code == 403:
+            raise SourceError(
+                f"the API key is not an administrator's: Redmine at {client.url} lists its "
+                "users only to administrators; use an administrator's key"
+            )
+    except SourceError:
+        client.close()
+        raise
+    return client
+
+
+def _json(response: requests.Response) -> dict:
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def staging_path(folder: Path, url: str) -> Path:
+    """The staging file for the Redmine at `url`: one per address, kept between runs."""
+    name = re.sub(r"[^A-Za-z0-9]+", "-", re.sub(r"^https?://", "", url)).strip("-")
+    return Path(folder) / f"redmine-rest-{name}.sqlite3"
+
+
+def stage(client: Client, path: Path, progress: Callable[[int, int], None] | None = None):
+    """Bring the staging database at `path` up to date with Redmine; a Source reading it.
+    `progress(done, total)` is called as issues are fetched."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(f"sqlite:///{path}")
+    sa.event.listen(engine, "connect", _fast_sqlite)
+    try:
+        redmine.metadata.create_all(engine)
+        with engine.begin() as conn:
+            _stage_people(client, conn)
+            _stage_reference(client, conn)
+        _stage_issues(client, engine, progress)
+    except BaseException:
+        engine.dispose()
+        raise
+    return Source(engine)
+
+
+def _fast_sqlite(connection, _record) -> None:
+    # A copy that can be fetched again: no wait for the disk after each issue.
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def _time(text: str | None) -> datetime | None:
+    # Redmine answers in UTC ("2026-11-26T12:23:03Z") and stores UTC without a zone.
+    return datetime.fromisoformat(text).replace(tzinfo=None) if text else None
+
+
+def _date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _id(item: dict, name: str) -> int | None:
+    return (item.get(name) or {}).get("id")
+
+
+def _replace(conn, table: sa.Table, rows: list[dict]) -> None:
+    conn.execute(sa.delete(table))
+    if rows:
+        conn.execute(sa.insert(table), rows)
+
+
+def _stage_people(client: Client, conn) -> None:
+    users, mails = [], []
+    for status in (1, 2, 3):  # active, registered, locked: the list shows one at a time
+        for user in client.pages("/users.json", "users", status=status):
+            users.append(
+                {
+                    "id": user["id"],
+                    "login": user.get("login") or "",
+                    "hashed_password": None,
+                    "salt": None,
+                    "firstname": user.get("firstname") or "",
+                    "lastname": user.get("lastname") or "",
+                    "admin": bool(user.get("admin")),
+                    "status": status,
+                    "language": None,
+                    "auth_source_id": None,
+                    "type": "User",
+                    "created_on": _time(user.get("created_on")),
+                    "updated_on": _time(user.get("updated_on")),
+                }
+            )
+            if user.get("mail"):
+                mails.append(
+                    {
+                        "id": user["id"],
+                        "user_id": user["id"],
+                        "address": user["mail"],
+                        "is_default": True,
+                    }
+                )
+    for group in client.get("/groups.json").get("groups", []):
+        users.append(
+            dict.fromkeys(c.name for c in redmine.users.columns)
+            | {
+                "id": group["id"],
+                "login": "",
+                "firstname": "",
+                "lastname": group["name"],
+                "admin": False,
+                "status": 1,
+                "type": "Group",
+            }
+        )
+    _replace(conn, redmine.users, users)
+    _replace(conn, redmine.email_addresses, mails)
+    projects = [
+        {
+            "id": project["id"],
+            "name": project["name"],
+            "identifier": project["identifier"],
+            "description": project.get("description"),
+            "parent_id": _id(project, "parent"),
+            "status": project.get("status", 1),
+            "lft": None,
+            "created_on": _time(project.get("created_on")),
+            "updated_on": _time(project.get("updated_on")),
+        }
+        for project in client.pages("/projects.json", "projects")
+    ]
+    _replace(conn, redmine.projects, projects)
+    members, member_roles = [], []
+    for project in projects:
+        for membership in client.pages(
+            f"/projects/{project['id']}/memberships.json", "memberships"
+        ):
+            principal = _id(membership, "user") or _id(membership, "group")
+            members.append(
+                {"id": membership["id"], "user_id": principal, "project_id": project["id"]}
+            )
+            member_roles.extend(
+                {"member_id": membership["id"], "role_id": role["id"]}
+                for role in membership.get("roles", [])
+            )
+    _replace(conn, redmine.members, members)
+    _replace(conn, redmine.member_roles, member_roles)
+
+
+def _stage_reference(client: Client, conn) -> None:
+    roles = []
+    for role in client.get("/roles.json").get("roles", []):
+        permissions = client.get(f"/roles/{role['id']}.json")["role"].get("permissions", [])
+        roles.append(
+            {
+                "id": role["id"],
+                "name": role["name"],
+                "builtin": 0,
+                # as Redmine stores it: a YAML list of symbols
+                "permissions": "---\n" + "".join(f"- :{name}\n" for name in permissions),
+            }
+        )
+    _replace(conn, redmine.roles, roles)
+    trackers = client.get("/trackers.json").get("trackers", [])
+    _replace(
+        conn,
+        redmine.trackers,
+        [{"id": t["id"], "name": t["name"], "position": n} for n, t in enumerate(trackers, 1)],
+    )
+    statuses = client.get("/issue_statuses.json").get("issue_statuses", [])
+    _replace(
+        conn,
+        redmine.issue_statuses,
+        [
+            {"id": s["id"], "name": s["name"], "is_closed": bool(s.get("is_closed")), "position": n}
+            for n, s in enumerate(statuses, 1)
+        ],
+    )
+    priorities = client.get("/enumerations/issue_priorities.json").get("issue_priorities", [])
+    _replace(
+        conn,
+        redmine.enumerations,
+        [
+            {
+                "id": p["id"],
+                "name": p["name"],
+                "position": n,
+                "is_default": bool(p.get("is_default")),
+                "type": "IssuePriority",
+                "project_id": None,
+                "parent_id": None,
+            }
+            for n, p in enumerate(priorities, 1)
+        ],
+    )
+
+
+def _issue_row(issue: dict) -> dict:
+    return {
+        "id": issue["id"],
+        "tracker_id": _id(issue, "tracker"),
+        "project_id": _id(issue, "project"),
+        "subject": issue.get("subject") or "",
+        "description": issue.get("description"),
+        "due_date": _date(issue.get("due_date")),
+        "status_id": _id(issue, "status"),
+        "assigned_to_id": _id(issue, "assigned_to"),
+        "priority_id": _id(issue, "priority"),
+        "author_id": _id(issue, "author"),
+        "created_on": _time(issue.get("created_on")),
+        "updated_on": _time(issue.get("updated_on")),
+        "start_date": _date(issue.get("start_date")),
+        "done_ratio": issue.get("done_ratio") or 0,
+        "parent_id": _id(issue, "parent"),
+        "is_private": bool(issue.get("is_private")),
+        "closed_on": _time(issue.get("closed_on")),
+    }
+
+
+def _stage_issues(client: Client, engine, progress) -> None:
+    issues = redmine.issues
+    with engine.connect() as conn:
+        staged = dict(conn.execute(sa.select(issues.c.id, issues.c.updated_on)).tuples().all())
+    listed = [
+        _issue_row(issue)
+        for issue in client.pages("/issues.json", "issues", status_id="*", sort="updated_on")
+    ]
+    wanted = [row for row in listed if staged.get(row["id"]) != row["updated_on"]]
+    gone = set(staged) - {row["id"] for row in listed}
+    if gone:
+        with engine.begin() as conn:
+            _forget_issues(conn, list(gone))
+            conn.execute(sa.delete(issues).where(issues.c.id.in_(gone)))
+    if progress:
+        progress(0, len(wanted))
+
+    def fetch(row: dict) -> dict:
+        return client.get(f"/issues/{row['id']}.json", include=INCLUDE)["issue"]
+
+    done = 0
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        # a chunk at a time, so that a failure stops the run soon
+        for start in range(0, len(wanted), PAGE):
+            chunk = wanted[start : start + PAGE]
+            for row, issue in zip(chunk, pool.map(fetch, chunk), strict=True):
+                _stage_issue(engine, row, issue)
+                done += 1
+                if progress:
+                    progress(done, len(wanted))
+
+
+def _stage_issue(engine, row: dict, issue: dict) -> None:
+    """Issue `row` as fetched with its journals, in one transaction."""
+    issues = redmine.issues
+    journals, details = [], []
+    for journal in issue.get("journals", []):
+        journals.append(
+            {
+                "id": journal["id"],
+                "journalized_id": row["id"],
+                "journalized_type": "Issue",
+                "user_id": _id(journal, "user"),
+                "notes": journal.get("notes") or "",
+                "created_on": _time(journal.get("created_on")),
+                "private_notes": bool(journal.get("private_notes")),
+                "updated_on": None,
+            }
+        )
+        details.extend(
+            {
+                "journal_id": journal["id"],
+                "property": detail.get("property"),
+                "prop_key": detail.get("name"),
+                "old_value": detail.get("old_value"),
+                "value": detail.get("new_value"),
+            }
+            for detail in journal.get("details", [])
+        )
+    # Attachments, relations and watchers are in `issue` too: stage them here once
+    # source.py lists their tables.
+    with engine.begin() as conn:  # the issue and its journals, or neither
+        _forget_issues(conn, [row["id"]])
+        conn.execute(sa.delete(issues).where(issues.c.id == row["id"]))
+        conn.execute(sa.insert(issues), [_issue_row(issue)])
+        if journals:
+            conn.execute(sa.insert(redmine.journals), journals)
+        if details:
+            conn.execute(sa.insert(redmine.journal_details), details)
+
+
+def _forget_issues(conn, ids: list[int]) -> None:
+    """Remove the staged journals of issues `ids` (they are staged again whole)."""
+    journals, details = redmine.journals, redmine.journal_details
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        journal_ids = sa.select(journals.c.id).where(journals.c.journalized_id.in_(chunk))
+        conn.execute(sa.delete(details).where(details.c.journal_id.in_(journal_ids)))
+        conn.execute(sa.delete(journals).where(journals.c.journalized_id.in_(chunk)))

@@ -1,0 +1,281 @@
+"""A real Redmine 5 (tests/fixtures/real_redmine.py), seeded through its REST API, brought in
+through its database (`--db`, read only) and through its REST API (`--url/--key`)."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from accounts.models import User
+from core.extensions import db
+from projects.models import Membership, Project
+from redmine.importing import rest
+from tests.conftest import _wipe
+from tests.fixtures.real_redmine import PASSWORDS
+from tickets.defaults import ensure_defaults
+from tickets.models import Journal, Status, Ticket
+
+pytestmark = pytest.mark.real_redmine
+
+FIRST_RUN = {
+    # kind: (read, created, updated, skipped)
+    "users": (4, 4, 0, 0),
+    "projects": (3, 3, 0, 0),
+    "memberships": (6, 3, 0, 0),  # the group's own row aside
+    "issues": (4, 4, 0, 0),
+    "journals": (8, 5, 0, 3),  # a child added, a relation twice: nothing kept
+}
+
+
+def import_db(app, redmine, *options):
+    return _invoke(app, "--db", f"sqlite:///{redmine.database}", *options)
+
+
+def import_rest(app, redmine, key=None, url=None):
+    return _invoke(app, "--url", url or redmine.url, "--key", key or redmine.key)
+
+
+def _invoke(app, *args):
+    result = app.test_cli_runner().invoke(args=["redmine", "import", *args])
+    db.session.expire_all()
+    return result
+
+
+def counts_of(output: str) -> dict[str, tuple[int, ...]]:
+    counts = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) == 5 and parts[1].isdigit():
+            counts[parts[0]] = tuple(int(n) for n in parts[1:])
+    return counts
+
+
+def by_login(login: str) -> User:
+    return db.session.scalar(sa.select(User).where(User.login == login))
+
+
+def redmine_time(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=None)
+
+
+def seconds(moment: datetime | None) -> datetime | None:
+    """Redmine stores microseconds; its REST API shows whole seconds."""
+    return moment.replace(microsecond=0) if moment else None
+
+
+def login_of(user: User | None) -> str | None:
+    return user.login if user else None
+
+
+def snapshot() -> dict:
+    """What an import made, in names rather than ids where ids could differ."""
+    tickets = db.session.scalars(sa.select(Ticket).order_by(Ticket.id)).all()
+    return {
+        "users": sorted(
+            (u.login, u.name, u.email, u.is_admin, u.is_active_account)
+            for u in db.session.scalars(sa.select(User))
+        ),
+        "projects": sorted(
+            (p.identifier, p.name, p.fiscal_year, p.parent.identifier if p.parent else None)
+            for p in db.session.scalars(sa.select(Project))
+        ),
+        "memberships": sorted(
+            (m.user.login, m.project.identifier, m.role)
+            for m in db.session.scalars(sa.select(Membership))
+        ),
+        "tickets": [
+            (
+                t.id,
+                t.project.identifier,
+                t.tracker.name,
+                t.status.name,
+                t.priority.name,
+                t.subject,
+                t.description,
+                login_of(t.assignee),
+                login_of(t.author),
+                t.start_date,
+                t.due_date,
+                t.done_ratio,
+                seconds(t.created_at),
+                seconds(t.updated_at),
+                seconds(t.closed_at),
+                t.parent_id,
+                [
+                    (
+                        login_of(j.user),
+                        j.notes,
+                        j.private_notes,
+                        seconds(j.created_at),
+                        sorted((d.property, d.name, d.old_value, d.new_value) for d in j.details),
+                    )
+                    for j in sorted(t.journals, key=lambda j: j.id)
+                ],
+            )
+            for t in tickets
+        ],
+    }
+
+
+def test_database_import_counts_each_kind(app, seeded_redmine):
+    result = import_db(app, seeded_redmine)
+    assert result.exit_code == 0, result.output
+    counts = counts_of(result.output)
+    assert {kind: counts[kind] for kind in FIRST_RUN} == FIRST_RUN
+
+
+def test_an_issue_comes_over_field_by_field(app, seeded_redmine):
+    import_db(app, seeded_redmine)
+    number = seeded_redmine.seeded["issues"]["parent"]
+    issue = seeded_redmine.api("GET", f"/issues/{number}.json")["issue"]
+    ticket = db.session.get(Ticket, number)  # its Redmine number kept
+    assert ticket.project.identifier == "r8-jyuki"
+    assert ticket.project.parent.identifier == "r8" and ticket.project.parent.fiscal_year == 2026
+    assert (ticket.tracker.name, ticket.status.name, ticket.priority.name) == (
+        issue["tracker"]["name"],
+        issue["status"]["name"],
+        issue["priority"]["name"],
+    )
+    assert ticket.subject == issue["subject"] == "住民票の写しが交付できない"
+    assert ticket.description == issue["description"]
+    assert (ticket.author.login, ticket.assignee.login) == ("yamada", "yamada")
+    assert ticket.start_date == date.fromisoformat(issue["start_date"])
+    assert ticket.due_date == (date.fromisoformat(issue["due_date"]) if issue["due_date"] else None)
+    assert ticket.done_ratio == issue["done_ratio"]
+    assert seconds(ticket.created_at) == redmine_time(issue["created_on"])
+    assert seconds(ticket.updated_at) == redmine_time(issue["updated_on"])
+    assert seconds(ticket.closed_at) == redmine_time(issue["closed_on"])  # closed: 終了
+    child = db.session.get(Ticket, seeded_redmine.seeded["issues"]["child"])
+    assert child.parent_id == number and child.status.is_closed
+
+
+def test_journals_come_with_their_details_and_private_notes(app, seeded_redmine):
+    import_db(app, seeded_redmine)
+    number = seeded_redmine.seeded["issues"]["parent"]
+    issue = seeded_redmine.api("GET", f"/issues/{number}.json?include=journals")["issue"]
+    journals = db.session.scalars(
+        sa.select(Journal).where(Journal.ticket_id == number).order_by(Journal.id)
+    ).all()
+    with_notes = [j for j in issue["journals"] if j["notes"]]
+    assert [(j.notes, j.private_notes) for j in journals if j.notes] == [
+        (j["notes"], j["private_notes"]) for j in with_notes
+    ]
+    assert [j.private_notes for j in journals if j.notes] == [False, True, False]
+    status_change = next(j for j in journals if j.notes.startswith("再現しました"))
+    assert status_change.user.login == "suzuki"
+    assert seconds(status_change.created_at) == redmine_time(with_notes[0]["created_on"])
+    names = {s.id: s.name for s in db.session.scalars(sa.select(Status))}
+    assert [
+        (d.name, names[int(d.old_value)], names[int(d.new_value)]) for d in status_change.details
+    ] == [("status_id", "新規", "進行中")]
+    reassigned = journals[-1]
+    assert [
+        (d.name, d.old_value, d.new_value) for d in reassigned.details if d.name != "status_id"
+    ] == [("assigned_to_id", str(by_login("suzuki").id), str(by_login("yamada").id))]
+
+
+def test_a_redmine_password_signs_in_once_then_is_sanmais(app, client, seeded_redmine):
+    import_db(app, seeded_redmine)
+    assert by_login("yamada").has_redmine_password
+    response = client.post("/login", data={"login": "yamada", "password": PASSWORDS["yamada"]})
+    assert response.status_code == 302
+    yamada = by_login("yamada")
+    assert not yamada.has_redmine_password and yamada.check_password(PASSWORDS["yamada"])
+    assert not by_login("tanaka").is_active  # locked in Redmine
+
+
+def test_files_relations_and_watchers_wait_for_their_import(app, seeded_redmine):
+    # The spot for attachments (their bytes), relations, watchers and custom fields: today
+    # their journal details are counted as skipped with the reason below.
+    result = import_db(app, seeded_redmine)
+    assert "a file's change: files are not imported yet" in result.output
+    assert "a relation's change: relations are not imported yet" in result.output
+
+
+def test_the_rest_api_brings_what_the_database_brings(app, seeded_redmine, tmp_path):
+    rest_result = import_rest(app, seeded_redmine)
+    assert rest_result.exit_code == 0, rest_result.output
+    assert "issues fetched: 4/4" in rest_result.output
+    through_rest = snapshot()
+    assert not by_login("yamada").has_redmine_password  # REST shows no password hashes
+    db.session.remove()  # its reads hold locks the wipe waits for
+    _wipe(app)
+    ensure_defaults()
+    db.session.commit()
+    db_result = import_db(app, seeded_redmine)
+    assert counts_of(rest_result.output) == counts_of(db_result.output)
+    through_db = snapshot()
+    # The REST API shows no language: those users are Japanese-speaking either way here.
+    assert through_rest == through_db
+    assert len(through_db["tickets"]) == 4
+
+
+def test_a_second_rest_run_fetches_nothing_and_changes_nothing(app, seeded_redmine):
+    import_rest(app, seeded_redmine)
+    before = snapshot()
+    result = import_rest(app, seeded_redmine)
+    assert result.exit_code == 0, result.output
+    assert "issues fetched: 0/0" in result.output
+    assert all(c[1:3] == (0, 0) for c in counts_of(result.output).values())
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "url, key, says",
+    [
+        (None, "0123456789abcdef", "does not accept this API key"),
+        (None, "yamada", "the API key is not an administrator's"),
+        ("http://127.0.0.1:9", None, "cannot reach Redmine at http://127.0.0.1:9"),
+        ("{url}/projects", None, "does not answer as a Redmine"),
+    ],
+)
+def test_a_bad_rest_source_exits_2_with_one_line(app, seeded_redmine, url, key, says):
+    if key == "yamada":
+        yamada = seeded_redmine.seeded["people"]["yamada"]
+        key = seeded_redmine.api("GET", f"/users/{yamada}.json")["user"]["api_key"]
+    url = url.format(url=seeded_redmine.url) if url else None
+    result = import_rest(app, seeded_redmine, key=key, url=url)
+    assert result.exit_code == 2
+    assert says in result.output and len(result.output.strip().splitlines()) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+    staged = rest.staging_path(app.config["INSTANCE_DIR"], url or seeded_redmine.url)
+    assert url is None or not staged.exists()
+
+
+def test_the_rest_api_switched_off_exits_2(app, seeded_redmine):
+    def rest_api(value: str, at: datetime):
+        # Redmine rereads its settings when one is newer than its cache.
+        with sa.create_engine(f"sqlite:///{seeded_redmine.database}").begin() as conn:
+            conn.execute(
+                sa.text(
+                    "UPDATE settings SET value = :v, updated_on = :at WHERE name = 'rest_api_enabled'"
+                ),
+                {"v": value, "at": at.strftime("%Y-%m-%d %H:%M:%S.%f")},
+            )
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    rest_api("0", now + timedelta(minutes=1))
+    try:
+        result = import_rest(app, seeded_redmine)
+    finally:
+        rest_api("1", now + timedelta(minutes=2))
+    assert result.exit_code == 2
+    assert "has its REST API switched off" in result.output
+    assert import_rest(app, seeded_redmine).exit_code == 0
+
+
+def test_a_changed_issue_is_fetched_again_with_its_new_note(app, seeded_redmine):
+    # Last in this file: it changes the seeded Redmine.
+    import_rest(app, seeded_redmine)
+    number = seeded_redmine.seeded["issues"]["tax"]
+    seeded_redmine.api(
+        "PUT",
+        f"/issues/{number}.json",
+        as_user="yamada",
+        json={"issue": {"notes": "文言は第3期も同じでよいと回答済み。"}},
+    )
+    result = import_rest(app, seeded_redmine)
+    assert "issues fetched: 1/1" in result.output
+    assert counts_of(result.output)["issues"][2] == 1  # updated
+    notes = db.session.scalars(sa.select(Journal.notes).where(Journal.ticket_id == number)).all()
+    assert notes == ["文言は第3期も同じでよいと回答済み。"]
