@@ -2,6 +2,7 @@
 through its database (`--db`, read only) and through its REST API (`--url/--key`)."""
 
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from core.extensions import db
 from projects.models import Membership, Project
 from redmine.importing import rest
 from tests.conftest import _wipe
-from tests.fixtures.real_redmine import PASSWORDS
+from tests.fixtures.real_redmine import ATTACHMENT, PASSWORDS
 from tickets.defaults import ensure_defaults
 from tickets.models import Journal, Status, Ticket
 
@@ -184,12 +185,59 @@ def test_a_redmine_password_signs_in_once_then_is_sanmais(app, client, seeded_re
     assert not by_login("tanaka").is_active  # locked in Redmine
 
 
-def test_files_relations_and_watchers_wait_for_their_import(app, seeded_redmine):
-    # The spot for attachments (their bytes), relations, watchers and custom fields: today
-    # their journal details are counted as skipped with the reason below.
-    result = import_db(app, seeded_redmine)
-    assert "a file's change: files are not imported yet" in result.output
-    assert "a relation's change: relations are not imported yet" in result.output
+@pytest.mark.parametrize("through", ["db", "rest"])
+def test_files_relations_watchers_and_custom_fields_come_over(
+    app, client, login, seeded_redmine, through
+):
+    if through == "db":
+        result = import_db(app, seeded_redmine, "--files", str(seeded_redmine.files))
+    else:
+        result = import_rest(app, seeded_redmine)
+    assert result.exit_code == 0, result.output
+    counts = counts_of(result.output)
+    assert counts["attachments"] == (1, 1, 0, 0)
+    assert counts["relations"] == (1, 1, 0, 0)
+    issues = seeded_redmine.seeded["issues"]
+    # Redmine makes some watchers itself (who changes an issue watches it): as it lists them
+    watching = {
+        number: sorted(
+            w["name"]
+            for w in seeded_redmine.api("GET", f"/issues/{number}.json?include=watchers")["issue"][
+                "watchers"
+            ]
+        )
+        for number in issues.values()
+    }
+    assert watching[issues["parent"]] and watching[issues["tax"]]
+    watchers = sum(len(names) for names in watching.values())
+    assert counts["watchers"] == (watchers, watchers, 0, 0)
+    assert counts["custom_fields"] == (2, 2, 0, 0)
+    parent, related = issues["parent"], issues["related"]
+    login(by_login("admin"))
+    shown = client.get(
+        f"/issues/{parent}.json?include=attachments,relations,watchers,journals"
+    ).get_json()["issue"]
+    (attachment,) = shown["attachments"]
+    assert (attachment["filename"], attachment["description"]) == ("error.txt", "窓口のエラー表示")
+    assert attachment["author"]["name"] == by_login("suzuki").name
+    download = client.get(urlsplit(attachment["content_url"]).path)
+    assert download.status_code == 200 and download.data == ATTACHMENT
+    assert [(r["issue_id"], r["issue_to_id"], r["relation_type"]) for r in shown["relations"]] == [
+        (parent, related, "relates")
+    ]
+    for number, names in watching.items():
+        answer = client.get(f"/issues/{number}.json?include=watchers").get_json()["issue"]
+        assert sorted(w["name"] for w in answer["watchers"]) == names
+    assert {f["name"]: f["value"] for f in shown["custom_fields"]} == {
+        "受付窓口": ["本庁", "支所"],
+        "受付番号": "R8-0012",
+    }
+    # the journal that added the file names it, linked to the file that came over
+    (added,) = [d for j in shown["journals"] for d in j["details"] if d["property"] == "attachment"]
+    assert (added["name"], added["new_value"]) == (str(attachment["id"]), "error.txt")
+    page = client.get(f"/issues/{parent}").get_data(as_text=True)
+    for text in ("error.txt", "証明書発行サーバの更新", by_login("suzuki").name, "R8-0012", "支所"):
+        assert text in page
 
 
 def test_the_rest_api_brings_what_the_database_brings(app, seeded_redmine, tmp_path):

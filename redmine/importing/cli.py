@@ -11,7 +11,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from redmine.importing import files, mapfile, rest, run
+from redmine.importing import files, mapfile, rest, rest_links, run
 from redmine.importing.source import SourceError, open_source
 
 redmine_cli = AppGroup("redmine", help="Moving from Redmine.")
@@ -65,7 +65,10 @@ def import_command(
     try:
         rules = mapfile.load(map_path) if map_path else None
         directory = files.files_directory(files_dir) if files_dir is not None else None
-        source = open_source(db_url) if db_url else _staged(rest_url, key)
+        if db_url:
+            source = open_source(db_url)
+        else:
+            source, directory = _staged(rest_url, key)
     except SourceError as error:
         _fail(str(error))
     try:
@@ -86,14 +89,15 @@ def _fail(message: str):
 
 
 def _staged(url: str, key: str):
-    """Redmine's REST API read into the staging database beside the instance."""
+    """Redmine's REST API read into the staging database beside the instance: the source
+    reading it, and the directory of the attachments' bytes downloaded beside it."""
     client = rest.connect(url, key)
     try:
         path = rest.staging_path(Path(current_app.config["INSTANCE_DIR"]), client.url)
         progress = Progress("issues fetched", sys.stderr.isatty())
         source = rest.stage(client, path, progress)
         progress.end()
-        return source
+        return source, rest_links.files_directory(path)
     finally:
         client.close()
 

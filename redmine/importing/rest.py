@@ -39,6 +39,7 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
+from redmine.importing import rest_links
 from redmine.importing import source as redmine
 from redmine.importing.source import Source, SourceError
 
@@ -158,7 +159,8 @@ def staging_path(folder: Path, url: str) -> Path:
 
 
 def stage(client: Client, path: Path, progress: Callable[[int, int], None] | None = None):
-    """Bring the staging database at `path` up to date with Redmine; a Source reading it.
+    """Bring the staging database at `path` (and its files directory,
+    rest_links.files_directory) up to date with Redmine; a Source reading it.
     `progress(done, total)` is called as issues are fetched."""
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(f"sqlite:///{path}")
@@ -168,7 +170,8 @@ def stage(client: Client, path: Path, progress: Callable[[int, int], None] | Non
         with engine.begin() as conn:
             _stage_people(client, conn)
             _stage_reference(client, conn)
-        _stage_issues(client, engine, progress)
+            fields_listed = rest_links.stage_custom_fields(client, conn)
+        _stage_issues(client, engine, progress, rest_links.files_directory(path), fields_listed)
     except BaseException:
         engine.dispose()
         raise
@@ -230,7 +233,12 @@ def _stage_people(client: Client, conn) -> None:
                         "is_default": True,
                     }
                 )
+    group_users = []
     for group in client.get("/groups.json").get("groups", []):
+        shown = client.get(f"/groups/{group['id']}.json", include="users")["group"]
+        group_users.extend(
+            {"group_id": group["id"], "user_id": user["id"]} for user in shown.get("users", [])
+        )
         users.append(
             dict.fromkeys(c.name for c in redmine.users.columns)
             | {
@@ -245,6 +253,7 @@ def _stage_people(client: Client, conn) -> None:
         )
     _replace(conn, redmine.users, users)
     _replace(conn, redmine.email_addresses, mails)
+    _replace(conn, redmine.groups_users, group_users)
     projects = [
         {
             "id": project["id"],
@@ -347,7 +356,7 @@ def _issue_row(issue: dict) -> dict:
     }
 
 
-def _stage_issues(client: Client, engine, progress) -> None:
+def _stage_issues(client: Client, engine, progress, files: Path, fields_listed: bool) -> None:
     issues = redmine.issues
     with engine.connect() as conn:
         staged = dict(conn.execute(sa.select(issues.c.id, issues.c.updated_on)).tuples().all())
@@ -359,13 +368,15 @@ def _stage_issues(client: Client, engine, progress) -> None:
     gone = set(staged) - {row["id"] for row in listed}
     if gone:
         with engine.begin() as conn:
-            _forget_issues(conn, list(gone))
+            _forget_issues(conn, list(gone), files)
             conn.execute(sa.delete(issues).where(issues.c.id.in_(gone)))
     if progress:
         progress(0, len(wanted))
 
     def fetch(row: dict) -> dict:
-        return client.get(f"/issues/{row['id']}.json", include=INCLUDE)["issue"]
+        issue = client.get(f"/issues/{row['id']}.json", include=INCLUDE)["issue"]
+        rest_links.download_attachments(client, issue, files)
+        return issue
 
     done = 0
     with ThreadPoolExecutor(PARALLEL) as pool:
@@ -373,14 +384,15 @@ def _stage_issues(client: Client, engine, progress) -> None:
         for start in range(0, len(wanted), PAGE):
             chunk = wanted[start : start + PAGE]
             for row, issue in zip(chunk, pool.map(fetch, chunk), strict=True):
-                _stage_issue(engine, row, issue)
+                _stage_issue(engine, row, issue, files, fields_listed)
                 done += 1
                 if progress:
                     progress(done, len(wanted))
 
 
-def _stage_issue(engine, row: dict, issue: dict) -> None:
-    """Issue `row` as fetched with its journals, in one transaction."""
+def _stage_issue(engine, row: dict, issue: dict, files: Path, fields_listed: bool) -> None:
+    """Issue `row` as fetched with its journals, attachments, relations, watchers and
+    custom values, in one transaction."""
     issues = redmine.issues
     journals, details = [], []
     for journal in issue.get("journals", []):
@@ -406,20 +418,23 @@ def _stage_issue(engine, row: dict, issue: dict) -> None:
             }
             for detail in journal.get("details", [])
         )
-    # Attachments, relations and watchers are in `issue` too: stage them here once
-    # source.py lists their tables.
-    with engine.begin() as conn:  # the issue and its journals, or neither
-        _forget_issues(conn, [row["id"]])
+    with engine.begin() as conn:  # the issue and all it brings, or none of it
+        _forget_issues(conn, [row["id"]], files, issue)
         conn.execute(sa.delete(issues).where(issues.c.id == row["id"]))
         conn.execute(sa.insert(issues), [_issue_row(issue)])
         if journals:
             conn.execute(sa.insert(redmine.journals), journals)
         if details:
             conn.execute(sa.insert(redmine.journal_details), details)
+        rest_links.stage_issue_links(conn, issue, files, fields_listed)
 
 
-def _forget_issues(conn, ids: list[int]) -> None:
-    """Remove the staged journals of issues `ids` (they are staged again whole)."""
+def _forget_issues(conn, ids: list[int], files: Path, issue: dict | None = None) -> None:
+    """Remove the staged journals of issues `ids` (they are staged again whole), and for
+    gone issues (no `issue` fetched again) their attachments, relations, watchers and
+    custom values too."""
+    if issue is None:
+        rest_links.forget(ids, conn, files)
     journals, details = redmine.journals, redmine.journal_details
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
