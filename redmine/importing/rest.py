@@ -359,7 +359,7 @@ def _issue_row(issue: dict) -> dict:
 def _stage_issues(client: Client, engine, progress, files: Path, fields_listed: bool) -> None:
     issues = redmine.issues
     with engine.connect() as conn:
-        staged = dict(conn.execute(sa.select(issues.c.id, issues.c.updated_on)).tuples().all())
+        staged = dict(conn.execute(sa.select(issues.c.id, issues.c.updated_on)).all())
     listed = [
         _issue_row(issue)
         for issue in client.pages("/issues.json", "issues", status_id="*", sort="updated_on")
