@@ -376,3 +376,84 @@ def test_a_changed_issue_is_fetched_again_with_its_new_note(app, seeded_redmine)
     assert counts_of(result.output)["issues"][2] == 1  # updated
     notes = db.session.scalars(sa.select(Journal.notes).where(Journal.ticket_id == number)).all()
     assert notes == ["文言は第3期も同じでよいと回答済み。"]
+
+
+def test_a_changed_issue_brings_its_new_file_value_relation_and_watcher(app, seeded_redmine):
+    # Changes the seeded Redmine: after the test above, last in this file.
+    import_rest(app, seeded_redmine)
+    staged = rest.staging_path(app.config["INSTANCE_DIR"], seeded_redmine.url)
+    files = rest_links.files_directory(staged)
+    (first,) = files.iterdir()  # the parent's file
+    before = first.stat()
+    issues, people = seeded_redmine.seeded["issues"], seeded_redmine.seeded["people"]
+    # two issues of one project (Redmine relates issues across projects only if set to)
+    changed, other = issues["related"], issues["child"]
+    api = seeded_redmine.api
+    token = api(
+        "POST",
+        "/uploads.json?filename=notice.txt",
+        data="第3期の文言案".encode(),
+        headers={"Content-Type": "application/octet-stream"},
+        as_user="yamada",
+    )["upload"]["token"]
+    number_field = seeded_redmine.seeded["custom_fields"]["受付番号"]
+    api(
+        "PUT",
+        f"/issues/{changed}.json",
+        as_user="yamada",
+        json={
+            "issue": {
+                "uploads": [{"token": token, "filename": "notice.txt"}],
+                "custom_fields": [{"id": number_field, "value": "R8-0099"}],
+            }
+        },
+    )
+    relation = api(
+        "POST",
+        f"/issues/{changed}/relations.json",
+        json={"relation": {"issue_to_id": other, "relation_type": "blocks"}},
+    )["relation"]["id"]
+    api("POST", f"/issues/{changed}/watchers.json", json={"user_id": people["suzuki"]})
+    result = import_rest(app, seeded_redmine)
+    assert result.exit_code == 0, result.output
+    assert "issues fetched: 2/2" in result.output  # both ends of the new relation
+    counts = counts_of(result.output)
+    assert counts["attachments"] == (2, 1, 0, 0)
+    assert counts["relations"] == (2, 1, 0, 0)
+    assert counts["custom_values"][2] == 1  # 受付番号 of the changed issue
+    assert counts["watchers"][1] >= 1  # suzuki, and whom Redmine made watch the changes
+    after = first.stat()  # the file staged before is not downloaded again
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert len(list(files.iterdir())) == 2
+    assert db.session.scalars(
+        sa.select(Attachment.filename).where(
+            Attachment.container_type == "ticket", Attachment.container_id == changed
+        )
+    ).all() == ["notice.txt"]
+    assert {
+        (v.custom_field.name, v.value)
+        for v in db.session.scalars(sa.select(CustomValue).where(CustomValue.ticket_id == changed))
+    } >= {("受付番号", "R8-0099")}
+    assert (
+        db.session.scalar(
+            sa.select(Relation.relation_type).where(
+                Relation.ticket_from_id == changed, Relation.ticket_to_id == other
+            )
+        )
+        == "blocks"
+    )
+    for number in (changed, other):
+        shown = api("GET", f"/issues/{number}.json?include=watchers")["issue"]["watchers"]
+        watching = db.session.scalars(sa.select(Watcher).where(Watcher.ticket_id == number))
+        assert sorted(w.user.name for w in watching) == sorted(w["name"] for w in shown)
+        if number == changed:
+            assert people["suzuki"] in {w["id"] for w in shown}
+    api("DELETE", f"/relations/{relation}.json")
+    result = import_rest(app, seeded_redmine)
+    assert "issues fetched: 2/2" in result.output
+    assert counts_of(result.output)["relations"] == (1, 0, 1, 0)  # the one removed
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Relation)) == 1
+    staging = sa.create_engine(f"sqlite:///{staged}")
+    with staging.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM issue_relations")).scalar() == 1
+    staging.dispose()

@@ -360,11 +360,21 @@ def _stage_issues(client: Client, engine, progress, files: Path, fields_listed: 
     issues = redmine.issues
     with engine.connect() as conn:
         staged = dict(conn.execute(sa.select(issues.c.id, issues.c.updated_on)).all())
-    listed = [
-        _issue_row(issue)
-        for issue in client.pages("/issues.json", "issues", status_id="*", sort="updated_on")
+        relations = rest_links.staged_relations(conn)
+    listed, shown = [], {}
+    for issue in client.pages(
+        "/issues.json", "issues", status_id="*", sort="updated_on", include="relations"
+    ):
+        listed.append(_issue_row(issue))
+        shown[issue["id"]] = {relation["id"] for relation in issue.get("relations") or []}
+    # A relation added or removed changes no issue's updated_on (only a journal is added):
+    # the list shows each issue's relations, and an issue whose differ is fetched again.
+    wanted = [
+        row
+        for row in listed
+        if staged.get(row["id"]) != row["updated_on"]
+        or shown[row["id"]] != relations.get(row["id"], set())
     ]
-    wanted = [row for row in listed if staged.get(row["id"]) != row["updated_on"]]
     gone = set(staged) - {row["id"] for row in listed}
     if gone:
         with engine.begin() as conn:

@@ -209,6 +209,18 @@ def stage_issue_links(conn, issue: dict, directory: Path, fields_listed: bool) -
             conn.execute(sa.insert(table), rows)
 
 
+def staged_relations(conn) -> dict[int, set[int]]:
+    """{issue id: the ids of the staged relations it is at either end of}."""
+    table = redmine.issue_relations
+    held: dict[int, set[int]] = {}
+    for id, first, second in conn.execute(
+        sa.select(table.c.id, table.c.issue_from_id, table.c.issue_to_id)
+    ):
+        held.setdefault(first, set()).add(id)
+        held.setdefault(second, set()).add(id)
+    return held
+
+
 def _values(field: dict) -> list[str | None]:
     """A custom field's values as Redmine stores them: a row per value of a multiple one
     (one NULL row where none is chosen, as an issue saved without it has), else its one
