@@ -11,7 +11,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from redmine.importing import files, mapfile, rest, rest_links, run
+from redmine.importing import files, mapfile, rest, rest_client, rest_links, run
 from redmine.importing.source import SourceError, open_source
 
 redmine_cli = AppGroup("redmine", help="Moving from Redmine.")
@@ -91,7 +91,7 @@ def _fail(message: str):
 def _staged(url: str, key: str):
     """Redmine's REST API read into the staging database beside the instance: the source
     reading it, and the directory of the attachments' bytes downloaded beside it."""
-    client = rest.connect(url, key)
+    client = rest_client.connect(url, key)
     try:
         path = rest.staging_path(Path(current_app.config["INSTANCE_DIR"]), client.url)
         progress = Progress("issues fetched", sys.stderr.isatty())

@@ -3,12 +3,15 @@ database with the same tables and columns as source.py's `metadata`, so that the
 importer serves both sources.
 
 The staging file lives in the instance folder, named after the URL, and is kept: a second
-run lists the issues again (`/issues.json?status_id=*&sort=updated_on`, 100 a page, which
-carries every column of an issue) and asks for an issue with its journals
-(`/issues/N.json?include=journals,...`) only where the issue is new or its updated_on
-changed. Users, groups, projects, memberships, roles, trackers, statuses and priorities are
-read afresh every run (hundreds of rows). An issue and its journals are committed together,
-so a run that stops half-way resumes after the last issue it staged.
+run lists the issues again (`/issues.json?status_id=*&sort=updated_on&include=relations`,
+100 a page, which carries every column of an issue and its relations) and asks for an issue
+with its journals, attachments, relations and watchers (`/issues/N.json?include=...`) only
+where the issue is new, its updated_on changed or its relations did (adding a relation
+changes no updated_on). The attachments' bytes are downloaded into the files directory
+beside the staging file (rest_links.py), each once. Users, groups and their members,
+projects, memberships, roles, trackers, statuses, priorities and issue custom fields are read
+afresh every run (hundreds of rows). An issue and all it brings are committed together, so
+a run that stops half-way resumes after the last issue it staged.
 
 What the REST API does not give, and what the staging rows hold instead:
 - users' password hashes and salts: none, so people brought in this way have no password
@@ -19,137 +22,42 @@ What the REST API does not give, and what the staging rows hold instead:
   archived projects and their issues are not listed by Redmine at all;
 - journals' `updated_on` (when notes were edited): none, so an edited note comes over again
   only when its issue changes;
-- positions of trackers, statuses and priorities: the order Redmine lists them in.
+- positions of trackers, statuses, priorities and custom fields: the order Redmine lists
+  them in;
+- workflows: Redmine's REST API has no such endpoint, so none are staged;
+- watchers: listed only issue by issue, and adding one changes no updated_on, so a watcher
+  added or removed comes over when its issue next changes;
+- ids of watchers and custom values: made up, kept while the row stays (rest_links.py);
+- attachments' digests: none (the download is checked against the size Redmine gives);
+- custom field definitions where /custom_fields.json is refused (a Redmine before 2.4): only
+  id, name and whether multiple, from the issues that show them, taken as text fields.
 
-Failures (`SourceError`, one line, checked before anything is written): an address that
-cannot be reached, one that is not a Redmine, a key Redmine does not accept (401), the REST
-API switched off (403 on /users/current.json, whatever the key), a key that is not an
-administrator's (403 on /users.json).
+Failures (`SourceError`, one line, checked by rest_client.connect before anything is
+written): an address that cannot be reached, one that is not a Redmine, a key Redmine does
+not accept (401), the REST API switched off (403 on /users/current.json, whatever the key),
+a key that is not an administrator's (403 on /users.json). Redmine gone midway (an issue or
+a file that cannot be fetched) stops the run there; the next resumes.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 
-import requests
 import sqlalchemy as sa
 
 from redmine.importing import rest_links
 from redmine.importing import source as redmine
-from redmine.importing.source import Source, SourceError
+from redmine.importing.rest_client import PAGE, Client
+from redmine.importing.source import Source
 
-PAGE = 100  # Redmine's largest page
 # Issues asked for at once: a Redmine behind several workers answers them side by side; a
 # single-process one answers in turn, while this side stages the previous answer.
 PARALLEL = 4
 INCLUDE = "journals,attachments,relations,watchers,children"
-
-
-class Client:
-    """Keep-alive sessions to Redmine's REST API with an administrator's key, one per thread
-    (a requests.Session is not to be shared between threads)."""
-
-    def __init__(self, url: str, key: str, timeout: float = 60):
-        self.url = url.rstrip("/")
-        self.key = key
-        self.timeout = timeout
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._lock = threading.Lock()
-
-    @property
-    def session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.headers.update({"X-Redmine-API-Key": self.key, "Accept": "application/json"})
-            with self._lock:
-                self._sessions.append(session)
-        return session
-
-    def close(self) -> None:
-        for session in self._sessions:
-            session.close()
-
-    def response(self, path: str, **params) -> requests.Response:
-        try:
-            return self.session.get(f"{self.url}{path}", params=params, timeout=self.timeout)
-        except requests.RequestException as error:
-            reason = str(error).splitlines()[0][:200]
-            raise SourceError(
-                f"cannot reach Redmine at {self.url} ({reason}): check the address and that "
-                "Redmine is running"
-            ) from None
-
-    def get(self, path: str, **params) -> dict:
-        response = self.response(path, **params)
-        if response.status_code != 200:
-            raise SourceError(
-                f"Redmine at {self.url} answered {response.status_code} to GET {path}: "
-                "check that the key is an administrator's and run the import again"
-            )
-        try:
-            return response.json()
-        except ValueError:
-            raise SourceError(f"Redmine at {self.url} sent no JSON for GET {path}") from None
-
-    def pages(self, path: str, name: str, **params) -> Iterator[dict]:
-        """Every item of a paged list, `PAGE` at a time."""
-        offset = 0
-        while True:
-            answer = self.get(path, offset=offset, limit=PAGE, **params)
-            items = answer.get(name, [])
-            yield from items
-            offset += len(items)
-            if not items or offset >= answer.get("total_count", 0):
-                return
-
-
-def connect(url: str, key: str) -> Client:
-    """A client for the Redmine at `url`, checked to answer as Redmine does to an
-    administrator's key with the REST API on."""
-    if not re.match(r"^https?://[^/\s]+", url or ""):
-        raise SourceError(f"{url!r} is not a web address (for example https://redmine.example.jp)")
-    client = Client(url, key)
-    try:
-        current = client.response("/users/current.json")
-        if current.status_code == 401:
-            raise SourceError(
-                f"Redmine at {client.url} does not accept this API key: copy an administrator's "
-                "key from My account → API access key"
-            )
-        if current.status_code == 403:
-            raise SourceError(
-                f"Redmine at {client.url} has its REST API switched off: an administrator "
-                "turns it on in Administration → Settings → API (Enable REST web service)"
-            )
-        if current.status_code != 200 or "user" not in _json(current):
-            raise SourceError(
-                f"{client.url} does not answer as a Redmine (GET /users/current.json gave "
-                f"{current.status_code}): give the address of Redmine's top page"
-            )
-        if client.response("/users.json", limit=1).status_code == 403:
-            raise SourceError(
-                f"the API key is not an administrator's: Redmine at {client.url} lists its "
-                "users only to administrators; use an administrator's key"
-            )
-    except SourceError:
-        client.close()
-        raise
-    return client
-
-
-def _json(response: requests.Response) -> dict:
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
 
 
 def staging_path(folder: Path, url: str) -> Path:
