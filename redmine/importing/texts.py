@@ -46,9 +46,7 @@ _MAYBE_MARKUP = re.compile(
     re.MULTILINE | re.VERBOSE,
 )
 _CODE_REGIONS = re.compile(r"(<pre\b[^>]*>.*?</pre>|<notextile>.*?</notextile>)", re.S | re.I)
-_PRE_CODE = re.compile(
-    r"(<pre\b[^>]*>)(\s*)<code\b[^>]*>(.*?)</code>(\s*)(</pre>)", re.S | re.I
-)
+_PRE_CODE = re.compile(r"(<pre\b[^>]*>)(\s*)<code\b[^>]*>(.*?)</code>(\s*)(</pre>)", re.S | re.I)
 # Redmine's escape_html_tags: a tag it does not allow is shown as typed.
 _HTML_TAG = re.compile(r"<(/?([!\w][^ >\t\f\r\n]*)[^<>\n]*)(>?)")
 _ALLOWED_TAGS = {"pre", "code", "kbd", "notextile"}
