@@ -8,7 +8,8 @@ makes Redmine's Textile differ from python-textile's, by Redmine's own rules:
 
 - HTML tags other than pre, code, kbd and notextile are shown as typed (Redmine escapes them),
   and `<pre><code class="ruby">` is a plain code block;
-- a line starting with `#123` is an issue reference, not a numbered list starting at 123 (and
+- a line starting with `; ` or `: ` is text (python-textile's definition lists), and one
+  starting with `#123` is an issue reference, not a numbered list starting at 123 (and
   it is written `\\#123`, as Sanmai's Markdown would read `#123` there as a heading);
 - no typographic glyphs (Redmine turns them off): quotes, dashes and `2x3` stay as typed;
 - a line break is a line break (Sanmai renders Markdown with nl2br), an in-page anchor (a
@@ -16,8 +17,9 @@ makes Redmine's Textile differ from python-textile's, by Redmine's own rules:
 
 Markup next to Japanese without spaces (`これは*重要*です`) is not markup for Redmine either:
 it is kept, escaped where Markdown would read it. A text in which neither Textile nor
-Markdown sees anything (most notes) is returned as it is without parsing: python-textile
-costs about half a millisecond a text, the check a microsecond.
+Markdown sees anything (most notes) is returned as it is without parsing, and so is each
+such paragraph of a longer text: python-textile costs about half a millisecond a paragraph,
+the check a microsecond.
 
 References: `#123`, also `issue #123` and `チケット#123`, and `#123-2`/`#123#note-2`; not
 `##123`, `!#123` (Redmine's escape), `&#123;`, `page#123`, anything in a URL, in a fenced or
@@ -27,6 +29,7 @@ in `@...@`.
 
 from __future__ import annotations
 
+import copy
 import html
 import re
 from collections.abc import Mapping
@@ -45,12 +48,21 @@ _MAYBE_MARKUP = re.compile(
     | ^(?:[ \t#]|(?:h[1-6]|bq|bc|pre|p|fn\d+|notextile|table)[^\s.]*\.)""",
     re.MULTILINE | re.VERBOSE,
 )
+_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
+# What reaches from one block into another: blocks with blank lines in them, extended blocks
+# (`bc..`), link aliases (`[name]https://...`), footnotes.
+_ACROSS_BLOCKS = re.compile(
+    r"<pre|<notextile|^[a-z#]+[^\s.]*\.\.|\[[^\]\n]+\]\s?(?:[a-z]+:/|/)|^fn\d",
+    re.MULTILINE | re.IGNORECASE,
+)
 _CODE_REGIONS = re.compile(r"(<pre\b[^>]*>.*?</pre>|<notextile>.*?</notextile>)", re.S | re.I)
 _PRE_CODE = re.compile(r"(<pre\b[^>]*>)(\s*)<code\b[^>]*>(.*?)</code>(\s*)(</pre>)", re.S | re.I)
 # Redmine's escape_html_tags: a tag it does not allow is shown as typed.
 _HTML_TAG = re.compile(r"<(/?([!\w][^ >\t\f\r\n]*)[^<>\n]*)(>?)")
 _ALLOWED_TAGS = {"pre", "code", "kbd", "notextile"}
 _LINE_START_REFERENCE = re.compile(r"^#(?=\d)", re.M)
+# python-textile's definition lists (`; term`, `: definition`): Redmine has none.
+_LINE_START_DEFINITION = re.compile(r"^[;:](?=[ .])", re.M)
 # What Markdown would read as the start of an HTML tag, and `_` that could open emphasis.
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _OPENING_UNDERSCORE = re.compile(r"(?<![\w\\])_")
@@ -97,10 +109,10 @@ def _parser() -> textile.Textile:
     return parser
 
 
-# One parser for the process: making one compiles its patterns anew (milliseconds). Its
-# per-text state is reset before each text (_textile_html), so nothing of one text (a link
-# alias, a footnote) reaches the next, and its store does not grow.
-_textile = _parser()
+# A parser made once: making one compiles its patterns anew (milliseconds), a copy of it
+# shares them (tens of microseconds). Each text gets its own copy, so nothing of one text (a
+# link alias, a list's numbering, a footnote) reaches the next, and no store grows.
+_PARSER = _parser()
 
 
 def to_markdown(text: str | None, formatting: str | None) -> str:
@@ -113,7 +125,22 @@ def to_markdown(text: str | None, formatting: str | None) -> str:
         return text
     if formatting == "":
         return _plain_to_markdown(text)
-    return textile_to_markdown(text)
+    if _ACROSS_BLOCKS.search(text):
+        return textile_to_markdown(text)
+    # Textile's blocks stand alone (but for the above): only those with markup are parsed,
+    # consecutive ones together.
+    parts, run = [], []
+    for block in _BLANK_LINES.split(text.replace("\r\n", "\n").replace("\r", "\n")):
+        if _MAYBE_MARKUP.search(block):
+            run.append(block)
+            continue
+        if run:
+            parts.append(textile_to_markdown("\n\n".join(run)))
+            run = []
+        parts.append(block)
+    if run:
+        parts.append(textile_to_markdown("\n\n".join(run)))
+    return "\n\n".join(part for part in parts if part.strip())
 
 
 def textile_to_markdown(text: str) -> str:
@@ -139,6 +166,7 @@ def _redmine_textile(text: str) -> str:
     parts = _CODE_REGIONS.split(text)
     for index in range(0, len(parts), 2):  # the parts outside <pre> and <notextile>
         part = _HTML_TAG.sub(_escape_tag, parts[index])
+        part = _LINE_START_DEFINITION.sub(lambda m: f"&#{ord(m.group(0))};", part)
         parts[index] = _LINE_START_REFERENCE.sub(r"\\#", part)
     return "".join(parts)
 
@@ -151,9 +179,7 @@ def _escape_tag(match: re.Match) -> str:
 
 
 def _textile_html(text: str) -> str:
-    parser = _textile
-    parser.fn, parser.urlrefs, parser.shelf, parser.refCache = {}, {}, {}, {}
-    parser.refIndex = parser.linkIndex = 0
+    parser = copy.deepcopy(_PARSER)
     # python-textile follows each <br /> with a line feed of its own: one break, not two
     return parser.parse(text).replace("<br />\n", "<br />")
 
