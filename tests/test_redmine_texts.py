@@ -121,6 +121,10 @@ def test_only_paragraphs_with_markup_are_parsed():
     assert to_markdown(text, "textile") == "前段落\n\n* 項目\n\n後段落。\n二行目"
 
 
+def test_a_text_the_parser_fails_on_is_kept_as_typed():
+    assert to_markdown('"仕様":http://a.jp/> *注意*', "textile") == '"仕様":http://a.jp/> \\*注意\\*'
+
+
 def test_empty_texts():
     assert to_markdown(None, "textile") == "" and to_markdown("", "textile") == ""
     assert to_markdown("  \n", "textile") == ""

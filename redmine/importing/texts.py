@@ -21,6 +21,9 @@ Markdown sees anything (most notes) is returned as it is without parsing, and so
 such paragraph of a longer text: python-textile costs about half a millisecond a paragraph,
 the check a microsecond.
 
+A text python-textile fails on (it raises on a few odd ones) is kept as typed, as a plain
+text.
+
 References: `#123`, also `issue #123` and `チケット#123`, and `#123-2`/`#123#note-2`; not
 `##123`, `!#123` (Redmine's escape), `&#123;`, `page#123`, anything in a URL, in a fenced or
 indented code block, in `<pre>` or `<code>`, in inline code, or (in a text that was Textile)
@@ -148,7 +151,11 @@ def textile_to_markdown(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         return ""
-    return _converter.convert(_textile_html(_redmine_textile(text))).strip("\n")
+    try:
+        markup = _textile_html(_redmine_textile(text))
+    except Exception:  # python-textile fails on a few odd texts ('"a":http://a.jp/> ')
+        return _plain_to_markdown(text)
+    return _converter.convert(markup).strip("\n")
 
 
 def _plain_to_markdown(text: str) -> str:
