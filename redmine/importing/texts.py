@@ -8,7 +8,7 @@ makes Redmine's Textile differ from python-textile's, by Redmine's own rules:
 
 - HTML tags other than pre, code, kbd and notextile are shown as typed (Redmine escapes them),
   and `<pre><code class="ruby">` is a plain code block;
-- a line starting with `; ` or `: ` is text (python-textile's definition lists), and one
+- a line starting with `;` or `:` is text (python-textile's definition lists), and one
   starting with `#123` is an issue reference, not a numbered list starting at 123 (and
   it is written `\\#123`, as Sanmai's Markdown would read `#123` there as a heading);
 - no typographic glyphs (Redmine turns them off): quotes, dashes and `2x3` stay as typed;
@@ -65,7 +65,7 @@ _HTML_TAG = re.compile(r"<(/?([!\w][^ >\t\f\r\n]*)[^<>\n]*)(>?)")
 _ALLOWED_TAGS = {"pre", "code", "kbd", "notextile"}
 _LINE_START_REFERENCE = re.compile(r"^#(?=\d)", re.M)
 # python-textile's definition lists (`; term`, `: definition`): Redmine has none.
-_LINE_START_DEFINITION = re.compile(r"^[;:](?=[ .])", re.M)
+_LINE_START_DEFINITION = re.compile(r"^[;:]", re.M)
 # What Markdown would read as the start of an HTML tag, and `_` that could open emphasis.
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _OPENING_UNDERSCORE = re.compile(r"(?<![\w\\])_")
