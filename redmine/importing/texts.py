@@ -21,8 +21,8 @@ Markdown sees anything (most notes) is returned as it is without parsing, and so
 such paragraph of a longer text: python-textile costs about half a millisecond a paragraph,
 the check a microsecond.
 
-A text python-textile fails on (it raises on a few odd ones) is kept as typed, as a plain
-text.
+A text python-textile fails on (it raises on a few odd ones, or leaves its placeholders in
+the HTML) is kept as typed, as a plain text.
 
 References: `#123`, also `issue #123` and `チケット#123`, and `#123-2`/`#123#note-2`; not
 `##123`, `!#123` (Redmine's escape), `&#123;`, `page#123`, anything in a URL, in a fenced or
@@ -36,6 +36,7 @@ import copy
 import html
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 import markdownify
 import textile
@@ -52,10 +53,11 @@ _MAYBE_MARKUP = re.compile(
     re.MULTILINE | re.VERBOSE,
 )
 _BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
-# What reaches from one block into another: blocks with blank lines in them, extended blocks
-# (`bc..`), link aliases (`[name]https://...`), footnotes.
+# What reaches from one block into another: blocks with blank lines in them (<pre>, code
+# blocks), extended blocks (`bq..`), link aliases (`[name]https://...`), footnotes.
 _ACROSS_BLOCKS = re.compile(
-    r"<pre|<notextile|^[a-z#]+[^\s.]*\.\.|\[[^\]\n]+\]\s?(?:[a-z]+:/|/)|^fn\d",
+    r"</?pre|</?notextile|^(?:bc|pre)[^\s.]*\.|^[a-z#]+[^\s.]*\.\."
+    r"|\[[^\]\n]+\]\s?(?:[a-z]+:/|/)|^fn\d",
     re.MULTILINE | re.IGNORECASE,
 )
 _CODE_REGIONS = re.compile(r"(<pre\b[^>]*>.*?</pre>|<notextile>.*?</notextile>)", re.S | re.I)
@@ -63,7 +65,9 @@ _PRE_CODE = re.compile(r"(<pre\b[^>]*>)(\s*)<code\b[^>]*>(.*?)</code>(\s*)(</pre
 # Redmine's escape_html_tags: a tag it does not allow is shown as typed.
 _HTML_TAG = re.compile(r"<(/?([!\w][^ >\t\f\r\n]*)[^<>\n]*)(>?)")
 _ALLOWED_TAGS = {"pre", "code", "kbd", "notextile"}
-_LINE_START_REFERENCE = re.compile(r"^#(?=\d)", re.M)
+# python-textile's `#5 item` (a list from 5) and `#_ item` (a list going on): Redmine has
+# neither, and `#123` there is a reference.
+_LINE_START_REFERENCE = re.compile(r"^(?=#+[\d_])", re.M)
 # python-textile's definition lists (`; term`, `: definition`): Redmine has none.
 _LINE_START_DEFINITION = re.compile(r"^[;:]", re.M)
 # What Markdown would read as the start of an HTML tag, and `_` that could open emphasis.
@@ -130,20 +134,16 @@ def to_markdown(text: str | None, formatting: str | None) -> str:
         return _plain_to_markdown(text)
     if _ACROSS_BLOCKS.search(text):
         return textile_to_markdown(text)
-    # Textile's blocks stand alone (but for the above): only those with markup are parsed,
-    # consecutive ones together.
-    parts, run = [], []
-    for block in _BLANK_LINES.split(text.replace("\r\n", "\n").replace("\r", "\n")):
-        if _MAYBE_MARKUP.search(block):
-            run.append(block)
-            continue
-        if run:
-            parts.append(textile_to_markdown("\n\n".join(run)))
-            run = []
-        parts.append(block)
-    if run:
-        parts.append(textile_to_markdown("\n\n".join(run)))
+    # Textile's blocks stand alone (but for the above): only those with markup are parsed.
+    blocks = _BLANK_LINES.split(text.replace("\r\n", "\n").replace("\r", "\n"))
+    parts = (_block(block) if _MAYBE_MARKUP.search(block) else block for block in blocks)
     return "\n\n".join(part for part in parts if part.strip())
+
+
+@lru_cache(maxsize=8192)
+def _block(block: str) -> str:
+    # Kept: paragraphs come back again and again (a tracker's template, "h2. 現象").
+    return textile_to_markdown(block)
 
 
 def textile_to_markdown(text: str) -> str:
@@ -154,6 +154,8 @@ def textile_to_markdown(text: str) -> str:
     try:
         markup = _textile_html(_redmine_textile(text))
     except Exception:  # python-textile fails on a few odd texts ('"a":http://a.jp/> ')
+        return _plain_to_markdown(text)
+    if _PARSER.uid in markup:  # and leaves its placeholders in a few others
         return _plain_to_markdown(text)
     return _converter.convert(markup).strip("\n")
 
@@ -174,7 +176,7 @@ def _redmine_textile(text: str) -> str:
     for index in range(0, len(parts), 2):  # the parts outside <pre> and <notextile>
         part = _HTML_TAG.sub(_escape_tag, parts[index])
         part = _LINE_START_DEFINITION.sub(lambda m: f"&#{ord(m.group(0))};", part)
-        parts[index] = _LINE_START_REFERENCE.sub(r"\\#", part)
+        parts[index] = _LINE_START_REFERENCE.sub(r"\\", part)
     return "".join(parts)
 
 
