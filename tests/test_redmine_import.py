@@ -254,14 +254,6 @@ def test_dry_run_counts_and_writes_nothing(app, redmine_db):
     assert [rows(model) for model in (Tracker, Status, Priority)] == reference
 
 
-def test_new_issues_are_skipped_beside_sanmais_own_tickets(app, redmine_db, make_unit, make_ticket):
-    make_ticket(make_unit())
-    result = run_import(app, redmine_db)
-    assert counts_of(result.output)["issues"] == (6, 0, 0, 6)
-    assert "Sanmai has tickets of its own" in result.output
-    assert db.session.get(Ticket, 101) is None
-
-
 @pytest.mark.parametrize(
     "url, says",
     [

@@ -161,6 +161,7 @@ journal_details = _table(
     _("old_value", sa.Text),
     _("value", sa.Text),
 )
+settings = _table("settings", _("name", sa.String), _("value", sa.Text))
 
 attachments = _table(
     "attachments",
@@ -313,6 +314,14 @@ class Source:
                 return
             yield batch
             last = batch[-1].id
+
+    def text_formatting(self) -> str:
+        """Redmine's `text_formatting` setting: 'textile', 'markdown', 'common_mark' or ''
+        (plain). Without the row (before Redmine 5.1 stored it) it is Textile, the default."""
+        if not sa.inspect(self.engine).has_table("settings"):
+            return "textile"
+        value = self.rows(sa.select(settings.c.value).where(settings.c.name == "text_formatting"))
+        return "textile" if not value or value[0].value is None else value[0].value.strip()
 
     def details_of(self, journal_ids: list[int]) -> list[sa.Row]:
         table = journal_details

@@ -4,8 +4,17 @@ Core's executemany (one statement per batch and kind) instead of one service cal
 The services' rules that matter for an import hold here too: texts are cleaned as
 `core.textfields` cleans them, a ticket belongs to a business unit (issues of a fiscal-year
 project itself are skipped), and history is Sanmai's journal shape (tickets.history).
-A ticket keeps its Redmine id, so "#1234" in old mail and minutes still points right; that
-needs an instance without tickets of its own, else new issues are skipped for now.
+Texts come as Sanmai's Markdown (texts.py converts Redmine's Textile).
+
+Ids. Whether tickets keep Redmine's ids is decided once, at the first run, and remembered
+(map kind "issue_ids"): they are kept when Sanmai has no tickets then, so "#1234" in old mail
+and minutes still points right; later runs keep the id of each new issue whose id is still
+free, too. An issue whose id is taken (every issue, when Sanmai had tickets at the first run)
+gets the next free id above all tickets. A run plans the ids of the issues it brings before
+it writes any (map kind "planned_issue"; on PostgreSQL the ticket id sequence is moved past
+them), so an interrupted run resumes with the same ids. References `#123` in descriptions
+and notes to an issue whose id changed are rewritten to its Sanmai id; those to issues not
+brought over stay as they are.
 """
 
 from __future__ import annotations
@@ -16,9 +25,8 @@ import sqlalchemy as sa
 
 from core import generations, textfields
 from core.extensions import db
-from redmine.importing import links
+from redmine.importing import links, texts
 from redmine.importing import source as redmine
-from redmine.importing.models import ImportMap
 from tickets.models import Journal, JournalDetail, Ticket
 
 # Redmine's journal attributes Sanmai keeps (tickets.history.LABELS), and for an id which
@@ -67,17 +75,11 @@ _TICKET_UPDATE = (
 )
 
 
-def _tickets_of_its_own() -> int:
-    """Tickets this import did not make."""
-    imported = sa.select(ImportMap.sanmai_id).where(ImportMap.kind == "issue")
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(Ticket).where(Ticket.id.not_in(imported))
-    )
-
-
 def import_issues(imp) -> None:
     count = imp.counts["issues"]
-    keep_ids = _tickets_of_its_own() == 0
+    formatting = imp.source.text_formatting()
+    planned = _plan_ids(imp)
+    moved = _moved(imp.ids["issue"] | planned)
     written: set[int] = set()
     for batch in imp.source.batches(redmine.issues, size=imp.batch_size):
         inserts, updates = [], []
@@ -89,18 +91,13 @@ def import_issues(imp) -> None:
             if why:
                 count.skip(why)
                 continue
+            values["description"] = _text(row.description, formatting, moved)
             known = imp.ids["issue"].get(row.id)
             if known is not None:
                 updates.append({f"b_{k}": v for k, v in values.items()} | {"b_id": known})
                 count.updated += 1
-            elif not keep_ids:
-                count.skip(
-                    "Sanmai has tickets of its own: Redmine's ids can be kept only in an "
-                    "instance without tickets (importing beside them is not built yet)"
-                )
-                continue
             else:
-                known = row.id
+                known = planned[row.id]
                 inserts.append(values | {"id": known})
                 count.created += 1
             imp.remember("issue", row.id, known, row.updated_on)
@@ -115,21 +112,102 @@ def import_issues(imp) -> None:
     _link_parents(imp, written)
 
 
-def _ticket_values(imp, row) -> tuple[dict, str | None]:
-    """The ticket's columns for issue `row`, or why it cannot come over."""
+def _keeps_ids(imp) -> bool:
+    """Whether Redmine's ids are kept: decided at the first run, then remembered."""
+    choice = imp.ids["issue_ids"].get(0)
+    if choice is None:
+        # an import made before the choice was remembered kept the ids
+        had_tickets = db.session.scalar(sa.select(sa.func.count(Ticket.id))) > 0
+        choice = int(bool(imp.ids["issue"]) or not had_tickets)
+        imp.remember("issue_ids", 0, choice)
+    return choice == 1
+
+
+def _plan_ids(imp) -> dict[int, int]:
+    """Sanmai's id for each issue that comes over for the first time now."""
+    keep = _keeps_ids(imp)
+    reserved = imp.ids["planned_issue"]
+    table = redmine.issues
+    columns = ("id", "project_id", "is_private", "tracker_id", "status_id", "priority_id")
+    new = [
+        row.id
+        for row in imp.source.rows(
+            sa.select(*(table.c[name] for name in columns)).order_by(table.c.id)
+        )
+        if row.id not in imp.ids["issue"] and _why_not(imp, row) is None
+    ]
+    taken = set(db.session.scalars(sa.select(Ticket.id)))
+    others = set(reserved.values())
+    planned = {}
+    for redmine_id in new:
+        if (sanmai_id := reserved.get(redmine_id)) is not None and sanmai_id not in taken:
+            planned[redmine_id] = sanmai_id  # planned by a run that stopped
+        elif keep and redmine_id not in taken and redmine_id not in others:
+            planned[redmine_id] = redmine_id
+    next_id = max(taken | others | set(planned.values()), default=0) + 1
+    for redmine_id in new:
+        if redmine_id not in planned:
+            planned[redmine_id], next_id = next_id, next_id + 1
+    for redmine_id, sanmai_id in planned.items():
+        if reserved.get(redmine_id) != sanmai_id:
+            imp.remember("planned_issue", redmine_id, sanmai_id)
+    if planned and not imp.dry_run and db.session.get_bind().dialect.name == "postgresql":
+        # A ticket made in Sanmai meanwhile (after a run that stopped) takes none of them.
+        db.session.execute(
+            sa.text(
+                "SELECT setval(pg_get_serial_sequence('tickets', 'id'), "
+                "greatest(:top, (SELECT coalesce(max(id), 0) FROM tickets)) + 1, false)"
+            ),
+            {"top": max(planned.values())},
+        )
+    imp.commit()
+    return planned
+
+
+def _moved(ids: dict[int, int]) -> dict[int, int]:
+    """Redmine's id → Sanmai's for the issues whose id changed: the references to rewrite."""
+    return {
+        redmine_id: sanmai_id for redmine_id, sanmai_id in ids.items() if redmine_id != sanmai_id
+    }
+
+
+def _text(value, formatting: str, moved: dict[int, int]) -> str:
+    """A description or note as Sanmai keeps it: cleaned, Markdown, references rewritten."""
+    text = texts.to_markdown(textfields.clean(value, multiline=True), formatting)
+    was_textile = formatting not in texts.MARKDOWN_FORMATS
+    return texts.rewrite_references(text, moved, was_textile=was_textile)
+
+
+def _why_not(imp, row) -> str | None:
+    """Why issue `row` cannot come over, if it cannot."""
     unit_id = imp.ids["project"].get(row.project_id)
     if unit_id is None:
-        return {}, "its project was not imported"
+        return "its project was not imported"
     if imp.roots.get(unit_id) == unit_id:
-        return {}, "on a fiscal-year project itself: Sanmai's tickets belong to a business unit"
+        return "on a fiscal-year project itself: Sanmai's tickets belong to a business unit"
     if row.is_private:
         # Sanmai shows every ticket to the unit's members: a private issue would be exposed.
-        return {}, "private: Sanmai has no private tickets yet"
-    tracker_id = imp.ids["tracker"].get(row.tracker_id)
-    status_id = imp.ids["status"].get(row.status_id)
-    priority_id = imp.ids["priority"].get(row.priority_id)
-    if tracker_id is None or status_id is None or priority_id is None:
-        return {}, "its tracker, status or priority was not imported"
+        return "private: Sanmai has no private tickets yet"
+    if any(
+        imp.ids[kind].get(value) is None
+        for kind, value in (
+            ("tracker", row.tracker_id),
+            ("status", row.status_id),
+            ("priority", row.priority_id),
+        )
+    ):
+        return "its tracker, status or priority was not imported"
+    return None
+
+
+def _ticket_values(imp, row) -> tuple[dict, str | None]:
+    """The ticket's columns for issue `row`, or why it cannot come over."""
+    if why := _why_not(imp, row):
+        return {}, why
+    unit_id = imp.ids["project"][row.project_id]
+    tracker_id = imp.ids["tracker"][row.tracker_id]
+    status_id = imp.ids["status"][row.status_id]
+    priority_id = imp.ids["priority"][row.priority_id]
     closed_at = None
     if status_id in imp.closed_statuses:
         closed_at = row.closed_on or row.updated_on
@@ -139,7 +217,7 @@ def _ticket_values(imp, row) -> tuple[dict, str | None]:
         "status_id": status_id,
         "priority_id": priority_id,
         "subject": textfields.clean(row.subject).strip()[: textfields.SUBJECT],
-        "description": textfields.clean(row.description, multiline=True),
+        "description": None,  # import_issues: converted, references rewritten
         "assignee_id": imp.ids["user"].get(row.assigned_to_id),  # a group: unassigned
         "author_id": imp.ids["user"].get(row.author_id),  # Anonymous: none
         "start_date": row.start_date,
@@ -199,6 +277,11 @@ def _tickets_changed() -> None:
 def import_journals(imp) -> None:
     count = imp.counts["journals"]
     table = redmine.journals
+    formatting, moved = imp.source.text_formatting(), _moved(imp.ids["issue"])
+
+    def text(value) -> str:
+        return _text(value, formatting, moved)
+
     for batch in imp.source.batches(
         table, where=table.c.journalized_type == "Issue", size=imp.batch_size
     ):
@@ -220,13 +303,13 @@ def import_journals(imp) -> None:
             changed.append(
                 {
                     "b_id": known,
-                    "b_notes": textfields.clean(row.notes, multiline=True),
+                    "b_notes": text(row.notes),
                     "b_private_notes": bool(row.private_notes),
                 }
             )
             imp.remember("journal", row.id, known, stamp)
             count.updated += 1
-        _add_journals(imp, new)
+        _add_journals(imp, new, text)
         if changed and not imp.dry_run:
             journals = Journal.__table__
             db.session.execute(
@@ -241,7 +324,7 @@ def import_journals(imp) -> None:
         imp.commit()
 
 
-def _add_journals(imp, new: list) -> None:
+def _add_journals(imp, new: list, text) -> None:
     count, details_count = imp.counts["journals"], imp.counts["details"]
     details = defaultdict(list)
     if new:
@@ -255,9 +338,14 @@ def _add_journals(imp, new: list) -> None:
             change, why = _detail(imp, detail)
             if why:
                 details_count.skip(why)
-            else:
-                changes.append(change)
-        notes = textfields.clean(row.notes, multiline=True)
+                continue
+            if change["name"] == "description":  # Redmine keeps both whole texts
+                change["old_value"], change["new_value"] = (
+                    text(change["old_value"]) if change["old_value"] is not None else None,
+                    text(change["new_value"]) if change["new_value"] is not None else None,
+                )
+            changes.append(change)
+        notes = text(row.notes)
         if not notes.strip() and not changes:
             count.skip("no notes and no change Sanmai keeps")
             continue
