@@ -11,7 +11,7 @@ from projects.models import Membership, Project
 from redmine.importing import mapping
 from redmine.importing import tickets as ticket_import
 from redmine.importing.models import ImportMap
-from tests.fixtures.redmine_db import PASSWORDS
+from tests.fixtures.redmine_db import PASSWORDS, by_login, counts_of, run_import
 from tickets.models import Journal, Priority, Status, Ticket, Tracker
 
 FIRST_RUN = {
@@ -31,27 +31,6 @@ FIRST_RUN = {
     "journals": (6, 5, 0, 1),
     "details": (12, 10, 0, 2),
 }
-
-
-def run_import(app, redmine_db, *options):
-    result = app.test_cli_runner().invoke(
-        args=["redmine", "import", "--db", f"sqlite:///{redmine_db}", *options]
-    )
-    db.session.expire_all()
-    return result
-
-
-def counts_of(output: str) -> dict[str, tuple[int, ...]]:
-    counts = {}
-    for line in output.splitlines():
-        parts = line.split()
-        if len(parts) == 5 and parts[0] in FIRST_RUN:
-            counts[parts[0]] = tuple(int(n) for n in parts[1:])
-    return counts
-
-
-def by_login(login: str) -> User:
-    return db.session.scalar(sa.select(User).where(User.login == login))
 
 
 def project(identifier: str) -> Project:

@@ -11,32 +11,11 @@ from attachments.models import Attachment
 from core.extensions import db
 from core.storage import StoredFile
 from redmine.importing.models import ImportMap
-from tests.fixtures.redmine_db import LOG, SCREENSHOT
+from tests.fixtures.redmine_db import LOG, SCREENSHOT, by_login, counts_of, run_import
 from tickets import services
 from tickets.models import CustomField, CustomValue, Journal, Relation, Ticket, Watcher
 
 NEW_KINDS = ("custom_fields", "custom_values", "attachments", "relations", "watchers")
-
-
-def run_import(app, redmine_db, *options):
-    result = app.test_cli_runner().invoke(
-        args=["redmine", "import", "--db", f"sqlite:///{redmine_db}", *options]
-    )
-    db.session.expire_all()
-    return result
-
-
-def counts_of(output: str) -> dict[str, tuple[int, ...]]:
-    counts = {}
-    for line in output.splitlines():
-        parts = line.split()
-        if len(parts) == 5 and parts[1].isdigit():
-            counts[parts[0]] = tuple(int(n) for n in parts[1:])
-    return counts
-
-
-def by_login(login: str) -> User:
-    return db.session.scalar(sa.select(User).where(User.login == login))
 
 
 def attachments_of(ticket_id: int) -> dict[str, Attachment]:

@@ -12,18 +12,11 @@ from core.extensions import db
 from projects.models import Membership, Project
 from redmine.importing import mapfile
 from redmine.importing.models import ImportMap
+from tests.fixtures.redmine_db import counts_of, run_import
 from tickets import reference
 from tickets.models import Status, Ticket, Tracker, Transition
 
 EXAMPLE = Path(__file__).parent.parent / "docs" / "redmine-map.example.toml"
-
-
-def run_import(app, redmine_db, *options):
-    result = app.test_cli_runner().invoke(
-        args=["redmine", "import", "--db", f"sqlite:///{redmine_db}", *options]
-    )
-    db.session.expire_all()
-    return result
 
 
 @pytest.fixture
@@ -36,15 +29,6 @@ def with_map(app, redmine_db, tmp_path):
         return run_import(app, redmine_db, "--map", str(path), *options)
 
     return run
-
-
-def counts_of(output: str) -> dict[str, tuple[int, ...]]:
-    counts = {}
-    for line in output.splitlines():
-        parts = line.split()
-        if len(parts) == 5 and parts[1].isdigit():
-            counts[parts[0]] = tuple(int(n) for n in parts[1:])
-    return counts
 
 
 def project(identifier: str) -> Project | None:

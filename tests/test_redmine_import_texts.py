@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from core.extensions import db
 from redmine.importing import tickets as ticket_import
 from redmine.importing.models import ImportMap
+from tests.fixtures.redmine_db import counts_of
+from tests.fixtures.redmine_db import run_import as redmine_db_import
 from tickets.models import JournalDetail, Ticket
 
 DESCRIPTION = "h2. 現象\n\n*至急* 対応\n\n# 窓口で確認\n# 帳票を再発行"
@@ -15,17 +17,9 @@ NOTES = "@batch.sh@ を再実行。#102 を参照"
 
 
 def run_import(app, redmine_db):
-    result = app.test_cli_runner().invoke(
-        args=["redmine", "import", "--db", f"sqlite:///{redmine_db}"]
-    )
-    db.session.expire_all()
+    result = redmine_db_import(app, redmine_db)
     assert result.exit_code == 0, result.output
     return result
-
-
-def counts(result) -> dict[str, tuple[int, ...]]:
-    rows = (line.split() for line in result.output.splitlines())
-    return {row[0]: tuple(map(int, row[1:])) for row in rows if len(row) == 5 and row[1].isdigit()}
 
 
 def issue_ids() -> dict[int, int]:
@@ -82,7 +76,7 @@ def test_beside_sanmais_tickets_issues_get_new_ids_and_references_follow(
 ):
     own = make_ticket(make_unit(), subject="Sanmaiで起票したチケット", description="#1 の件")
     result = run_import(app, redmine_db)
-    assert counts(result)["issues"] == (6, 3, 0, 3)
+    assert counts_of(result.output)["issues"] == (6, 3, 0, 3)
     assert issue_ids() == {101: own.id + 1, 102: own.id + 2, 106: own.id + 3}
     parent, child = db.session.get(Ticket, own.id + 1), db.session.get(Ticket, own.id + 2)
     assert parent.subject == "住民票の写しに旧姓が表示されない"
@@ -109,7 +103,7 @@ def test_a_second_run_beside_sanmais_tickets_changes_nothing(
     run_import(app, redmine_db)
     before = {t.id: t.description for t in db.session.scalars(sa.select(Ticket))}
     result = run_import(app, redmine_db)
-    assert all(c[1:3] == (0, 0) for c in counts(result).values()), result.output
+    assert all(c[1:3] == (0, 0) for c in counts_of(result.output).values()), result.output
     assert {t.id: t.description for t in db.session.scalars(sa.select(Ticket))} == before
 
 
@@ -126,7 +120,7 @@ def test_the_first_runs_choice_holds_and_a_taken_id_is_replaced(
         " '新しい課題', '関連 #103 と #107 と #101', 1, 2, 5, '2026-05-01', '2026-05-01', 0)"
     )
     result = run_import(app, redmine_db)
-    assert counts(result)["issues"][1:3] == (2, 0)
+    assert counts_of(result.output)["issues"][1:3] == (2, 0)
     # 103 is free and keeps its id; 107 is taken and gets the next free one
     assert issue_ids() == {101: 101, 102: 102, 103: 103, 106: 106, 107: 108}
     assert db.session.get(Ticket, 108).description == "関連 #103 と #108 と #101"

@@ -15,6 +15,7 @@ from projects.models import Membership, Project
 from redmine.importing import rest, rest_links
 from tests.conftest import _wipe
 from tests.fixtures.real_redmine import ATTACHMENT, PASSWORDS
+from tests.fixtures.redmine_db import by_login, counts_of, invoke_import
 from tickets.defaults import ensure_defaults
 from tickets.models import CustomField, CustomValue, Journal, Relation, Status, Ticket, Watcher
 
@@ -46,30 +47,11 @@ def _no_staging(app, seeded_redmine):
 
 
 def import_db(app, redmine, *options):
-    return _invoke(app, "--db", f"sqlite:///{redmine.database}", *options)
+    return invoke_import(app, "--db", f"sqlite:///{redmine.database}", *options)
 
 
 def import_rest(app, redmine, key=None, url=None):
-    return _invoke(app, "--url", url or redmine.url, "--key", key or redmine.key)
-
-
-def _invoke(app, *args):
-    result = app.test_cli_runner().invoke(args=["redmine", "import", *args])
-    db.session.expire_all()
-    return result
-
-
-def counts_of(output: str) -> dict[str, tuple[int, ...]]:
-    counts = {}
-    for line in output.splitlines():
-        parts = line.split()
-        if len(parts) == 5 and parts[1].isdigit():
-            counts[parts[0]] = tuple(int(n) for n in parts[1:])
-    return counts
-
-
-def by_login(login: str) -> User:
-    return db.session.scalar(sa.select(User).where(User.login == login))
+    return invoke_import(app, "--url", url or redmine.url, "--key", key or redmine.key)
 
 
 def redmine_time(text: str) -> datetime:
