@@ -17,10 +17,12 @@ from tickets.models import Journal, Priority, Status, Ticket, Tracker
 FIRST_RUN = {
     # kind: (read, created, updated, skipped)
     "users": (4, 4, 0, 0),
+    "organisations": (2, 2, 0, 0),  # from the two groups
     "projects": (5, 3, 0, 2),
     "memberships": (4, 3, 0, 0),
     "trackers": (3, 2, 0, 0),
     "statuses": (4, 2, 0, 0),
+    "workflows": (10, 5, 0, 4),
     "priorities": (3, 1, 0, 0),
     "issues": (6, 3, 0, 3),
     "custom_fields": (5, 5, 0, 0),
