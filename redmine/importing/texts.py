@@ -43,13 +43,13 @@ import textile
 
 MARKDOWN_FORMATS = ("markdown", "common_mark")
 
-# Something Textile or Markdown would read as markup: everything else is plain text in both.
-# Span markers count only next to a non-word character (Textile needs it, and so does
-# Markdown's `_`); `*` counts anywhere (Markdown reads it inside words).
+# What Textile or Markdown could read as markup; a text without any is plain in both. A span
+# (`-`, `_`, `@`, `+`, `^`, `~`, `%`, `==`) opens only after a non-word character; `*` counts
+# anywhere (Markdown reads it inside words); a link needs `":`, an image `!x`; a quote, a
+# heading, a list or code starts a line.
 _MAYBE_MARKUP = re.compile(
-    r"""[*"|<>&\[\\`]
-    | (?<!\w)[-_@+^~%=!?] | [-_@+^~%=!?](?!\w)
-    | ^(?:[ \t#]|(?:h[1-6]|bq|bc|pre|p|fn\d+|notextile|table)[^\s.]*\.)""",
+    r"""[*<|\[\\`] | ": | \?\? | ![^\s!] | (?<!\w)[-_@+^~%=]
+    | ^(?:[ \t#>]|(?:h[1-6]|bq|bc|pre|p|fn\d+|notextile|table)[^\s.]*\.)""",
     re.MULTILINE | re.VERBOSE,
 )
 _BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
