@@ -70,9 +70,11 @@ _ALLOWED_TAGS = {"pre", "code", "kbd", "notextile"}
 _LINE_START_REFERENCE = re.compile(r"^(?=#+[\d_])", re.M)
 # python-textile's definition lists (`; term`, `: definition`): Redmine has none.
 _LINE_START_DEFINITION = re.compile(r"^[;:]", re.M)
-# What Markdown would read as the start of an HTML tag, and `_` that could open emphasis.
+# What Markdown would read as the start of an HTML tag, `_` that could open emphasis, and a
+# heading.
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _OPENING_UNDERSCORE = re.compile(r"(?<![\w\\])_")
+_LINE_START_HASH = re.compile(r"^#", re.M)
 
 
 class _Converter(markdownify.MarkdownConverter):
@@ -97,6 +99,7 @@ class _Converter(markdownify.MarkdownConverter):
     def escape(self, text, parent_tags):
         text = super().escape(text, parent_tags)
         text = _OPENING_UNDERSCORE.sub(r"\\_", text)
+        text = _LINE_START_HASH.sub(r"\\#", text)  # a heading for Markdown
         return _TAG_START.sub("&lt;", text)
 
 
