@@ -46,10 +46,10 @@ MARKDOWN_FORMATS = ("markdown", "common_mark")
 # What Textile or Markdown could read as markup; a text without any is plain in both. A span
 # (`-`, `_`, `@`, `+`, `^`, `~`, `%`, `==`) opens only after a non-word character; `*` counts
 # anywhere (Markdown reads it inside words); a link needs `":`, an image `!x`; a quote, a
-# heading, a list or code starts a line.
+# heading, a list or code starts a line (a line starting with `#123` is escaped, _as_typed).
 _MAYBE_MARKUP = re.compile(
     r"""[*<|\[\\`] | ": | \?\? | ![^\s!] | (?<!\w)[-_@+^~%=]
-    | ^(?:[ \t#>]|(?:h[1-6]|bq|bc|pre|p|fn\d+|notextile|table)[^\s.]*\.)""",
+    | ^(?:[ \t>]|\#(?!\#*\d)|(?:h[1-6]|bq|bc|pre|p|fn\d+|notextile|table)[^\s.]*\.)""",
     re.MULTILINE | re.VERBOSE,
 )
 _BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
@@ -132,15 +132,20 @@ def to_markdown(text: str | None, formatting: str | None) -> str:
     if formatting in MARKDOWN_FORMATS:
         return text
     if not _MAYBE_MARKUP.search(text):
-        return text
+        return _as_typed(text)
     if formatting == "":
         return _plain_to_markdown(text)
     if _ACROSS_BLOCKS.search(text):
         return textile_to_markdown(text)
     # Textile's blocks stand alone (but for the above): only those with markup are parsed.
     blocks = _BLANK_LINES.split(text.replace("\r\n", "\n").replace("\r", "\n"))
-    parts = (_block(block) if _MAYBE_MARKUP.search(block) else block for block in blocks)
+    parts = (_block(block) if _MAYBE_MARKUP.search(block) else _as_typed(block) for block in blocks)
     return "\n\n".join(part for part in parts if part.strip())
+
+
+def _as_typed(text: str) -> str:
+    """A text without markup: as it is, but a line starting with `#123` is not a heading."""
+    return _LINE_START_REFERENCE.sub(r"\\", text) if "#" in text else text
 
 
 @lru_cache(maxsize=8192)
