@@ -18,8 +18,9 @@ makes Redmine's Textile differ from python-textile's, by Redmine's own rules:
 Markup next to Japanese without spaces (`これは*重要*です`) is not markup for Redmine either:
 it is kept, escaped where Markdown would read it. A text in which neither Textile nor
 Markdown sees anything (most notes) is returned as it is without parsing, and so is each
-such paragraph of a longer text: python-textile costs about half a millisecond a paragraph,
-the check a microsecond.
+such paragraph of a longer text: python-textile with markdownify costs about half a
+millisecond a paragraph, the check a microsecond. Converted paragraphs are kept in a bounded
+cache (8,192), as a tracker's template repeats them in every issue.
 
 A text python-textile fails on (it raises on a few odd ones, or leaves its placeholders in
 the HTML) is kept as typed, as a plain text.
