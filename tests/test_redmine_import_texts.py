@@ -34,6 +34,11 @@ def texts(redmine_sql):
     """Issue 101's description and journal 201's notes written in Textile."""
     redmine_sql("UPDATE issues SET description = ? WHERE id = 101", DESCRIPTION)
     redmine_sql("UPDATE journals SET notes = ? WHERE id = 201", NOTES)
+    redmine_sql(
+        "INSERT INTO journal_details (id, journal_id, property, prop_key, old_value, value) "
+        "VALUES (317, 201, 'attr', 'description', '*旧* の説明', ?)",
+        DESCRIPTION,
+    )
 
 
 @pytest.mark.parametrize("setting", ["textile", None])  # None: no row, Redmine before 5.1
@@ -46,6 +51,8 @@ def test_textile_description_and_notes_come_as_markdown(
     ticket = db.session.get(Ticket, 101)
     assert ticket.description == "## 現象\n\n**至急** 対応\n\n1. 窓口で確認\n2. 帳票を再発行"
     assert ticket.journals[0].notes == "`batch.sh` を再実行。#102 を参照"  # ids kept
+    change = next(d for d in ticket.journals[0].details if d.name == "description")
+    assert (change.old_value, change.new_value) == ("**旧** の説明", ticket.description)
 
 
 @pytest.mark.parametrize("setting", ["common_mark", "markdown"])
@@ -94,6 +101,7 @@ def test_beside_sanmais_tickets_issues_get_new_ids_and_references_follow(
     assert (detail.old_value, detail.new_value) == (None, str(parent.id))
     db.session.refresh(own)
     assert own.description == "#1 の件"  # Sanmai's own ticket is left alone
+    assert make_ticket(own.project).id == own.id + 4  # new tickets come after them
 
 
 def test_a_second_run_beside_sanmais_tickets_changes_nothing(

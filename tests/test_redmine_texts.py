@@ -104,7 +104,9 @@ def test_markdown_is_kept_as_it_is(formatting):
 
 
 def test_a_plain_text_is_shown_as_typed():
-    assert to_markdown("*注意* <b>\n_下線_", "") == "\\*注意\\* &lt;b>\n\\_下線_"
+    assert to_markdown("*注意* <b>\n_下線_\n#12 の件", "") == (
+        "\\*注意\\* &lt;b>\n\\_下線_\n\\#12 の件"
+    )
 
 
 def test_nothing_of_one_text_reaches_the_next():

@@ -14,7 +14,9 @@ class ImportMap(db.Model):
     """Redmine's `kind` row `redmine_id` is Sanmai's row `sanmai_id` (kind: user, project,
     tracker, status, priority, workflow, issue, journal, custom_field, custom_value,
     attachment, relation, watcher; linked_user: a user whose login Sanmai had, linked to that
-    account and never changed by the import)."""
+    account and never changed by the import; planned_issue: the ticket id a run chose for an
+    issue before writing it; issue_ids, redmine_id 0: 1 when the first run kept Redmine's issue
+    ids, 0 when it gave new ones)."""
 
     __tablename__ = "redmine_import_map"
 

@@ -18,8 +18,9 @@ makes Redmine's Textile differ from python-textile's, by Redmine's own rules:
 Markup next to Japanese without spaces (`これは*重要*です`) is not markup for Redmine either:
 it is kept, escaped where Markdown would read it. A text in which neither Textile nor
 Markdown sees anything (most notes) is returned as it is without parsing, and so is each
-such paragraph of a longer text: python-textile costs about half a millisecond a paragraph,
-the check a microsecond.
+such paragraph of a longer text: python-textile with markdownify costs about half a
+millisecond a paragraph, the check a microsecond. Converted paragraphs are kept in a bounded
+cache (8,192), as a tracker's template repeats them in every issue.
 
 A text python-textile fails on (it raises on a few odd ones, or leaves its placeholders in
 the HTML) is kept as typed, as a plain text.
@@ -43,13 +44,13 @@ import textile
 
 MARKDOWN_FORMATS = ("markdown", "common_mark")
 
-# Something Textile or Markdown would read as markup: everything else is plain text in both.
-# Span markers count only next to a non-word character (Textile needs it, and so does
-# Markdown's `_`); `*` counts anywhere (Markdown reads it inside words).
+# What Textile or Markdown could read as markup; a text without any is plain in both. A span
+# (`-`, `_`, `@`, `+`, `^`, `~`, `%`, `==`) opens only after a non-word character; `*` counts
+# anywhere (Markdown reads it inside words); a link needs `":`, an image `!x`; a quote, a
+# heading, a list or code starts a line (a line starting with `#123` is escaped, _as_typed).
 _MAYBE_MARKUP = re.compile(
-    r"""[*"|<>&\[\\`]
-    | (?<!\w)[-_@+^~%=!?] | [-_@+^~%=!?](?!\w)
-    | ^(?:[ \t#]|(?:h[1-6]|bq|bc|pre|p|fn\d+|notextile|table)[^\s.]*\.)""",
+    r"""[*<|\[\\`] | ": | \?\? | ![^\s!] | (?<!\w)[-_@+^~%=]
+    | ^(?:[ \t>]|\#(?!\#*\d)|(?:h[1-6]|bq|bc|pre|p|fn\d+|notextile|table)[^\s.]*\.)""",
     re.MULTILINE | re.VERBOSE,
 )
 _BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
@@ -70,9 +71,11 @@ _ALLOWED_TAGS = {"pre", "code", "kbd", "notextile"}
 _LINE_START_REFERENCE = re.compile(r"^(?=#+[\d_])", re.M)
 # python-textile's definition lists (`; term`, `: definition`): Redmine has none.
 _LINE_START_DEFINITION = re.compile(r"^[;:]", re.M)
-# What Markdown would read as the start of an HTML tag, and `_` that could open emphasis.
+# What Markdown would read as the start of an HTML tag, `_` that could open emphasis, and a
+# heading.
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _OPENING_UNDERSCORE = re.compile(r"(?<![\w\\])_")
+_LINE_START_HASH = re.compile(r"^#", re.M)
 
 
 class _Converter(markdownify.MarkdownConverter):
@@ -97,6 +100,7 @@ class _Converter(markdownify.MarkdownConverter):
     def escape(self, text, parent_tags):
         text = super().escape(text, parent_tags)
         text = _OPENING_UNDERSCORE.sub(r"\\_", text)
+        text = _LINE_START_HASH.sub(r"\\#", text)  # a heading for Markdown
         return _TAG_START.sub("&lt;", text)
 
 
@@ -129,15 +133,20 @@ def to_markdown(text: str | None, formatting: str | None) -> str:
     if formatting in MARKDOWN_FORMATS:
         return text
     if not _MAYBE_MARKUP.search(text):
-        return text
+        return _as_typed(text)
     if formatting == "":
         return _plain_to_markdown(text)
     if _ACROSS_BLOCKS.search(text):
         return textile_to_markdown(text)
     # Textile's blocks stand alone (but for the above): only those with markup are parsed.
     blocks = _BLANK_LINES.split(text.replace("\r\n", "\n").replace("\r", "\n"))
-    parts = (_block(block) if _MAYBE_MARKUP.search(block) else block for block in blocks)
+    parts = (_block(block) if _MAYBE_MARKUP.search(block) else _as_typed(block) for block in blocks)
     return "\n\n".join(part for part in parts if part.strip())
+
+
+def _as_typed(text: str) -> str:
+    """A text without markup: as it is, but a line starting with `#123` is not a heading."""
+    return _LINE_START_REFERENCE.sub(r"\\", text) if "#" in text else text
 
 
 @lru_cache(maxsize=8192)
