@@ -17,7 +17,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from core.extensions import db
-from redmine.importing import people, reference, tickets
+from redmine.importing import people, reference, search, tickets
 from redmine.importing.models import ImportMap
 from redmine.importing.source import Source
 
@@ -68,6 +68,7 @@ class Importer:
         for row in db.session.scalars(sa.select(ImportMap)):
             self.ids[row.kind][row.redmine_id] = row.sanmai_id
             self.stamps[row.kind][row.redmine_id] = row.source_updated_at
+        self.search = search.SearchIndex()  # big batches write without the search triggers
 
     def run(self) -> dict[str, Count]:
         for step in (
@@ -81,6 +82,8 @@ class Importer:
             tickets.import_journals,
         ):
             step(self)
+            self.commit()
+        if not self.dry_run and self.search.catch_up():
             self.commit()
         return self.counts
 

@@ -19,6 +19,9 @@ from sqlalchemy.engine import URL, Engine
 
 # A database is taken for Redmine's when it has all of these.
 REDMINE_TABLES = ("issues", "projects", "schema_migrations")
+# Columns that came with a later Redmine: read as NULL where the database has none
+# (journals.updated_on is Redmine 5.1's; 4.2 and 5.0 never edit a note's time).
+LATER_COLUMNS = {("journals", "updated_on")}
 
 
 class SourceError(Exception):
@@ -169,7 +172,14 @@ def open_source(text: str) -> Source:
         raise SourceError(f"no database driver for {shown}: {error}") from None
     try:
         with engine.connect() as conn:
-            names = set(sa.inspect(conn).get_table_names())
+            inspector = sa.inspect(conn)
+            names = set(inspector.get_table_names())
+            absent = {
+                (table, column)
+                for table, column in LATER_COLUMNS
+                if table in names
+                and column not in {c["name"] for c in inspector.get_columns(table)}
+            }
     except sa.exc.DBAPIError as error:
         engine.dispose()
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
@@ -180,14 +190,24 @@ def open_source(text: str) -> Source:
         raise SourceError(
             f"{shown} is not a Redmine database: it has no {', '.join(missing)} table"
         )
-    return Source(engine)
+    return Source(engine, absent)
 
 
 class Source:
     """An open Redmine database; `rows` and `batches` read it."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, absent: set[tuple[str, str]] = frozenset()):
         self.engine = engine
+        self.absent = absent  # (table, column) of LATER_COLUMNS this database lacks
+
+    def select(self, table: sa.Table) -> sa.Select:
+        """SELECT of all of `table`'s columns, NULL for those this database lacks."""
+        return sa.select(
+            *(
+                sa.null().label(c.name) if (table.name, c.name) in self.absent else c
+                for c in table.columns
+            )
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -201,7 +221,7 @@ class Source:
         one short query (keyset on id), so no read stays open while the batch is written."""
         last = 0
         while True:
-            statement = sa.select(table).where(table.c.id > last).order_by(table.c.id).limit(size)
+            statement = self.select(table).where(table.c.id > last).order_by(table.c.id).limit(size)
             if where is not None:
                 statement = statement.where(where)
             batch = self.rows(statement)
