@@ -185,6 +185,8 @@ def main(argv=None) -> int:
     scale = Scale(args.issues, args.journals, args.units, args.users)
     if min(vars(scale).values()) < 1 or scale.users < 20:
         parser.error("the counts must be positive, and --users at least 20")
+    if scale.journals < scale.issues:
+        parser.error("--journals must be at least --issues (an issue past 新規 has a journal)")
     out = args.out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     print(f"Redmine data → {out}", flush=True)

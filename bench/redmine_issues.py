@@ -135,13 +135,17 @@ class Issues:
         rng, issues = self.rng, self.issue_list
         total = self.scale.journals
         mean = total / max(1, len(issues))
-        counts = [int(rng.random() * (2 * mean + 1)) for _ in issues]
+        # An issue past 新規 got there through a journal.
+        least = [int(i.status != self.statuses["新規"]) for i in issues]
+        if sum(least) > total:
+            raise ValueError(f"{total} journals are too few for {sum(least)} issues past 新規")
+        counts = [max(m, int(rng.random() * (2 * mean + 1))) for m in least]
         diff = total - sum(counts)
         while diff:
             k = rng.randrange(len(issues))
             if diff > 0:
                 counts[k], diff = counts[k] + 1, diff - 1
-            elif counts[k]:
+            elif counts[k] > least[k]:
                 counts[k], diff = counts[k] - 1, diff + 1
         entries = []
         for issue, count in zip(issues, counts, strict=True):

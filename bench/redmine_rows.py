@@ -251,8 +251,10 @@ class City:
         self.group_members = {}
         for gid, u in in_group:
             self.group_members.setdefault(gid, []).append(u)
-        cols = ("id login hashed_password salt firstname lastname admin status language "
-                "created_on updated_on type mail_notification passwd_changed_on last_login_on")
+        cols = (
+            "id login hashed_password salt firstname lastname admin status language "
+            "created_on updated_on type mail_notification passwd_changed_on last_login_on"
+        )
         self.add("users", cols, users + groups)
         self.add("email_addresses", "id user_id address is_default notify created_on updated_on",
                  mails)  # fmt: skip
@@ -262,7 +264,9 @@ class City:
 
     def projects(self) -> None:
         rng, units = self.rng, self.scale.units
-        names = UNITS[:units] + [(f"業務{i}", f"gyomu{i}") for i in range(len(UNITS) + 1, units + 1)]
+        names = UNITS[:units] + [
+            (f"業務{i}", f"gyomu{i}") for i in range(len(UNITS) + 1, units + 1)
+        ]
         r8 = {"id": 1, "name": "令和8年度", "ident": "r8", "parent": None, "fy": 2026}
         r7 = {"id": 2, "name": "令和7年度", "ident": "r7", "parent": None, "fy": 2025}
         projects = [r8, r7]

@@ -65,9 +65,13 @@ class Importer:
         self._new_rows: list[dict] = []
         self._changed_rows: list[dict] = []
         self._placeholders = 0
-        for row in db.session.scalars(sa.select(ImportMap)):
-            self.ids[row.kind][row.redmine_id] = row.sanmai_id
-            self.stamps[row.kind][row.redmine_id] = row.source_updated_at
+        # Core rows, one at a time: a city's map has hundreds of thousands of them.
+        known = sa.select(
+            ImportMap.kind, ImportMap.redmine_id, ImportMap.sanmai_id, ImportMap.source_updated_at
+        )
+        for kind, redmine_id, sanmai_id, updated_at in db.session.connection().execute(known):
+            self.ids[kind][redmine_id] = sanmai_id
+            self.stamps[kind][redmine_id] = updated_at
         self.search = search.SearchIndex()  # big batches write without the search triggers
 
     def run(self) -> dict[str, Count]:
