@@ -194,6 +194,8 @@ class City:
         # Redmine's admin: a known password and API key, no forced change
         salt, key = f"{rng.getrandbits(128):032x}", f"{rng.getrandbits(160):040x}"
         begin = stamp(datetime(2012, 4, 1))
+        # The default data's rows carry the time the template was made: the same for every one
+        c.execute("UPDATE users SET created_on = ?, updated_on = ?", (begin, begin))
         c.execute("UPDATE users SET hashed_password = ?, salt = ?, must_change_passwd = 0, "
                   "created_on = ?, updated_on = ?, passwd_changed_on = ? WHERE login = 'admin'",
                   (redmine_password(ADMIN_PASSWORD, salt), salt, begin, begin, begin))  # fmt: skip
