@@ -13,7 +13,8 @@ from core.extensions import db
 class ImportMap(db.Model):
     """Redmine's `kind` row `redmine_id` is Sanmai's row `sanmai_id` (kind: user, project,
     tracker, status, priority, issue, journal; linked_user: a user whose login Sanmai had,
-    linked to that account and never changed by the import)."""
+    linked to that account and never changed by the import; search: no Redmine row, the
+    marker that the tickets' search index awaits its rebuild, importing.search)."""
 
     __tablename__ = "redmine_import_map"
 
