@@ -18,7 +18,8 @@ APT_RUN := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk fontconfig
 APT_TEST := chromium poppler-utils slapd ldap-utils openssl nginx-light redmine redmine-sqlite thin
 
 .PHONY: run test serve setup setup-test db demo system-deps system-deps-test translations \
-	messages lint format bench bench-data clean help
+	messages lint format bench bench-data bench-redmine-data \
+	bench-redmine-import clean help
 
 help:
 	@echo "make run    set up and start the app on SQLite with demo data"
@@ -96,6 +97,16 @@ bench-data: setup $(VENV)/.bench-installed
 
 bench: setup $(VENV)/.bench-installed
 	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
+
+# A real Redmine 5 database of a city's size (Debian's redmine, redmine-sqlite and thin
+# installed) in bench/data/redmine.sqlite3, for timing `flask redmine import`.
+bench-redmine-data: setup
+	$(VENV)/bin/python bench/redmine_data.py $(REDMINE_DATA_ARGS)
+
+# Time that import into a fresh Sanmai database (REDMINE_IMPORT_ARGS="--database both" with
+# DATABASE_URL naming a PostgreSQL server): bench/results/redmine-import.json.
+bench-redmine-import: setup $(VENV)/.bench-installed
+	$(VENV)/bin/python bench/redmine_import.py $(REDMINE_IMPORT_ARGS)
 
 clean:
 	rm -rf .tools $(VENV) instance

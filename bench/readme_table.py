@@ -25,8 +25,10 @@ ORDER = ("sqlite", "postgresql")
 
 
 def load(results_dir: Path) -> list[dict]:
-    """The results files, SQLite first, then PostgreSQL, then any other by name."""
+    """The results files, SQLite first, then PostgreSQL, then any other by name (only the
+    request benchmark's: redmine-import.json is another benchmark's)."""
     runs = [json.loads(path.read_text()) for path in sorted(results_dir.glob("*.json"))]
+    runs = [run for run in runs if "database" in run and "measurements" in run]
 
     def rank(run: dict):
         db = run.get("database", "")

@@ -91,3 +91,15 @@ def test_running_twice_gives_the_same_readme(tmp_path):
     report.main(["--results", str(results), "--readme", str(readme)])
     assert readme.read_text() == once
     assert "| decision register | 30 | 11.7 |  |" in once
+
+
+def test_the_redmine_import_results_stay_out_of_the_table(tmp_path):
+    results = _write(
+        tmp_path, "sqlite", [_measurement("decision register", "in process", 11.74, 30, True)]
+    )
+    other = {"sqlite": {"first": {"wall_s": 69.0}}, "target": {"wall_s": 300}}
+    (results / "redmine-import.json").write_text(json.dumps(other))
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- results:begin --><!-- results:end -->\n")
+    assert report.main(["--results", str(results), "--readme", str(readme)]) == 0
+    assert "| decision register | 30 | 11.7 |  |" in readme.read_text()

@@ -16,7 +16,8 @@ class ImportMap(db.Model):
     attachment, relation, watcher; linked_user: a user whose login Sanmai had, linked to that
     account and never changed by the import; planned_issue: the ticket id a run chose for an
     issue before writing it; issue_ids, redmine_id 0: 1 when the first run kept Redmine's issue
-    ids, 0 when it gave new ones)."""
+    ids, 0 when it gave new ones; search: no Redmine row, the marker that the tickets' search
+    index awaits its rebuild, importing.search)."""
 
     __tablename__ = "redmine_import_map"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from core.extensions import db
-from redmine.importing import files, links, mapfile, people, reference, tickets
+from redmine.importing import files, links, mapfile, people, reference, search, tickets
 from redmine.importing.models import ImportMap
 from redmine.importing.source import Source
 
@@ -89,9 +89,14 @@ class Importer:
         self._changed_rows: list[dict] = []
         self._gone: list[dict] = []
         self._placeholders = 0
-        for row in db.session.scalars(sa.select(ImportMap)):
-            self.ids[row.kind][row.redmine_id] = row.sanmai_id
-            self.stamps[row.kind][row.redmine_id] = row.source_updated_at
+        # Core rows, one at a time: a city's map has hundreds of thousands of them.
+        known = sa.select(
+            ImportMap.kind, ImportMap.redmine_id, ImportMap.sanmai_id, ImportMap.source_updated_at
+        )
+        for kind, redmine_id, sanmai_id, updated_at in db.session.connection().execute(known):
+            self.ids[kind][redmine_id] = sanmai_id
+            self.stamps[kind][redmine_id] = updated_at
+        self.search = search.SearchIndex()  # big batches write without the search triggers
 
     def run(self) -> dict[str, Count]:
         """Import every kind; a mapping file that does not fit the source stops it first
@@ -114,9 +119,21 @@ class Importer:
             # after the kinds its details name (files, relations, custom fields)
             tickets.import_journals,
         ):
-            step(self)
-            self.commit()
+            try:
+                step(self)
+                self.commit()
+            except BaseException:
+                # The search index must not stay behind rows written without its triggers:
+                # an edit in Sanmai before the next run would meet a document it never had.
+                db.session.rollback()
+                self._catch_up()
+                raise
+        self._catch_up()
         return self.counts
+
+    def _catch_up(self) -> None:
+        if not self.dry_run and self.search.catch_up():
+            self.commit()
 
     def is_unchanged(self, kind: str, redmine_id: int, updated_on) -> bool:
         return redmine_id in self.ids[kind] and self.stamps[kind].get(redmine_id) == updated_on

@@ -103,10 +103,12 @@ def import_issues(imp) -> None:
             imp.remember("issue", row.id, known, row.updated_on)
             written.add(known)
         if not imp.dry_run and (inserts or updates):
+            imp.search.suspend(len(inserts) + len(updates))
             if inserts:
                 db.session.execute(sa.insert(_tickets), inserts)
             if updates:
                 db.session.execute(_TICKET_UPDATE, updates)
+            imp.search.resume()
             _tickets_changed()
         imp.commit()
     _link_parents(imp, written)
@@ -309,6 +311,7 @@ def import_journals(imp) -> None:
             )
             imp.remember("journal", row.id, known, stamp)
             count.updated += 1
+        imp.search.suspend(0 if imp.dry_run else len(new) + len(changed))
         _add_journals(imp, new, text)
         if changed and not imp.dry_run:
             journals = Journal.__table__
@@ -321,6 +324,7 @@ def import_journals(imp) -> None:
                 changed,
             )
             _tickets_changed()
+        imp.search.resume()
         imp.commit()
 
 

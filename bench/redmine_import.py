@@ -1,0 +1,146 @@
+"""`make bench-redmine-import`: time `flask redmine import` from the city-size Redmine database
+(bench/redmine_data.py) into a fresh Sanmai database, twice: the first run brings everything,
+the second finds nothing changed.
+
+    .venv/bin/python bench/redmine_import.py [--redmine bench/data/redmine.sqlite3]
+        [--database sqlite|postgresql|both]
+
+The Sanmai database is made as an installation makes it (`flask db upgrade`, `flask setup`):
+on SQLite the file bench/data/redmine-import.db; on PostgreSQL, with DATABASE_URL naming a
+server, the database sanmai_redmine_import there (dropped and made again; BENCH_PG_DB
+overrides the name). Each import runs as its own process under /usr/bin/time -v, which gives
+its wall time and peak resident memory; the table of counts it prints is kept. The results
+go to bench/results/redmine-import.json, one entry per database (a run for one keeps the
+other's), with the machine's facts and the load average before and after each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.dataset.sink import postgres_url  # noqa: E402
+from bench.redmine_data import DEFAULT_OUT  # noqa: E402
+from bench.report import machine_facts  # noqa: E402
+
+FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "app"]
+RESULTS = ROOT / "bench" / "results" / "redmine-import.json"
+SQLITE_FILE = ROOT / "bench" / "data" / "redmine-import.db"
+TARGET = {"wall_s": 300, "peak_rss_mb": 1024}
+KINDS = ("users", "projects", "memberships", "trackers", "statuses", "priorities", "issues",
+         "journals", "details")  # fmt: skip
+
+
+def sanmai_database(kind: str) -> str:
+    """A fresh, empty Sanmai database of `kind`; its URL."""
+    if kind == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{SQLITE_FILE}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{SQLITE_FILE}"
+    server = os.environ.get("DATABASE_URL", "")
+    if not server.startswith("postgresql"):
+        raise SystemExit("PostgreSQL: set DATABASE_URL to a server, e.g. "
+                         "postgresql+psycopg://postgres@127.0.0.1:55432/postgres")  # fmt: skip
+    return postgres_url(server, os.environ.get("BENCH_PG_DB", "sanmai_redmine_import"))
+
+
+def flask(args: list[str], env: dict, timed: bool = False) -> subprocess.CompletedProcess:
+    command = (["/usr/bin/time", "-v"] if timed else []) + FLASK + args
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def measured(done: subprocess.CompletedProcess) -> dict:
+    """Wall time, CPU time, peak memory (/usr/bin/time -v) and the counts of one import."""
+
+    def field(label: str) -> str:
+        found = re.search(rf"^\s*{re.escape(label)}: (.+)$", done.stderr, re.MULTILINE)
+        return found.group(1).strip() if found else ""
+
+    wall = 0.0
+    for part in field("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":"):
+        wall = wall * 60 + float(part)
+    counts = {}
+    for line in done.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 5 and parts[0] in KINDS and parts[1].isdigit():
+            counts[parts[0]] = dict(zip(("read", "created", "updated", "skipped"),
+                                        map(int, parts[1:]), strict=True))  # fmt: skip
+    return {
+        "exit_status": done.returncode,
+        "wall_s": round(wall, 1),
+        "cpu_s": round(
+            float(field("User time (seconds)") or 0) + float(field("System time (seconds)") or 0), 1
+        ),  # fmt: skip
+        "peak_rss_mb": round(int(field("Maximum resident set size (kbytes)") or 0) / 1024, 1),
+        "counts": counts,
+        "skipped_because": [
+            line.strip() for line in done.stdout.splitlines() if line.startswith("  ")
+        ],  # fmt: skip
+    }
+
+
+def run_one(kind: str, redmine: Path) -> dict:
+    url = sanmai_database(kind)
+    instance = tempfile.mkdtemp(prefix="sanmai-redmine-import-")
+    env = dict(os.environ, DATABASE_URL=url, SANMAI_INSTANCE_DIR=instance)
+    for step in (["db", "upgrade"], ["setup"]):
+        done = flask(step, env)
+        if done.returncode:
+            raise SystemExit(f"flask {' '.join(step)} failed:\n{done.stderr[-2000:]}")
+    result = {"sanmai_database": url.split("@")[-1]}
+    for run in ("first", "second"):
+        print(f"{kind}: {run} import …", flush=True)
+        load_before = os.getloadavg()
+        done = flask(["redmine", "import", "--db", f"sqlite:///{redmine}"], env, timed=True)
+        if done.returncode:
+            print(done.stdout[-3000:], done.stderr[-3000:], sep="\n", file=sys.stderr)
+        result[run] = measured(done) | {
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        }
+        r = result[run]
+        print(f"  {r['wall_s']} s wall, {r['cpu_s']} s CPU, {r['peak_rss_mb']} MB peak, "
+              f"exit {r['exit_status']}", flush=True)  # fmt: skip
+    if kind == "sqlite":
+        result["sanmai_bytes"] = SQLITE_FILE.stat().st_size
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--redmine", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="sqlite")
+    args = parser.parse_args(argv)
+    redmine = args.redmine.resolve()
+    manifest_path = Path(f"{redmine}.json")
+    if not redmine.exists() or not manifest_path.exists():
+        parser.error(f"no Redmine data at {redmine}: make bench-redmine-data first")
+    manifest = json.loads(manifest_path.read_text())
+    kinds = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for kind in kinds:
+        entry = run_one(kind, redmine)
+        entry["when"] = datetime.now(UTC).isoformat(timespec="seconds")
+        entry["machine"] = machine_facts(os.environ.get("DATABASE_URL", "") if kind ==
+                                         "postgresql" else "")  # fmt: skip
+        results[kind] = entry
+    results["redmine"] = {key: manifest[key] for key in ("redmine", "seed", "scale", "counts")}
+    results["target"] = TARGET
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
+    print(f"results: {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
