@@ -5,6 +5,7 @@ from functools import lru_cache
 
 import markdown
 import nh3
+from markdown.blockprocessors import HashHeaderProcessor
 from markupsafe import Markup
 
 ALLOWED_TAGS = {
@@ -38,9 +39,25 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
 
 
+class _SpacedHeadings(HashHeaderProcessor):
+    """A heading needs a space after its #s, as in CommonMark (Redmine's Markdown): a line
+    that starts with a ticket reference, "#123 の件", stays a line of text."""
+
+    RE = re.compile(
+        r"(?:^|\n)(?P<level>#{1,6})(?P<header>(?:[ \t](?:\\.|[^\\#]|#+(?=[^#\n]))*?)?)#*(?:\n|$)"
+    )
+
+
+class _Headings(markdown.Extension):
+    def extendMarkdown(self, md):
+        md.parser.blockprocessors.register(_SpacedHeadings(md.parser), "hashheader", 70)
+
+
 @lru_cache(maxsize=4096)
 def _render(text: str) -> str:
-    html = markdown.markdown(text, extensions=["tables", "fenced_code", "sane_lists", "nl2br"])
+    html = markdown.markdown(
+        text, extensions=["tables", "fenced_code", "sane_lists", "nl2br", _Headings()]
+    )
     # ~~strike~~ as Redmine's toolbar writes it; Python-Markdown has no built-in for it.
     html = _strike(html)
     return nh3.clean(
