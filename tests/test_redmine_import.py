@@ -1,5 +1,6 @@
 """`flask redmine import --db`: a Redmine 5 database (tests/fixtures/redmine_db.py) brought in."""
 
+import re
 from datetime import date, datetime
 
 import pytest
@@ -324,3 +325,11 @@ def test_the_source_is_one_of_db_or_url_and_key(app, args, says):
     result = app.test_cli_runner().invoke(args=["redmine", "import", *args])
     assert result.exit_code == 2
     assert says in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_a_log_gets_a_plain_progress_line_per_kind(app, redmine_db):
+    output = run_import(app, redmine_db).output
+    assert "\r" not in output  # no redrawn line outside a terminal
+    lines = [line for line in output.splitlines() if " read: " in line]
+    assert re.fullmatch(r"issues read: 6 \(\d+\.\d/s\)", next(s for s in lines if "issues" in s))
+    assert {line.split(" read: ")[0] for line in lines} >= {"users", "issues", "journals"}

@@ -33,8 +33,9 @@ def rows(model) -> int:
 
 @pytest.fixture
 def imported(app, redmine_db, redmine_files):
+    """Imported with --files; one file is missing (an error: the exit code says so)."""
     result = run_import(app, redmine_db, "--files", str(redmine_files))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     return result
 
 
@@ -69,7 +70,7 @@ def test_files_come_over_with_their_bytes_name_author_and_time(client, login, im
 
 def test_the_same_bytes_are_stored_once(app, monkeypatch, redmine_db, redmine_files):
     monkeypatch.setitem(app.config, "SANMAI_FILE_STORAGE", "database")
-    assert run_import(app, redmine_db, "--files", str(redmine_files)).exit_code == 0
+    assert run_import(app, redmine_db, "--files", str(redmine_files)).exit_code == 1
     screenshot = attachments_of(101)["screenshot.png"]
     same = attachments_of(102)["旧姓併記の画面.png"]
     assert screenshot.id != same.id and screenshot.digest == same.digest
@@ -81,7 +82,8 @@ def test_the_same_bytes_are_stored_once(app, monkeypatch, redmine_db, redmine_fi
 
 
 def test_a_missing_file_is_skipped_with_its_reason(imported):
-    assert "attachments: 1 its file is missing from the files directory" in imported.output
+    assert "attachments: 1 error: its file is missing from the files directory" in imported.output
+    assert "redmine import: 1 skipped for an error" in imported.output
     assert "手順書.xlsx" not in attachments_of(101)
 
 
@@ -229,7 +231,7 @@ def test_a_project_lists_the_custom_fields(client, imported, token_of):
 def test_a_second_run_changes_nothing(app, imported, redmine_db, redmine_files):
     before = [rows(model) for model in (Attachment, Relation, Watcher, CustomValue, Journal)]
     result = run_import(app, redmine_db, "--files", str(redmine_files))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the missing file is still missing
     counts = counts_of(result.output)
     for kind in NEW_KINDS + ("journals", "details"):
         assert counts[kind][1:3] == (0, 0), kind
@@ -263,7 +265,7 @@ def test_a_later_run_brings_changed_values_and_removes_what_redmine_removed(
 
 def test_dry_run_counts_the_new_kinds_and_writes_nothing(app, redmine_db, redmine_files):
     result = run_import(app, redmine_db, "--files", str(redmine_files), "--dry-run")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the missing file
     counts = counts_of(result.output)
     assert counts["attachments"] == (5, 3, 0, 2)
     assert counts["relations"] == (3, 2, 0, 1) and counts["watchers"] == (4, 2, 0, 2)

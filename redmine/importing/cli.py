@@ -72,7 +72,11 @@ def import_command(
     except SourceError as error:
         _fail(str(error))
     try:
-        counts = run.import_database(source, dry_run=dry_run, rules=rules, files=directory)
+        progress = StepProgress(sys.stderr.isatty())
+        counts = run.import_database(
+            source, dry_run=dry_run, rules=rules, files=directory, progress=progress
+        )
+        progress.end()
     except mapfile.MapFileError as error:
         _fail(str(error))  # found before anything was written
     finally:
@@ -81,6 +85,13 @@ def import_command(
         click.echo("dry run: nothing was written")
     for line in run.counts_table(counts):
         click.echo(line)
+    if failed := run.errors(counts):
+        click.echo(
+            f"redmine import: {failed} skipped for an error (marked above); mend them and run "
+            "it again: what came over stays",
+            err=True,
+        )
+        raise click.exceptions.Exit(1)
 
 
 def _fail(message: str):
@@ -112,7 +123,7 @@ class Progress:
         self.done = self.total = 0
         self.shown_done = -1
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int | None = None) -> None:
         self.done, self.total = done, total
         now = time.monotonic()
         if done == 0:
@@ -125,7 +136,8 @@ class Progress:
         seconds = max(time.monotonic() - self.started, 1e-6)
         rate = self.done / seconds
         self.shown_done = self.done
-        click.echo(f"{self.what}: {self.done}/{self.total} ({rate:.1f}/s)", err=True, nl=False)
+        of = f"/{self.total}" if self.total is not None else ""
+        click.echo(f"{self.what}: {self.done}{of} ({rate:.1f}/s)", err=True, nl=False)
         click.echo(end, err=True, nl=False)
 
     def end(self) -> None:
@@ -133,3 +145,24 @@ class Progress:
             click.echo(err=True)  # keep the last redrawn line
         elif self.shown_done != self.done:
             self._show(end="\n")
+
+
+class StepProgress:
+    """The import's progress kind by kind: rows read so far and the rate, one Progress per
+    kind."""
+
+    def __init__(self, terminal: bool):
+        self.terminal = terminal
+        self.kind: str | None = None
+        self.progress: Progress | None = None
+
+    def __call__(self, kind: str, read: int) -> None:
+        if kind != self.kind:
+            self.end()
+            self.kind, self.progress = kind, Progress(f"{kind} read", self.terminal)
+        if read:
+            self.progress(read)
+
+    def end(self) -> None:
+        if self.progress is not None:
+            self.progress.end()

@@ -76,7 +76,7 @@ def import_attachments(imp) -> None:
                 continue
             stored, why = _store(imp, row)
             if why:
-                count.skip(why)
+                count.skip(why, error=True)
                 continue
             digest, size = stored
             new.append(

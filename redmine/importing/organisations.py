@@ -76,7 +76,7 @@ def organisation_id(imp, name: str | None) -> int | None:
         try:
             found = accounts.save_organisation(None, {"name": name, "kind": kind}).id
         except accounts.AccountError as error:
-            count.skip(f"not valid in Sanmai: {error}")
+            count.skip(f"not valid in Sanmai: {error}", error=True)
         else:
             count.created += 1
     imp.organisations[name] = found

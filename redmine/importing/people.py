@@ -99,7 +99,7 @@ def _map_or_create(imp, kind: str, row, data: dict, *, create, update) -> int | 
             try:
                 update(obj, changed)
             except error_class as error:
-                count.skip(f"not valid in Sanmai: {error}")
+                count.skip(f"not valid in Sanmai: {error}", error=True)
                 return None
         imp.remember(kind, row.id, known, row.updated_on)
         count.updated += bool(changed)
@@ -110,7 +110,7 @@ def _map_or_create(imp, kind: str, row, data: dict, *, create, update) -> int | 
         try:
             made = create(data)
         except error_class as error:
-            count.skip(f"not valid in Sanmai: {error}")
+            count.skip(f"not valid in Sanmai: {error}", error=True)
             return None
         db.session.flush()
         made = made.id
@@ -176,7 +176,7 @@ def _import_project(imp, row, parent_id: int | None) -> None:
         return
     identifier = rule.key or row.identifier
     if db.session.scalar(sa.select(Project.id).where(Project.identifier == identifier)):
-        count.skip("its identifier is already a Sanmai project's")
+        count.skip("its identifier is already a Sanmai project's", error=True)
         return
     # A unit takes its fiscal year's owner unless the mapping file names one.
     owner_id = None

@@ -79,7 +79,7 @@ def _match_or_create(imp, kind: str, rows, model, create, rules: dict) -> None:
         try:
             made = create(imp, row, name, rule)
         except reference.ReferenceDataError as error:
-            count.skip(f"not valid in Sanmai: {error}")
+            count.skip(f"not valid in Sanmai: {error}", error=True)
             continue
         imp.remember(kind, row.id, made.id)
         count.created += 1

@@ -11,6 +11,7 @@ id (negative) so that the kinds after it can be decided too.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -49,10 +50,15 @@ class Count:
     updated: int = 0
     skipped: int = 0
     reasons: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)  # the reasons that are errors
 
-    def skip(self, why: str) -> None:
+    def skip(self, why: str, *, error: bool = False) -> None:
+        """One row left out; `error`: by something wrong (in the source or in Sanmai) that
+        someone should mend, not by a rule of the import."""
         self.skipped += 1
         self.reasons[why] += 1
+        if error:
+            self.errors[why] += 1
 
 
 class Importer:
@@ -67,9 +73,12 @@ class Importer:
         batch_size=1000,
         rules: mapfile.MapFile | None = None,
         files: Path | None = None,
+        progress: Callable[[str, int], None] | None = None,
     ):
         self.source = source
         self.files = files  # Redmine's files/ directory; None: attachments are not brought
+        self.progress = progress  # progress(kind, rows read) after each batch
+        self.kind = KINDS[0]  # the kind being imported
         self.dry_run = dry_run
         self.mapfile = rules or mapfile.MapFile()
         self.actor = actor  # None: the system
@@ -119,6 +128,9 @@ class Importer:
             # after the kinds its details name (files, relations, custom fields)
             tickets.import_journals,
         ):
+            self.kind = step.__name__.removeprefix("import_")
+            if self.progress is not None:
+                self.progress(self.kind, 0)  # the step's rate counts from here
             try:
                 step(self)
                 self.commit()
@@ -166,6 +178,8 @@ class Importer:
 
     def commit(self) -> None:
         """End a batch: its rows and what they came from are committed together."""
+        if self.progress is not None and self.kind in self.counts:
+            self.progress(self.kind, self.counts[self.kind].read)
         if self.dry_run:
             db.session.rollback()  # nothing was written; ends the read transaction
             return
@@ -193,10 +207,18 @@ def import_database(
     actor=None,
     rules: mapfile.MapFile | None = None,
     files: Path | None = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> dict[str, Count]:
     """Import everything this importer knows from `source` (with the mapping file's `rules`;
     attachments' bytes from `files`, Redmine's files/ directory); the counts per kind."""
-    return Importer(source, dry_run=dry_run, actor=actor, rules=rules, files=files).run()
+    return Importer(
+        source, dry_run=dry_run, actor=actor, rules=rules, files=files, progress=progress
+    ).run()
+
+
+def errors(counts: dict[str, Count]) -> int:
+    """How many rows were skipped for an error."""
+    return sum(sum(c.errors.values()) for c in counts.values())
 
 
 def counts_table(counts: dict[str, Count]) -> list[str]:
@@ -205,7 +227,7 @@ def counts_table(counts: dict[str, Count]) -> list[str]:
     for kind, c in counts.items():
         lines.append(f"{kind:<14}{c.read:>9}{c.created:>9}{c.updated:>9}{c.skipped:>9}")
     reasons = [
-        f"  {kind}: {n} {why}"
+        f"  {kind}: {n} {'error: ' if why in c.errors else ''}{why}"
         for kind, c in counts.items()
         for why, n in sorted(c.reasons.items(), key=lambda item: -item[1])
     ]
