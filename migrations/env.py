@@ -96,6 +96,10 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            # A migration that copies a table turns foreign keys off; the connection goes back
+            # to the app's pool, where every connection keeps them on (app._sqlite_pragmas).
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():
