@@ -78,11 +78,7 @@ def add_item(
         origin_item_id=writes.id_of(origin),
         created_by_id=actor.id if actor is not None else None,
     )
-    db.session.add(item)
-    db.session.flush()
-    writes.record_event(actor, meeting, seq, "add", item, after=writes.snapshot(item))
-    db.session.flush()
-    return item
+    return writes.insert_item(actor, meeting, seq, item)
 
 
 def edit_item(

@@ -83,6 +83,15 @@ def record_event(actor, meeting, seq, action, item=None, before=None, after=None
     return event
 
 
+def insert_item(actor, meeting, seq, item: Item) -> Item:
+    """A new item written, with its "add" event (the item's id is needed first)."""
+    db.session.add(item)
+    db.session.flush()
+    record_event(actor, meeting, seq, "add", item, after=snapshot(item))
+    db.session.flush()
+    return item
+
+
 def check_version(item: Item, expected_version: int | None) -> None:
     if expected_version is None:
         return
