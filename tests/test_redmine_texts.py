@@ -205,3 +205,37 @@ def test_textiles_inline_code_keeps_its_references():
 
 def test_no_moved_issue_leaves_the_text_alone():
     assert rewrite_references("#12", {}) == "#12"
+
+
+_ITEM_TEXT = st.lists(
+    st.sampled_from([f for f in FRAGMENTS if "\n" not in f and "\r" not in f]),
+    min_size=1,
+    max_size=8,
+).map("".join)
+_SIMPLE_BLOCKS = st.one_of(
+    st.builds(lambda level, text: f"h{level}. {text}", st.integers(1, 6), _ITEM_TEXT),
+    st.builds(
+        lambda marker, items: "\n".join(f"{marker} {item}" for item in items),
+        st.sampled_from("*#"),
+        st.lists(_ITEM_TEXT, min_size=1, max_size=4),
+    ),
+    _ITEM_TEXT,
+)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(_SIMPLE_BLOCKS, min_size=1, max_size=4).map("\n\n".join))
+def test_headings_and_flat_lists_written_directly_match_the_parse(text):
+    # to_markdown writes a heading or a flat list of plain items itself; the parse agrees
+    assert _lines(to_markdown(text, "textile")) == _lines(textile_to_markdown(text))
+
+
+def test_a_heading_and_a_numbered_list_of_plain_text_are_written_directly(monkeypatch):
+    # Written without calling python-textile: the parse is not reached.
+    monkeypatch.setattr(
+        "redmine.importing.texts.textile_to_markdown", lambda text: pytest.fail(text)
+    )
+    text = "h2. 事象\n\n* 画面・帳票: 督促状\n* 端末: 窓口端末 4 番\n\n# 確認する\n# 直す"
+    assert to_markdown(text, "textile") == (
+        "## 事象\n\n* 画面・帳票: 督促状\n* 端末: 窓口端末 4 番\n\n1. 確認する\n2. 直す"
+    )

@@ -18,8 +18,9 @@ makes Redmine's Textile differ from python-textile's, by Redmine's own rules:
 Markup next to Japanese without spaces (`これは*重要*です`) is not markup for Redmine either:
 it is kept, escaped where Markdown would read it. A text in which neither Textile nor
 Markdown sees anything (most notes) is returned as it is without parsing, and so is each
-such paragraph of a longer text: python-textile with markdownify costs about half a
-millisecond a paragraph, the check a microsecond. Converted paragraphs are kept in a bounded
+such paragraph of a longer text; a heading or a flat list whose texts have no markup
+(`h2. 事象`, `* 端末: 窓口端末`) is written as Markdown directly: python-textile with
+markdownify costs about half a millisecond a block, the check a microsecond. Converted paragraphs are kept in a bounded
 cache (8,192), as a tracker's template repeats them in every issue.
 
 A text python-textile fails on (it raises on a few odd ones, or leaves its placeholders in
@@ -76,6 +77,11 @@ _LINE_START_DEFINITION = re.compile(r"^[;:]", re.M)
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _OPENING_UNDERSCORE = re.compile(r"(?<![\w\\])_")
 _LINE_START_HASH = re.compile(r"^#", re.M)
+# A heading, or a flat list's item (one line each), written directly when its text is plain
+# (_simple_block): most structured descriptions are such blocks, each a parse otherwise.
+_SIMPLE_HEADING = re.compile(r"h([1-6])\. ([^\n]*\S[^\n]*)")
+_SIMPLE_ITEM = re.compile(r"[*#] [^\n]*\S[^\n]*")
+_NOT_AS_TYPED = re.compile(r"[&#\\\r]")
 
 
 class _Converter(markdownify.MarkdownConverter):
@@ -140,8 +146,38 @@ def to_markdown(text: str | None, formatting: str | None) -> str:
         return textile_to_markdown(text)
     # Textile's blocks stand alone (but for the above): only those with markup are parsed.
     blocks = _BLANK_LINES.split(text.replace("\r\n", "\n").replace("\r", "\n"))
-    parts = (_block(block) if _MAYBE_MARKUP.search(block) else _as_typed(block) for block in blocks)
+    parts = (
+        (_simple_block(block) or _block(block)) if _MAYBE_MARKUP.search(block) else _as_typed(block)
+        for block in blocks
+    )
     return "\n\n".join(part for part in parts if part.strip())
+
+
+def _simple_block(block: str) -> str | None:
+    """A heading or a flat list whose texts have no markup, written as Markdown directly (as
+    the parse would write it); None for any other block."""
+    if match := _SIMPLE_HEADING.fullmatch(block):
+        level, content = match.groups()
+        return "#" * int(level) + " " + content.strip() if _plain_item(content) else None
+    lines = block.split("\n")
+    marker = block[0]
+    if marker not in "*#" or not all(_SIMPLE_ITEM.fullmatch(line) for line in lines):
+        return None
+    if any(line[0] != marker or not _plain_item(line[2:]) for line in lines):
+        return None
+    if marker == "*":
+        return "\n".join("* " + line[2:].strip() for line in lines)
+    return "\n".join(f"{n}. {line[2:].strip()}" for n, line in enumerate(lines, 1))
+
+
+def _plain_item(text: str) -> bool:
+    # No markup, and nothing the parse would write otherwise (an entity, a reference, a
+    # python-textile definition list).
+    return (
+        not _MAYBE_MARKUP.search(text)
+        and not _NOT_AS_TYPED.search(text)
+        and not text.lstrip().startswith((";", ":"))
+    )
 
 
 def _as_typed(text: str) -> str:
