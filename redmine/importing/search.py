@@ -19,17 +19,22 @@ costs less than a rebuild. Until the rebuild, search results lag behind the impo
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import sqlalchemy as sa
 
 from core.extensions import db
 from core.textsearch import GRAMS_COLUMN
 from core.textsearch_schema import gram_document_fill_sql
 from redmine.importing.models import ImportMap
+from tickets.models import Ticket
 
 # A batch writing at least this many tickets or journals does so with the triggers off.
 SUSPEND_FROM = 200
 MARKER = {"kind": "search", "redmine_id": 0}
 TABLES = ("tickets", "journals")
+# PostgreSQL's rebuild runs on this many connections at once (SearchIndex._fill_grams).
+FILL_PARTS = 2
 
 
 class SearchIndex:
@@ -118,7 +123,30 @@ class SearchIndex:
         elif self.dialect == "postgresql" and GRAMS_COLUMN in {
             c["name"] for c in sa.inspect(self.session.connection()).get_columns("tickets")
         }:
-            self.session.execute(sa.text(gram_document_fill_sql("tickets")))
+            self._fill_grams()
         self.session.execute(sa.delete(ImportMap).where(ImportMap.kind == MARKER["kind"]))
         self.behind = False
         return True
+
+    def _fill_grams(self) -> None:
+        """PostgreSQL: every ticket's gram document anew, the tickets split by id between
+        FILL_PARTS connections. Computing the grams is the server's CPU work; one statement
+        keeps one of its cores busy. Each part commits on its own: if one fails, the marker
+        stays and the next run fills them all again."""
+        low, high = self.session.execute(
+            sa.select(sa.func.min(Ticket.id), sa.func.max(Ticket.id))
+        ).one()
+        if low is None:
+            return
+        self.session.commit()  # nothing of this session's may wait on the parts' locks
+        step = (high - low) // FILL_PARTS + 1
+        fill = sa.text(gram_document_fill_sql("tickets") + " WHERE id >= :low AND id < :high")
+        engine = self.session.get_bind()
+
+        def part(start: int) -> None:
+            with engine.begin() as connection:
+                connection.execute(fill, {"low": start, "high": start + step})
+
+        with ThreadPoolExecutor(FILL_PARTS) as pool:
+            for done in [pool.submit(part, start) for start in range(low, high + 1, step)]:
+                done.result()

@@ -20,6 +20,8 @@ brought over stay as they are.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 
@@ -81,7 +83,16 @@ def import_issues(imp) -> None:
     planned = _plan_ids(imp)
     moved = _moved(imp.ids["issue"] | planned)
     written: set[int] = set()
-    for batch in imp.source.batches(redmine.issues, size=imp.batch_size):
+
+    def descriptions(batch) -> dict[int, str]:
+        return {
+            row.id: _text(row.description, formatting, moved)
+            for row in batch
+            if not imp.is_unchanged("issue", row.id, row.updated_on)
+        }
+
+    batches = imp.source.batches(redmine.issues, size=imp.batch_size)
+    for batch, description in _with_texts(batches, descriptions):
         inserts, updates = [], []
         for row in batch:
             count.read += 1
@@ -91,7 +102,7 @@ def import_issues(imp) -> None:
             if why:
                 count.skip(why)
                 continue
-            values["description"] = _text(row.description, formatting, moved)
+            values["description"] = description[row.id]
             known = imp.ids["issue"].get(row.id)
             if known is not None:
                 updates.append({f"b_{k}": v for k, v in values.items()} | {"b_id": known})
@@ -112,6 +123,21 @@ def import_issues(imp) -> None:
             _tickets_changed()
         imp.commit()
     _link_parents(imp, written)
+
+
+def _with_texts(batches: Iterator[list], convert) -> Iterator[tuple[list, dict]]:
+    """Each batch with `convert(batch)` (its texts as Markdown), the next batch converted on a
+    thread while the caller writes this one: converting is the import's own CPU work, writing
+    mostly waits on the database, and the two overlap (the wait frees the GIL)."""
+    with ThreadPoolExecutor(1) as pool:
+        pending = None
+        for batch in batches:
+            ahead = (batch, pool.submit(convert, batch))
+            if pending is not None:
+                yield pending[0], pending[1].result()
+            pending = ahead
+        if pending is not None:
+            yield pending[0], pending[1].result()
 
 
 def _keeps_ids(imp) -> bool:
@@ -284,9 +310,17 @@ def import_journals(imp) -> None:
     def text(value) -> str:
         return _text(value, formatting, moved)
 
-    for batch in imp.source.batches(
+    def notes_of(batch) -> dict[int, str]:
+        return {
+            row.id: text(row.notes)
+            for row in batch
+            if not imp.is_unchanged("journal", row.id, row.updated_on or row.created_on)
+        }
+
+    batches = imp.source.batches(
         table, where=table.c.journalized_type == "Issue", size=imp.batch_size
-    ):
+    )
+    for batch, notes in _with_texts(batches, notes_of):
         new, changed = [], []
         for row in batch:
             count.read += 1
@@ -305,14 +339,14 @@ def import_journals(imp) -> None:
             changed.append(
                 {
                     "b_id": known,
-                    "b_notes": text(row.notes),
+                    "b_notes": notes[row.id],
                     "b_private_notes": bool(row.private_notes),
                 }
             )
             imp.remember("journal", row.id, known, stamp)
             count.updated += 1
         imp.search.suspend(0 if imp.dry_run else len(new) + len(changed))
-        _add_journals(imp, new, text)
+        _add_journals(imp, new, notes, text)
         if changed and not imp.dry_run:
             journals = Journal.__table__
             db.session.execute(
@@ -328,7 +362,7 @@ def import_journals(imp) -> None:
         imp.commit()
 
 
-def _add_journals(imp, new: list, text) -> None:
+def _add_journals(imp, new: list, notes_of: dict[int, str], text) -> None:
     count, details_count = imp.counts["journals"], imp.counts["details"]
     details = defaultdict(list)
     if new:
@@ -349,7 +383,7 @@ def _add_journals(imp, new: list, text) -> None:
                     text(change["new_value"]) if change["new_value"] is not None else None,
                 )
             changes.append(change)
-        notes = text(row.notes)
+        notes = notes_of[row.id]
         if not notes.strip() and not changes:
             count.skip("no notes and no change Sanmai keeps")
             continue
