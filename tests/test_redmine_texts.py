@@ -64,9 +64,9 @@ def test_textile_becomes_markdown(textile, markdown):
 @pytest.mark.parametrize(
     "textile, markdown",
     [
-        # Redmine reads a line starting with #123 as a reference, not a list from 123;
-        # written \#123, as Sanmai's Markdown would make it a heading
-        ("#123 の件と同じ原因です。\n#45 も参照。", "\\#123 の件と同じ原因です。\n\\#45 も参照。"),
+        # Redmine reads a line starting with #123 as a reference, not a list from 123; kept
+        # as typed (no heading for Sanmai's Markdown either: no space after the #)
+        ("#123 の件と同じ原因です。\n#45 も参照。", "#123 の件と同じ原因です。\n#45 も参照。"),
         # next to Japanese without spaces it is no markup for Redmine either: kept, escaped
         ("これは*重要*です。", "これは\\*重要\\*です。"),
         ("file_name.csv と 「_強調_」", "file_name.csv と 「\\_強調_」"),
@@ -80,7 +80,7 @@ def test_textile_becomes_markdown(textile, markdown):
         ("文献[1] 参照", "文献[1] 参照"),  # a footnote mark, without python-textile's anchor
         ("<notextile>*そのまま*</notextile>", "\\*そのまま\\*"),
         ("; 用語\n: 説明 *至急*", "; 用語\n: 説明 **至急**"),  # no definition lists
-        ("# 一\n\n#_ 二\n##5 三", "1. 一\n\n\\#\\_ 二\n\\##5 三"),  # nor lists going on or from 5
+        ("# 一\n\n#_ 二\n##5 三", "1. 一\n\n#\\_ 二\n##5 三"),  # nor lists going on or from 5
     ],
 )
 def test_where_redmine_reads_textile_its_own_way(textile, markdown):
@@ -105,8 +105,10 @@ def test_markdown_is_kept_as_it_is(formatting):
 
 def test_a_plain_text_is_shown_as_typed():
     assert to_markdown("*注意* <b>\n_下線_\n#12 の件", "") == (
-        "\\*注意\\* &lt;b>\n\\_下線_\n\\#12 の件"
+        "\\*注意\\* &lt;b>\n\\_下線_\n#12 の件"
     )
+    # a line that Markdown would make a heading is escaped; a reference is not one
+    assert to_markdown("前\n# 見出しではない\n#12 の件", "") == "前\n\\# 見出しではない\n#12 の件"
 
 
 def test_nothing_of_one_text_reaches_the_next():

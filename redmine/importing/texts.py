@@ -9,8 +9,8 @@ makes Redmine's Textile differ from python-textile's, by Redmine's own rules:
 - HTML tags other than pre, code, kbd and notextile are shown as typed (Redmine escapes them),
   and `<pre><code class="ruby">` is a plain code block;
 - a line starting with `;` or `:` is text (python-textile's definition lists), and one
-  starting with `#123` is an issue reference, not a numbered list starting at 123 (and
-  it is written `\\#123`, as Sanmai's Markdown would read `#123` there as a heading);
+  starting with `#123` is an issue reference, not a numbered list starting at 123 (nor a
+  heading: Sanmai's Markdown, as CommonMark, needs a space after a heading's #s);
 - no typographic glyphs (Redmine turns them off): quotes, dashes and `2x3` stay as typed;
 - a line break is a line break (Sanmai renders Markdown with nl2br), an in-page anchor (a
   footnote's) is dropped, an image keeps its file name as its alt text.
@@ -48,7 +48,7 @@ MARKDOWN_FORMATS = ("markdown", "common_mark")
 # What Textile or Markdown could read as markup; a text without any is plain in both. A span
 # (`-`, `_`, `@`, `+`, `^`, `~`, `%`, `==`) opens only after a non-word character; `*` counts
 # anywhere (Markdown reads it inside words); a link needs `":`, an image `!x`; a quote, a
-# heading, a list or code starts a line (a line starting with `#123` is escaped, _as_typed).
+# heading, a list or code starts a line (a line starting with `#123` is a reference).
 _MAYBE_MARKUP = re.compile(
     r"""[*<|\[\\`] | ": | \?\? | ![^\s!] | (?<!\w)[-_@+^~%=]
     | ^(?:[ \t>]|\#(?!\#*\d)|(?:h[1-6]|bq|bc|pre|p|fn\d+|notextile|table)[^\s.]*\.)""",
@@ -69,14 +69,14 @@ _HTML_TAG = re.compile(r"<(/?([!\w][^ >\t\f\r\n]*)[^<>\n]*)(>?)")
 _ALLOWED_TAGS = {"pre", "code", "kbd", "notextile"}
 # python-textile's `#5 item` (a list from 5) and `#_ item` (a list going on): Redmine has
 # neither, and `#123` there is a reference.
-_LINE_START_REFERENCE = re.compile(r"^(?=#+[\d_])", re.M)
+_LINE_START_REFERENCE = re.compile(r"^#+(?=[\d_])", re.M)
 # python-textile's definition lists (`; term`, `: definition`): Redmine has none.
 _LINE_START_DEFINITION = re.compile(r"^[;:]", re.M)
 # What Markdown would read as the start of an HTML tag, `_` that could open emphasis, and a
 # heading.
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _OPENING_UNDERSCORE = re.compile(r"(?<![\w\\])_")
-_LINE_START_HASH = re.compile(r"^#", re.M)
+_LINE_START_HASH = re.compile(r"^#(?=#*(?:[ \t]|$))", re.M)
 # A heading, or a flat list's item (one line each), written directly when its text is plain
 # (_simple_block): most structured descriptions are such blocks, each a parse otherwise.
 _SIMPLE_HEADING = re.compile(r"h([1-6])\. ([^\n]*\S[^\n]*)")
@@ -139,7 +139,7 @@ def to_markdown(text: str | None, formatting: str | None) -> str:
     if formatting in MARKDOWN_FORMATS:
         return text
     if not _MAYBE_MARKUP.search(text):
-        return _as_typed(text)
+        return text
     if formatting == "":
         return _plain_to_markdown(text)
     if _ACROSS_BLOCKS.search(text):
@@ -147,7 +147,7 @@ def to_markdown(text: str | None, formatting: str | None) -> str:
     # Textile's blocks stand alone (but for the above): only those with markup are parsed.
     blocks = _BLANK_LINES.split(text.replace("\r\n", "\n").replace("\r", "\n"))
     parts = (
-        (_simple_block(block) or _block(block)) if _MAYBE_MARKUP.search(block) else _as_typed(block)
+        (_simple_block(block) or _block(block)) if _MAYBE_MARKUP.search(block) else block
         for block in blocks
     )
     return "\n\n".join(part for part in parts if part.strip())
@@ -178,11 +178,6 @@ def _plain_item(text: str) -> bool:
         and not _NOT_AS_TYPED.search(text)
         and not text.lstrip().startswith((";", ":"))
     )
-
-
-def _as_typed(text: str) -> str:
-    """A text without markup: as it is, but a line starting with `#123` is not a heading."""
-    return _LINE_START_REFERENCE.sub(r"\\", text) if "#" in text else text
 
 
 @lru_cache(maxsize=8192)
@@ -221,7 +216,8 @@ def _redmine_textile(text: str) -> str:
     for index in range(0, len(parts), 2):  # the parts outside <pre> and <notextile>
         part = _HTML_TAG.sub(_escape_tag, parts[index])
         part = _LINE_START_DEFINITION.sub(lambda m: f"&#{ord(m.group(0))};", part)
-        parts[index] = _LINE_START_REFERENCE.sub(r"\\", part)
+        # as entities, the #s are text to python-textile (and the reference stays one)
+        parts[index] = _LINE_START_REFERENCE.sub(lambda m: "&#35;" * len(m.group(0)), part)
     return "".join(parts)
 
 
