@@ -209,7 +209,8 @@ def changes(meeting):
 @bp.get("/meetings/<id:meeting_id>/items")
 @meeting_view()
 def items(meeting):
-    return jsonify(items=[item_json(i) for i in minutes_items.sheets(meeting)["all"]])
+    unseen = minutes_items.unseen_homework(current_user, meeting)
+    return jsonify(items=[item_json(i) for i in minutes_items.sheets(meeting, unseen)["all"]])
 
 
 @bp.post("/meetings/<id:meeting_id>/items")

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+import permissions
 from accounts.models import User
 from core import errors
 from core.extensions import db
@@ -215,8 +216,42 @@ def restore_item(actor: User | None, item: Item) -> Item:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def sheets(meeting: Meeting) -> dict:
-    """The live items by sheet: goals with their results, unattached results, homework, sheet ③."""
+def unseen_homework(user, meeting: Meeting) -> frozenset[int]:
+    """The private tickets `user` may not see (permissions.visible_ticket) behind the homework
+    of `meeting` and of the earlier meetings of its unit (the carry-over list): their
+    homework is left out of what `user` is shown. Usually empty, from the partial index."""
+    if permissions.can_administer(user):
+        return frozenset()
+    earlier = sa.select(Meeting.id).where(
+        Meeting.unit_id == meeting.unit_id, Meeting.starts_at < meeting.starts_at
+    )
+    return frozenset(
+        db.session.scalars(
+            sa.select(Ticket.id)
+            .join(Item, Item.ticket_id == Ticket.id)
+            .where(
+                Ticket.is_private.is_(True),
+                Item.kind == "homework",
+                sa.or_(Item.meeting_id == meeting.id, Item.meeting_id.in_(earlier)),
+                ~permissions.visible_ticket(user, Ticket),
+            )
+        )
+    )
+
+
+def is_unseen_homework(user, item: Item) -> bool:
+    """One homework item whose private ticket `user` may not see (unseen_homework)."""
+    return (
+        item.kind == "homework"
+        and item.ticket is not None
+        and item.ticket.is_private
+        and not permissions.can_view_ticket(user, item.ticket)
+    )
+
+
+def sheets(meeting: Meeting, unseen: frozenset[int] = frozenset()) -> dict:
+    """The live items by sheet: goals with their results, unattached results, homework, sheet ③.
+    `unseen`: tickets whose homework is left out (unseen_homework)."""
     items = list(
         db.session.scalars(
             sa.select(Item)
@@ -229,6 +264,8 @@ def sheets(meeting: Meeting) -> dict:
             )
         )
     )
+    if unseen:
+        items = [i for i in items if not (i.kind == "homework" and i.ticket_id in unseen)]
     goals = [i for i in items if i.kind == "goal"]
     goal_ids = {g.id for g in goals}
     results = [i for i in items if i.kind == "result"]

@@ -362,7 +362,7 @@ def present(meeting):
     return render_template(
         "minutes/present.html",
         meeting=meeting,
-        sheets=items.sheets(meeting),
+        sheets=items.sheets(meeting, items.unseen_homework(current_user, meeting)),
         editable=permissions.can_edit_minutes(current_user, meeting),
         people=people,
         later=[
