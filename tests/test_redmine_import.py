@@ -142,6 +142,14 @@ def test_a_child_issue_keeps_its_parent_and_closed_time(app, redmine_db):
     assert db.session.get(Ticket, 104) is None  # on the fiscal-year project itself
 
 
+def test_a_private_issue_comes_as_a_private_ticket(app, redmine_db):
+    run_import(app, redmine_db)
+    ticket = db.session.get(Ticket, 103)
+    assert ticket.subject == "税額計算の誤り（非公開）" and ticket.is_private
+    assert (ticket.author.login, ticket.assignee.login) == ("yamada", "suzuki")
+    assert db.session.scalars(sa.select(Ticket.id).where(Ticket.is_private)).all() == [103]
+
+
 def test_journals_come_with_notes_private_notes_and_details(app, redmine_db):
     run_import(app, redmine_db)
     journals = db.session.get(Ticket, 101).journals
