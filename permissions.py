@@ -97,17 +97,6 @@ def visible_ticket(user, ticket, project_column=None) -> sa.ColumnElement[bool]:
     return sa.and_(visible(user, project), ticket.id.not_in(hidden))
 
 
-def visible_ticket_to_bound_user(ticket) -> sa.ColumnElement[bool]:
-    """visible_ticket(), with the user as the bound parameters `viewer_id` and
-    `viewer_is_admin` (as visible_to_bound_user)."""
-    viewer = sa.bindparam("viewer_id", type_=sa.Integer)
-    hidden = _hidden_private_ids(ticket, viewer, _private_readers(viewer))
-    return sa.and_(
-        visible_to_bound_user(ticket.project_id),
-        sa.or_(sa.bindparam("viewer_is_admin", type_=sa.Boolean), ticket.id.not_in(hidden)),
-    )
-
-
 def role_in(user, project: Project) -> str | None:
     """The user's role in the fiscal-year project that `project` belongs to."""
     if not _is_user(user):

@@ -4,6 +4,7 @@ private ticket is 404 and is left out of every list, count, search, feed and exp
 
 import csv
 import io
+import json
 from datetime import date
 
 import pytest
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
 import permissions
+from accounts import services as accounts
 from attachments import files as attachments
 from core import errors
 from core.extensions import db
@@ -195,6 +197,24 @@ def test_the_minutes_show_its_homework_only_to_those_who_see_it(client, login, p
         assert (SECRET in html) == sees(who), who
         response = client.get(f"/meetings/{meeting}/items/{item}")
         assert response.status_code == (200 if sees(who) else 404), who
+
+
+def test_the_minutes_api_leaves_its_homework_out_for_others(client, private):
+    meeting = private["meeting"].id
+    item = db.session.scalar(
+        sa.select(Item.id).where(Item.ticket_id == private["ticket"].id, Item.kind == "homework")
+    )
+    for who in ("facilitator", "member"):
+        headers = {"X-API-Key": accounts.api_token(private[who])}
+        db.session.commit()
+        listed = client.get(f"/api/v1/meetings/{meeting}/items", headers=headers).json
+        assert (item in {i["id"] for i in listed["items"]}) == sees(who), who
+        shown = client.get(f"/api/v1/meetings/{meeting}", headers=headers).json
+        assert (item in {i["id"] for i in shown["meeting"].get("items", [])}) == sees(who), who
+        response = client.get(f"/api/v1/items/{item}", headers=headers)
+        assert response.status_code == (200 if sees(who) else 404), who
+        changes = client.get(f"/api/v1/meetings/{meeting}/changes", headers=headers).json
+        assert (SECRET in json.dumps(changes, ensure_ascii=False)) == sees(who), who
 
 
 def test_its_parent_and_related_tickets_do_not_show_it(client, login, api, private):
