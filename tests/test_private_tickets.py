@@ -250,6 +250,8 @@ def test_a_member_sets_it_private_in_the_form_and_it_is_journaled(client, login,
     ticket = private["related"]
     login(private["member"])
     assert 'name="is_private"' in text_of(client.get(f"/issues/{ticket.id}"))
+    new = f"/projects/{private['unit'].identifier}/issues/new"
+    assert 'name="is_private"' in text_of(client.get(new))
     response = client.post(f"/issues/{ticket.id}", data=edit_data(ticket, is_private="y"))
     assert response.status_code == 302
     db.session.expire_all()
@@ -316,3 +318,30 @@ def test_the_api_refuses_a_value_that_is_not_a_boolean(api, private, value):
     assert response.status_code == 422
     assert response.json["errors"]
     assert not db.session.get(Ticket, ticket.id).is_private
+
+
+def test_a_member_files_a_private_ticket_in_the_new_form(client, login, private):
+    unit = private["unit"]
+    login(private["member"])
+    response = client.post(
+        f"/projects/{unit.identifier}/issues/new",
+        data={
+            "project_id": unit.id,
+            "tracker_id": private["related"].tracker_id,
+            "subject": "職員の個人情報を含む照会",
+            "description": "",
+            "status_id": private["related"].status_id,
+            "priority_id": private["related"].priority_id,
+            "assignee_id": 0,
+            "done_ratio": 0,
+            "is_private": "y",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    ticket = db.session.scalar(
+        sa.select(Ticket).where(Ticket.subject == "職員の個人情報を含む照会")
+    )
+    assert ticket.is_private and ticket.author_id == private["member"].id
+    assert client.get(f"/issues/{ticket.id}").status_code == 200  # its author
+    login(private["viewer"])
+    assert client.get(f"/issues/{ticket.id}").status_code == 404
