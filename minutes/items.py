@@ -42,12 +42,17 @@ def kind_label(kind: str) -> str:
     return str(label) if label is not None else kind
 
 
-def _linked_ticket(meeting: Meeting, ticket) -> Ticket | None:
-    """A ticket a goal points at: any ticket of the same fiscal-year project."""
+def _linked_ticket(meeting: Meeting, ticket, actor=None) -> Ticket | None:
+    """A ticket a goal points at: any ticket of the same fiscal-year project that `actor`
+    (None: the system) may see."""
     if ticket in (None, "", 0):
         return None
     ticket = ticket if isinstance(ticket, Ticket) else db.session.get(Ticket, int(ticket))
-    if ticket is None or ticket.project.root.id != meeting.unit.root.id:
+    if (
+        ticket is None
+        or ticket.project.root.id != meeting.unit.root.id
+        or (actor is not None and not permissions.can_view_ticket(actor, ticket))
+    ):
         raise errors.Invalid(_("There is no such ticket in this project."), "ticket_id")
     return ticket
 
@@ -75,7 +80,7 @@ def add_item(
         text=text,
         position=writes.next_position(meeting.id, kind),
         parent_item_id=writes.goal_of(meeting, parent).id if kind == "result" and parent else None,
-        ticket_id=writes.id_of(_linked_ticket(meeting, ticket)) if kind == "goal" else None,
+        ticket_id=writes.id_of(_linked_ticket(meeting, ticket, actor)) if kind == "goal" else None,
         origin_item_id=writes.id_of(origin),
         created_by_id=actor.id if actor is not None else None,
     )
@@ -103,7 +108,7 @@ def edit_item(
     if text is not None:
         item.text = text
     if ticket is not False and item.kind == "goal":
-        item.ticket_id = writes.id_of(_linked_ticket(meeting, ticket))
+        item.ticket_id = writes.id_of(_linked_ticket(meeting, ticket, actor))
     if parent is not False and item.kind == "result":
         item.parent_item_id = writes.goal_of(meeting, parent).id if parent else None
     return writes.finish_edit(actor, item, seq, "edit", before)
@@ -217,9 +222,10 @@ def restore_item(actor: User | None, item: Item) -> Item:
 
 
 def unseen_homework(user, meeting: Meeting) -> frozenset[int]:
-    """The private tickets `user` may not see (permissions.visible_ticket) behind the homework
-    of `meeting` and of the earlier meetings of its unit (the carry-over list): their
-    homework is left out of what `user` is shown. Usually empty, from the partial index."""
+    """The private tickets `user` may not see (permissions.visible_ticket) behind the items of
+    `meeting` (homework, goals' linked tickets) and the homework of the earlier meetings of
+    its unit (the carry-over list): their homework is left out of what `user` is shown, a
+    goal shows no link to them. Usually empty, from the partial index."""
     if permissions.can_administer(user):
         return frozenset()
     earlier = sa.select(Meeting.id).where(
@@ -231,8 +237,10 @@ def unseen_homework(user, meeting: Meeting) -> frozenset[int]:
             .join(Item, Item.ticket_id == Ticket.id)
             .where(
                 Ticket.is_private.is_(True),
-                Item.kind == "homework",
-                sa.or_(Item.meeting_id == meeting.id, Item.meeting_id.in_(earlier)),
+                sa.or_(
+                    Item.meeting_id == meeting.id,
+                    sa.and_(Item.kind == "homework", Item.meeting_id.in_(earlier)),
+                ),
                 ~permissions.visible_ticket(user, Ticket),
             )
         )

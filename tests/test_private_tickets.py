@@ -345,3 +345,23 @@ def test_a_member_files_a_private_ticket_in_the_new_form(client, login, private)
     assert client.get(f"/issues/{ticket.id}").status_code == 200  # its author
     login(private["viewer"])
     assert client.get(f"/issues/{ticket.id}").status_code == 404
+
+
+def test_a_goal_links_it_only_for_those_who_see_it(client, login, private, make_item):
+    ticket = private["ticket"]
+    make_item(private["meeting"], kind="goal", text="税額の再計算方針", actor=private["author"],
+              ticket=ticket.id)  # fmt: skip
+    link = f'href="/issues/{ticket.id}"'
+    for who in ("facilitator", "member"):
+        login(private[who])
+        html = text_of(client.get(f"/meetings/{private['meeting'].id}"))
+        assert "税額の再計算方針" in html  # the goal itself is part of the minutes
+        assert (link in html) == sees(who), who
+
+
+def test_a_goal_cannot_be_linked_to_a_ticket_one_does_not_see(private, make_meeting):
+    from minutes import items
+
+    meeting = make_meeting(unit=private["unit"], facilitator=private["member"])
+    with pytest.raises(errors.Invalid):
+        items.add_item(private["member"], meeting, "goal", "方針", ticket=private["ticket"].id)
