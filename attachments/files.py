@@ -181,13 +181,23 @@ class Container:
     project_column: sa.orm.InstrumentedAttribute
     # attach(actor, attachment, container, notes): the owner's rules and record of the change.
     attach: Callable
+    # visible(user): a WHERE clause on `model` of the containers `user` may see (and so their
+    # files); None: those of the projects `user` may see.
+    visible: Callable | None = None
+
+    def visible_to(self, user) -> sa.ColumnElement[bool]:
+        if self.visible is not None:
+            return self.visible(user)
+        return permissions.visible(user, self.project_column)
 
 
 CONTAINERS: dict[str, Container] = {}
 
 
-def register_container(kind: str, model: type, project_column, attach: Callable) -> None:
-    CONTAINERS[kind] = Container(model, project_column, attach)
+def register_container(
+    kind: str, model: type, project_column, attach: Callable, visible: Callable | None = None
+) -> None:
+    CONTAINERS[kind] = Container(model, project_column, attach, visible)
 
 
 def kind_of(container) -> str:
@@ -205,12 +215,12 @@ def container_of(attachment: Attachment):
 
 def visible_container(kind: str, container_id: int, user):
     """The `kind` container with this id if `user` may see it, else None."""
-    registered = CONTAINERS[kind]
+    registered = CONTAINERS.get(kind)
+    if registered is None:
+        return None
     model = registered.model
     return db.session.scalar(
-        sa.select(model).where(
-            model.id == container_id, permissions.visible(user, registered.project_column)
-        )
+        sa.select(model).where(model.id == container_id, registered.visible_to(user))
     )
 
 

@@ -22,7 +22,6 @@ from attachments import bp, files
 from attachments.models import Attachment
 from core import errors, storage
 from core.extensions import db
-from projects.models import Project
 
 
 @bp.route("/attachments/download/<id:attachment_id>")
@@ -53,11 +52,10 @@ def download(attachment_id, filename=None):
 def _may_see(attachment: Attachment) -> bool:
     if attachment.container_id is None:  # an upload not yet attached: its author only
         return attachment.author_id == getattr(current_user, "id", None)
-    container = files.container_of(attachment)
-    if container is None:
-        return False
-    project = db.session.get(Project, files.project_id_of(container))
-    return project is not None and permissions.can_view_project(current_user, project)
+    container = files.visible_container(
+        attachment.container_type, attachment.container_id, current_user
+    )
+    return container is not None
 
 
 @bp.route("/meetings/<id:meeting_id>/attachments", methods=["POST"])

@@ -57,7 +57,7 @@ def open_homework(user: User, *, assignee: User | None = None, project: Project 
             Item.deleted_at.is_(None),
             Ticket.due_date.is_not(None),
             Status.is_closed.is_(False),
-            permissions.visible(user, Ticket.project_id),
+            permissions.visible_ticket(user, Ticket),
         )
         .options(joinedload(Ticket.assignee), joinedload(Ticket.status))
         .order_by(Ticket.due_date, Ticket.id)

@@ -169,6 +169,7 @@ def _homework_rows(where, status: str):
             Item.kind == "homework",
             Item.deleted_at.is_(None),
             permissions.visible(current_user, Meeting.unit_id),
+            permissions.visible_ticket(current_user, Ticket),
             *where,
         )
         .options(
@@ -268,7 +269,7 @@ def _result_rows(where):
 def _origin_label(origin) -> str:
     if origin is None:
         return ""
-    if origin.ticket_id:
+    if origin.ticket_id and not queries.unseen_ticket_ids(current_user, [origin.ticket_id]):
         return f"#{origin.ticket_id}"
     return items.kind_label(origin.kind)
 

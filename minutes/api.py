@@ -94,6 +94,8 @@ def item_view(*checks: str):
             if item is None:
                 raise errors.NotFound("item")
             load_meeting(item.meeting_id)
+            if minutes_items.is_unseen_homework(current_user, item):
+                raise errors.NotFound("item")
             for check in checks:
                 CHECKS[check](item.meeting)
             return view(item, **view_args)
@@ -184,6 +186,7 @@ def changes(meeting):
         response = current_app.response_class(status=304)
     else:
         since = parsing.arg_int(request.args, "since", 0)
+        unseen = minutes_items.unseen_homework(current_user, meeting)
         response = jsonify(
             seq=meeting.change_seq,
             events=[
@@ -196,11 +199,19 @@ def changes(meeting):
                     "after": e.after,
                 }
                 for e in minutes_items.events_since(meeting, since)
+                if not _about(e, unseen)
             ],
         )
     response.set_etag(etag)
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+def _about(event, tickets: frozenset[int]) -> bool:
+    """The event is about homework of one of `tickets` (its snapshots name the ticket)."""
+    return bool(tickets) and any(
+        (snapshot or {}).get("ticket_id") in tickets for snapshot in (event.before, event.after)
+    )
 
 
 # --- items -----------------------------------------------------------------------------------
@@ -209,7 +220,8 @@ def changes(meeting):
 @bp.get("/meetings/<id:meeting_id>/items")
 @meeting_view()
 def items(meeting):
-    return jsonify(items=[item_json(i) for i in minutes_items.sheets(meeting)["all"]])
+    unseen = minutes_items.unseen_homework(current_user, meeting)
+    return jsonify(items=[item_json(i) for i in minutes_items.sheets(meeting, unseen)["all"]])
 
 
 @bp.post("/meetings/<id:meeting_id>/items")

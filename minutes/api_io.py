@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 
 from flask import request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from accounts.models import User
 from core import errors, parsing
@@ -100,7 +101,8 @@ def meeting_json(meeting: Meeting, with_items: bool = False) -> dict:
         ],
     }
     if with_items:
-        data["items"] = [item_json(i) for i in items.sheets(meeting)["all"]]
+        unseen = items.unseen_homework(current_user, meeting)
+        data["items"] = [item_json(i) for i in items.sheets(meeting, unseen)["all"]]
     return data
 
 

@@ -20,10 +20,11 @@ from tickets.models import Status, Ticket
 TAKEN_OVER_AS_GOAL = ("preview", "break")
 
 
-def earlier_open_homework(meeting: Meeting) -> list[Item]:
+def earlier_open_homework(meeting: Meeting, unseen: frozenset[int] = frozenset()) -> list[Item]:
     """Open homework of earlier meetings of the same business unit (前回までの宿題), and
     homework whose ticket was closed with a decision not yet recorded as a result (いずれは成果へ):
-    that decision is offered as a result of this meeting."""
+    that decision is offered as a result of this meeting. `unseen`: tickets whose homework is
+    left out (items.unseen_homework)."""
     # NOT EXISTS per row (the origin_item_id index), not NOT IN: that reads every item
     # with an origin in the database.
     result = sa.orm.aliased(Item)
@@ -37,7 +38,7 @@ def earlier_open_homework(meeting: Meeting) -> list[Item]:
         .correlate(Item)
     )
     decided_elsewhere = sa.and_(Ticket.decision.is_not(None), Ticket.decision != "", ~recorded)
-    return list(
+    found = list(
         db.session.scalars(
             sa.select(Item)
             .join(Meeting, Meeting.id == Item.meeting_id)
@@ -58,6 +59,7 @@ def earlier_open_homework(meeting: Meeting) -> list[Item]:
             )
         ).unique()
     )
+    return [i for i in found if i.ticket_id not in unseen] if unseen else found
 
 
 def earlier_previews(meeting: Meeting, limit: int = 50) -> list[Item]:

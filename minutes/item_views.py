@@ -265,6 +265,8 @@ def _earlier_item(meeting: Meeting, item_id: int, same_unit: bool = False) -> It
     if item is None or (same_unit and item.meeting.unit_id != meeting.unit_id):
         abort(404)  # homework is carried over only within its unit
     load_meeting(item.meeting_id)  # 404 unless visible
+    if items.is_unseen_homework(current_user, item):
+        abort(404)
     return item
 
 

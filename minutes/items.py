@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+import permissions
 from accounts.models import User
 from core import errors
 from core.extensions import db
@@ -41,12 +42,17 @@ def kind_label(kind: str) -> str:
     return str(label) if label is not None else kind
 
 
-def _linked_ticket(meeting: Meeting, ticket) -> Ticket | None:
-    """A ticket a goal points at: any ticket of the same fiscal-year project."""
+def _linked_ticket(meeting: Meeting, ticket, actor=None) -> Ticket | None:
+    """A ticket a goal points at: any ticket of the same fiscal-year project that `actor`
+    (None: the system) may see."""
     if ticket in (None, "", 0):
         return None
     ticket = ticket if isinstance(ticket, Ticket) else db.session.get(Ticket, int(ticket))
-    if ticket is None or ticket.project.root.id != meeting.unit.root.id:
+    if (
+        ticket is None
+        or ticket.project.root.id != meeting.unit.root.id
+        or (actor is not None and not permissions.can_view_ticket(actor, ticket))
+    ):
         raise errors.Invalid(_("There is no such ticket in this project."), "ticket_id")
     return ticket
 
@@ -74,7 +80,7 @@ def add_item(
         text=text,
         position=writes.next_position(meeting.id, kind),
         parent_item_id=writes.goal_of(meeting, parent).id if kind == "result" and parent else None,
-        ticket_id=writes.id_of(_linked_ticket(meeting, ticket)) if kind == "goal" else None,
+        ticket_id=writes.id_of(_linked_ticket(meeting, ticket, actor)) if kind == "goal" else None,
         origin_item_id=writes.id_of(origin),
         created_by_id=actor.id if actor is not None else None,
     )
@@ -102,7 +108,7 @@ def edit_item(
     if text is not None:
         item.text = text
     if ticket is not False and item.kind == "goal":
-        item.ticket_id = writes.id_of(_linked_ticket(meeting, ticket))
+        item.ticket_id = writes.id_of(_linked_ticket(meeting, ticket, actor))
     if parent is not False and item.kind == "result":
         item.parent_item_id = writes.goal_of(meeting, parent).id if parent else None
     return writes.finish_edit(actor, item, seq, "edit", before)
@@ -215,8 +221,45 @@ def restore_item(actor: User | None, item: Item) -> Item:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def sheets(meeting: Meeting) -> dict:
-    """The live items by sheet: goals with their results, unattached results, homework, sheet ③."""
+def unseen_homework(user, meeting: Meeting) -> frozenset[int]:
+    """The private tickets `user` may not see (permissions.visible_ticket) behind the items of
+    `meeting` (homework, goals' linked tickets) and the homework of the earlier meetings of
+    its unit (the carry-over list): their homework is left out of what `user` is shown, a
+    goal shows no link to them. Usually empty, from the partial index."""
+    if permissions.can_administer(user):
+        return frozenset()
+    earlier = sa.select(Meeting.id).where(
+        Meeting.unit_id == meeting.unit_id, Meeting.starts_at < meeting.starts_at
+    )
+    return frozenset(
+        db.session.scalars(
+            sa.select(Ticket.id)
+            .join(Item, Item.ticket_id == Ticket.id)
+            .where(
+                Ticket.is_private.is_(True),
+                sa.or_(
+                    Item.meeting_id == meeting.id,
+                    sa.and_(Item.kind == "homework", Item.meeting_id.in_(earlier)),
+                ),
+                ~permissions.visible_ticket(user, Ticket),
+            )
+        )
+    )
+
+
+def is_unseen_homework(user, item: Item) -> bool:
+    """One homework item whose private ticket `user` may not see (unseen_homework)."""
+    return (
+        item.kind == "homework"
+        and item.ticket is not None
+        and item.ticket.is_private
+        and not permissions.can_view_ticket(user, item.ticket)
+    )
+
+
+def sheets(meeting: Meeting, unseen: frozenset[int] = frozenset()) -> dict:
+    """The live items by sheet: goals with their results, unattached results, homework, sheet ③.
+    `unseen`: tickets whose homework is left out (unseen_homework)."""
     items = list(
         db.session.scalars(
             sa.select(Item)
@@ -229,6 +272,8 @@ def sheets(meeting: Meeting) -> dict:
             )
         )
     )
+    if unseen:
+        items = [i for i in items if not (i.kind == "homework" and i.ticket_id in unseen)]
     goals = [i for i in items if i.kind == "goal"]
     goal_ids = {g.id for g in goals}
     results = [i for i in items if i.kind == "result"]

@@ -35,15 +35,20 @@ from projects.models import Membership
 from tickets.models import Ticket
 
 
-def page_context(meeting: Meeting, editable: bool | None = None) -> dict:
-    """What the meeting page and its live fragment render."""
+def page_context(
+    meeting: Meeting, editable: bool | None = None, unseen: frozenset[int] | None = None
+) -> dict:
+    """What the meeting page and its live fragment render; `unseen`: the private tickets whose
+    homework the viewer is not shown (items.unseen_homework, computed when None)."""
     if editable is None:
         editable = permissions.can_edit_minutes(current_user, meeting)
+    if unseen is None:
+        unseen = items.unseen_homework(current_user, meeting)
     _load_attendees(meeting)
     return {
         "meeting": meeting,
-        "sheets": items.sheets(meeting),
-        "carry": carry_over.earlier_open_homework(meeting),
+        "sheets": items.sheets(meeting, unseen),
+        "carry": carry_over.earlier_open_homework(meeting, unseen),
         "previews": carry_over.earlier_previews(meeting) if editable else [],
         "editable": editable,
         "today": to_local(utcnow()).date(),
@@ -82,7 +87,8 @@ def live_etag(meeting: Meeting) -> str:
 # database was restored or wiped), its ETag, the stamp of what the page shows from outside the
 # meeting (earlier homework and its tickets, previews, members; read from the database on every
 # request), the "homework" data generation (names of people, organisations, units and statuses),
-# language, day, view and whether the viewer may edit. Editors' forms are rendered with a
+# language, day, view, whether the viewer may edit and the private tickets whose homework the
+# viewer may not see (usually none, so viewers share entries). Editors' forms are rendered with a
 # placeholder for the CSRF token, replaced by the viewer's own on the way out, so one rendering
 # serves every editor. A cache, not a message bus: an entry is never served for another state of
 # the data, because the key holds what the database just gave. FRAGMENT_MAX_AGE only bounds how
@@ -179,6 +185,7 @@ def live_region(meeting: Meeting, etag: str, editable: bool) -> str:
     """The meeting page's live region (attendees, carry-over, the sheets, editors' forms),
     rendered once per state of what it shows; the CSRF tokens in it are the viewer's own."""
     today = to_local(utcnow()).date()
+    unseen = items.unseen_homework(current_user, meeting)
     key = (
         "page",
         meeting.id,
@@ -189,11 +196,12 @@ def live_region(meeting: Meeting, etag: str, editable: bool) -> str:
         str(get_locale()),
         today,
         editable,
+        unseen,
     )
 
     def render() -> str:
         with _placeholder_csrf():
-            context = {**page_context(meeting, editable=editable), "today": today}
+            context = {**page_context(meeting, editable, unseen), "today": today}
             return render_template("minutes/_live.html", **add_forms(meeting, context), **context)
 
     return _with_own_csrf(_FRAGMENTS.get(key, render))
@@ -206,13 +214,14 @@ def live_fragment(meeting: Meeting, etag: str, view: str, frozen: bool = True) -
         editable = permissions.can_edit_minutes(current_user, meeting)
         return panel + live_region(meeting, etag, editable)
     today = to_local(utcnow()).date()
-    key = ("present", meeting.id, meeting.created_at, etag, str(get_locale()), today)
+    unseen = items.unseen_homework(current_user, meeting)
+    key = ("present", meeting.id, meeting.created_at, etag, str(get_locale()), today, unseen)
     html = _FRAGMENTS.get(
         key,
         lambda: render_template(
             "minutes/_present_sheets.html",
             meeting=meeting,
-            sheets=items.sheets(meeting),
+            sheets=items.sheets(meeting, unseen),
             today=today,
         ),
     )

@@ -12,6 +12,7 @@ from flask_login import current_user
 import permissions
 from core import errors
 from core.extensions import db
+from minutes import items
 from minutes.models import Attendee, Item, Meeting
 
 
@@ -52,6 +53,8 @@ def _part(model, meeting: Meeting, part_id: int):
     part = db.session.get(model, part_id)
     if part is None or part.meeting_id != meeting.id:
         raise errors.NotFound(model.__name__.lower())
+    if model is Item and items.is_unseen_homework(current_user, part):
+        raise errors.NotFound("item")  # homework of a private ticket the user may not see
     return part
 
 

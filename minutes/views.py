@@ -112,6 +112,12 @@ def ticket_url(ticket) -> str:
     return url_for("tickets.show", ticket_id=ticket.id)
 
 
+def ticket_shown(ticket) -> bool:
+    """Whether the minutes show a link to `ticket`: not to a private ticket the viewer may
+    not see (items.unseen_homework keys the cached fragments by those tickets)."""
+    return not ticket.is_private or permissions.can_view_ticket(current_user, ticket)
+
+
 EVENT_LABELS = {
     "add": _l("Added"),
     "edit": _l("Edited"),
@@ -141,6 +147,7 @@ for _name, _func in {
     "kind_label": items.kind_label,
     "meeting_status_label": meetings.status_label,
     "ticket_url": ticket_url,
+    "ticket_shown": ticket_shown,
     "event_label": lambda action: str(EVENT_LABELS.get(action, action)),
     "describe": describe,
 }.items():
@@ -362,7 +369,7 @@ def present(meeting):
     return render_template(
         "minutes/present.html",
         meeting=meeting,
-        sheets=items.sheets(meeting),
+        sheets=items.sheets(meeting, items.unseen_homework(current_user, meeting)),
         editable=permissions.can_edit_minutes(current_user, meeting),
         people=people,
         later=[

@@ -1,8 +1,9 @@
 """Redmine's issue attributes (as a client sends them) → the changes tickets.services takes.
 
 Like Redmine, attributes Sanmai has no use for (category_id, fixed_version_id,
-estimated_hours, custom_fields, is_private, watcher_user_ids …) are ignored, and a status the
-caller may not give a new issue falls back to the tracker's default. Invalid values are
+estimated_hours, custom_fields, watcher_user_ids …) are ignored, as is is_private from a
+caller who may not set it (permissions.can_set_ticket_private), and a status the caller may
+not give a new issue falls back to the tracker's default. Invalid values are
 collected as messages for the caller (422), in the caller's language.
 """
 
@@ -173,7 +174,7 @@ def issue_changes(
             parent = db.session.scalar(
                 sa.select(Ticket).where(
                     Ticket.id == (as_int(value) or 0),
-                    permissions.visible(user, Ticket.project_id),
+                    permissions.visible_ticket(user, Ticket),
                 )
             )
             if parent is None:
@@ -205,9 +206,32 @@ def issue_changes(
         else:
             changes["done_ratio"] = ratio
 
+    if "is_private" in attrs:
+        flag = as_flag(attrs["is_private"])
+        if flag is None:
+            errors.append(_("Private is invalid."))
+        elif unit is not None and permissions.can_set_ticket_private(user, unit):
+            changes["is_private"] = flag
+        # else: left as it is, as Redmine ignores an attribute the caller may not set
+
     if errors:
         raise Invalid(errors)
     return changes
+
+
+_FLAGS = {"1": True, "true": True, "0": False, "false": False}
+
+
+def as_flag(value) -> bool | None:
+    """A JSON boolean, or what Redmine also takes for one (0 / 1, "0" / "1", "true" /
+    "false"); None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        return _FLAGS.get(value.strip().lower())
+    return None
 
 
 def _new_issue_statuses(user: User, unit: Project, changes: dict) -> set[int]:

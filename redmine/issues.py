@@ -15,7 +15,6 @@ import permissions
 from attachments import files
 from attachments.models import Attachment
 from core.extensions import db
-from projects.models import Project
 from redmine import inputs
 from redmine import serializers as out
 from redmine.api import (
@@ -110,22 +109,18 @@ def load_issue(issue_id: int) -> Ticket:
     if user is None:
         not_found()
     ticket = db.session.scalar(
-        sa.select(Ticket).where(Ticket.id == issue_id, permissions.visible(user, Ticket.project_id))
+        sa.select(Ticket).where(Ticket.id == issue_id, permissions.visible_ticket(user, Ticket))
     )
     if ticket is None:
         not_found()
     return ticket
 
 
-def _visible_project_ids(user) -> set[int]:
-    return set(db.session.scalars(permissions.visible_project_ids(user)))
-
-
-def _children(ticket: Ticket, visible_ids: set[int]) -> list[dict]:
+def _children(ticket: Ticket, user) -> list[dict]:
     return [
-        out.child(c, _children(c, visible_ids))
+        out.child(c, _children(c, user))
         for c in ticket.children
-        if c.project_id in visible_ids
+        if permissions.can_view_ticket(user, c)
     ]
 
 
@@ -149,7 +144,7 @@ def issue(issue_id):
     wanted = includes()
     data = out.issue(ticket, custom_fields=_custom_fields([ticket.id]).get(ticket.id))
     if "children" in wanted:
-        children = _children(ticket, _visible_project_ids(user))
+        children = _children(ticket, user)
         if children:
             data["children"] = children
     if "attachments" in wanted:
@@ -337,9 +332,7 @@ def attachment(attachment_id):
     if a.container_id is None:  # an upload not attached yet: its author's alone
         visible = a.author_id == user.id
     else:
-        container = files.container_of(a)
-        unit = db.session.get(Project, files.project_id_of(container)) if container else None
-        visible = unit is not None and permissions.can_view_project(user, unit)
+        visible = files.visible_container(a.container_type, a.container_id, user) is not None
     if not visible:
         not_found()
     return reply({"attachment": attachment_json(a)})

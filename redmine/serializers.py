@@ -97,7 +97,7 @@ def issue(ticket: Ticket, *, created: bool = False, custom_fields: list | None =
             "start_date": day(ticket.start_date),
             "due_date": day(ticket.due_date),
             "done_ratio": ticket.done_ratio,
-            "is_private": False,
+            "is_private": ticket.is_private,
             "estimated_hours": None,
             "total_estimated_hours": None,
         }

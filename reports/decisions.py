@@ -20,6 +20,7 @@ from core.extensions import db
 from minutes.models import Confirmation, Item, ItemEvent, Meeting, Revision
 from projects.models import Project
 from reports import queries, search, trend_queries
+from tickets import queries as ticket_queries
 from tickets.models import Ticket
 
 PAGE_SIZE = 50
@@ -253,12 +254,22 @@ def decision_loads():
     return (joinedload(Item.meeting).joinedload(Meeting.unit).joinedload(Project.parent),)
 
 
+def _hide_unseen_tickets(user, rows: list[Decision]) -> None:
+    """An origin's ticket (the homework a result came from) the user may not see, a private
+    one, is shown as neither number nor subject."""
+    unseen = ticket_queries.unseen_ticket_ids(user, (r.origin.ticket_id for r in rows if r.origin))
+    for row in rows:
+        if row.origin and row.origin.ticket_id in unseen:
+            row.origin = row.origin._replace(ticket_id=None, ticket_subject=None)
+
+
 def with_provenance(user, rows: list[Decision]) -> list[Decision]:
     """Moves, revisions, superseding and the right to supersede for a page: a few queries,
     not per row. A decision in a project the user may not see is never shown, even as the
     one that superseded."""
     if not rows:
         return []
+    _hide_unseen_tickets(user, rows)
     ids = [row.id for row in rows]
     moved = {}
     for item_id, before in db.session.execute(

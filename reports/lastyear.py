@@ -22,6 +22,7 @@ from core.timeutil import week_start
 from minutes.models import Item, Meeting
 from projects.models import Project
 from reports import queries
+from tickets import queries as ticket_queries
 from tickets.models import Ticket
 
 WEEKS_BEFORE, WEEKS_AFTER = 1, 4  # the week before, this week and the three after
@@ -156,8 +157,12 @@ def last_year(user, project: Project, clock: queries.Clock) -> LastYear:
                 joinedload(Item.ticket).joinedload(Ticket.assignee),
             )
         ).unique()
+        items = list(items)
+        unseen = ticket_queries.unseen_ticket_ids(user, (i.ticket_id for i in items))
         by_kind = {"result": "results", "homework": "homework", "preview": "previews"}
         for item in items:
+            if item.kind == "homework" and item.ticket_id in unseen:  # a private ticket
+                continue
             getattr(digests[item.meeting_id], by_kind[item.kind]).append(item)
             if item.ticket_id:
                 homework_tickets.add(item.ticket_id)
@@ -169,6 +174,7 @@ def last_year(user, project: Project, clock: queries.Clock) -> LastYear:
         sa.select(Ticket)
         .where(
             queries.in_scope(Ticket.project_id, previous),
+            permissions.visible_ticket(user, Ticket),
             sa.or_(
                 sa.and_(Ticket.created_at >= start, Ticket.created_at < end),
                 sa.and_(Ticket.due_date >= local_first, Ticket.due_date < local_end),

@@ -38,7 +38,7 @@ def my_open_tickets(user, limit: int = MY_PAGE_ROWS) -> OpenTickets:
     mine = (
         Ticket.assignee_id == user.id,
         Status.is_closed.is_(False),
-        permissions.visible(user, Ticket.project_id),
+        permissions.visible_ticket(user, Ticket),
     )
     tickets = list(
         db.session.scalars(

@@ -2,7 +2,7 @@
 
 Homework is a ticket that a live homework item of the minutes points at; who holds it is the
 ticket's assignee (or guest name), the ball is with the side its status names (city or
-vendor). Every query is restricted by `permissions.visible(user, Ticket.project_id)`.
+vendor). Every query is restricted by `permissions.visible_ticket(user, Ticket)`.
 "Today", "this week" and "this month" are Japan time; stored datetimes are naive UTC.
 """
 
@@ -101,7 +101,7 @@ def is_homework():
 
 def homework_where(user, project: Project | None = None) -> list:
     return [
-        permissions.visible(user, Ticket.project_id),
+        permissions.visible_ticket(user, Ticket),
         in_scope(Ticket.project_id, project),
         is_homework(),
     ]

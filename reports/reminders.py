@@ -82,7 +82,7 @@ def digest_for(user: User, clock: queries.Clock, days: int) -> Digest:
             .join(Status, Status.id == Ticket.status_id)
             .where(
                 Ticket.assignee_id == user.id,
-                permissions.visible(user, Ticket.project_id),
+                permissions.visible_ticket(user, Ticket),
                 *_due_clauses(clock, days),
             )
             .order_by(Ticket.due_date, Ticket.id)

@@ -163,7 +163,7 @@ def ticket_matches(user, f: SearchFilters) -> sa.Select:
     reads only columns of the index ix_tickets_id_updated_project."""
     kind = sa.case((queries.is_homework(), "homework"), else_="ticket")
     return sa.select(Ticket.id, kind, Ticket.updated_at).where(
-        permissions.visible(user, Ticket.project_id),
+        permissions.visible_ticket(user, Ticket),
         queries.in_scope(Ticket.project_id, f.project),
         *f.day_range(Ticket.created_at),
         ticket_queries.keyword_clause(f.q),

@@ -86,7 +86,7 @@ def weekly_trend(user, project=None, year: int | None = None, clock=None) -> lis
     if project is None and sees_many_units(user):
         # Across many units the year's rows are fewer than all the units' tickets: read them
         # by date (index on closed_at, created_at), not unit by unit ("+ 0": no unit index).
-        where[0] = permissions.visible(user, Ticket.project_id + 0)
+        where[0] = permissions.visible_ticket(user, Ticket, Ticket.project_id + 0)
     raised = _week_index(Ticket.created_at, fy_start, monday).label("raised")
     closed = _week_index(Ticket.closed_at, fy_start, monday).label("closed")
     rows = db.session.execute(

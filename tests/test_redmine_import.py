@@ -25,13 +25,13 @@ FIRST_RUN = {
     "statuses": (4, 2, 0, 0),
     "workflows": (10, 5, 0, 4),
     "priorities": (3, 1, 0, 0),
-    "issues": (6, 3, 0, 3),
+    "issues": (6, 4, 0, 2),
     "custom_fields": (5, 5, 0, 0),
-    "custom_values": (8, 7, 0, 1),
+    "custom_values": (8, 8, 0, 0),
     "attachments": (5, 0, 0, 5),  # no --files
     "relations": (3, 2, 0, 1),
-    "watchers": (4, 2, 0, 2),
-    "journals": (6, 5, 0, 1),
+    "watchers": (4, 3, 0, 1),
+    "journals": (6, 6, 0, 0),
     "details": (12, 10, 0, 2),
 }
 
@@ -45,7 +45,7 @@ def test_import_counts_each_kind(app, redmine_db):
     assert result.exit_code == 0, result.output
     assert counts_of(result.output) == FIRST_RUN
     assert "no fiscal year in its name" in result.output
-    assert "private: Sanmai has no private tickets yet" in result.output
+    assert "private" not in result.output  # a private issue comes over as a private ticket
 
 
 def test_users_come_with_name_mail_language_admin_and_lock(app, redmine_db):
@@ -139,8 +139,15 @@ def test_a_child_issue_keeps_its_parent_and_closed_time(app, redmine_db):
     assert child.status.name == "完了" and child.closed_at == datetime(2026, 4, 8, 3)
     assert child.priority.name == "通常"  # the project's own copy of 通常
     assert child.assignee is None  # assigned to a group in Redmine
-    assert db.session.get(Ticket, 103) is None  # private
     assert db.session.get(Ticket, 104) is None  # on the fiscal-year project itself
+
+
+def test_a_private_issue_comes_as_a_private_ticket(app, redmine_db):
+    run_import(app, redmine_db)
+    ticket = db.session.get(Ticket, 103)
+    assert ticket.subject == "税額計算の誤り（非公開）" and ticket.is_private
+    assert (ticket.author.login, ticket.assignee.login) == ("yamada", "suzuki")
+    assert db.session.scalars(sa.select(Ticket.id).where(Ticket.is_private)).all() == [103]
 
 
 def test_journals_come_with_notes_private_notes_and_details(app, redmine_db):
@@ -218,7 +225,7 @@ def test_a_run_that_stopped_resumes_where_it_was(app, redmine_db, monkeypatch):
         assert run_import(app, redmine_db).exit_code != 0
     assert db.session.get(Ticket, 102).parent_id is None  # the issues' batch is in
     counts = counts_of(run_import(app, redmine_db).output)
-    assert counts["issues"][1:3] == (0, 0) and counts["journals"][1] == 5
+    assert counts["issues"][1:3] == (0, 0) and counts["journals"][1] == 6
     assert db.session.get(Ticket, 102).parent_id == 101
 
 

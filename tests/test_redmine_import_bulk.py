@@ -75,7 +75,7 @@ def test_a_run_stopped_before_the_rebuild_has_the_next_run_rebuild(
         patch.setattr(search.SearchIndex, "catch_up", stop)
         assert run_import(app, redmine_db).exit_code != 0
     # Everything is in, with the triggers, but the index is behind and says so.
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Journal)) == 5
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Journal)) == 6
     assert search_triggers() == triggers
     assert found(NOTE_WORD) == set() and marker_rows() == 1
     result = run_import(app, redmine_db)
@@ -100,7 +100,7 @@ def test_a_redmine_without_journals_updated_on_is_read(app, redmine_db):
     conn.close()
     first = run_import(app, redmine_db)
     assert first.exit_code == 0, first.output
-    assert counts_of(first.output)["journals"][1] == 5
+    assert counts_of(first.output)["journals"][1] == 6
     assert found(NOTE_WORD) == {SUBJECT_101}
     again = run_import(app, redmine_db)
     assert counts_of(again.output)["journals"][1:3] == (0, 0)

@@ -53,7 +53,7 @@ def yamada_page(client, login, imported):
 
 def test_files_come_over_with_their_bytes_name_author_and_time(client, login, imported):
     counts = counts_of(imported.output)
-    assert counts["attachments"] == (5, 3, 0, 2)
+    assert counts["attachments"] == (5, 4, 0, 1)
     files = attachments_of(101)
     assert sorted(files) == ["log.txt", "screenshot.png"]
     screenshot = files["screenshot.png"]
@@ -74,7 +74,7 @@ def test_the_same_bytes_are_stored_once(app, monkeypatch, redmine_db, redmine_fi
     screenshot = attachments_of(101)["screenshot.png"]
     same = attachments_of(102)["旧姓併記の画面.png"]
     assert screenshot.id != same.id and screenshot.digest == same.digest
-    assert rows(Attachment) == 3
+    assert rows(Attachment) == 4
     assert set(db.session.scalars(sa.select(StoredFile.digest))) == {
         hashlib.sha256(SCREENSHOT).hexdigest(),
         hashlib.sha256(LOG).hexdigest(),
@@ -91,7 +91,7 @@ def test_without_files_attachments_are_skipped_and_the_rest_comes(app, client, l
     result = run_import(app, redmine_db)
     assert result.exit_code == 0, result.output
     assert counts_of(result.output)["attachments"] == (5, 0, 0, 5)
-    assert "attachments: 4 no --files directory given" in result.output
+    assert "attachments: 5 no --files directory given" in result.output
     assert rows(Attachment) == 0 and db.session.get(Ticket, 101) is not None
     login(by_login("yamada"))
     history = client.get("/issues/101").get_data(as_text=True).split('id="history"')[1]
@@ -113,7 +113,7 @@ def test_files_given_on_a_later_run_come_and_their_history_links_them(
     run_import(app, redmine_db)
     result = run_import(app, redmine_db, "--files", str(redmine_files))
     counts = counts_of(result.output)
-    assert counts["attachments"] == (5, 3, 0, 2) and counts["journals"][1:3] == (0, 0)
+    assert counts["attachments"] == (5, 4, 0, 1) and counts["journals"][1:3] == (0, 0)
     screenshot = attachments_of(101)["screenshot.png"]
     login(by_login("yamada"))
     history = client.get("/issues/101").get_data(as_text=True).split('id="history"')[1]
@@ -267,9 +267,9 @@ def test_dry_run_counts_the_new_kinds_and_writes_nothing(app, redmine_db, redmin
     result = run_import(app, redmine_db, "--files", str(redmine_files), "--dry-run")
     assert result.exit_code == 1, result.output  # the missing file
     counts = counts_of(result.output)
-    assert counts["attachments"] == (5, 3, 0, 2)
-    assert counts["relations"] == (3, 2, 0, 1) and counts["watchers"] == (4, 2, 0, 2)
-    assert counts["custom_values"] == (8, 7, 0, 1)
+    assert counts["attachments"] == (5, 4, 0, 1)
+    assert counts["relations"] == (3, 2, 0, 1) and counts["watchers"] == (4, 3, 0, 1)
+    assert counts["custom_values"] == (8, 8, 0, 0)
     for model in (Attachment, Relation, Watcher, CustomField, CustomValue, ImportMap):
         assert rows(model) == 0, model
 

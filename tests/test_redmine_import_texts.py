@@ -1,6 +1,6 @@
 """`flask redmine import --db`: texts converted to Markdown, and ids beside Sanmai's own
-tickets (tests/fixtures/redmine_db.py: issues 101, its child 102 and 106 come over; 103 is
-private, 104 on the fiscal-year project, 105 on a skipped project)."""
+tickets (tests/fixtures/redmine_db.py: issues 101, its child 102, the private 103 and 106 come
+over; 104 is on the fiscal-year project, 105 on a skipped project)."""
 
 import pytest
 import sqlalchemy as sa
@@ -66,10 +66,11 @@ def test_markdown_texts_are_kept_as_they_are(app, redmine_db, redmine_sql, texts
 
 @pytest.fixture
 def references(redmine_sql):
-    """Texts that name issues: 102 (imported), 103 (private, not imported), 999 (none)."""
+    """Texts that name issues: 102 (imported), 105 (on a skipped project, not imported), 999
+    (none)."""
     redmine_sql(
         "UPDATE issues SET description = ? WHERE id = 101",
-        "子チケット #102、非公開の #103、存在しない #999。@#102@ と\n\n<pre>\n#102\n</pre>",
+        "子チケット #102、別プロジェクトの #105、存在しない #999。@#102@ と\n\n<pre>\n#102\n</pre>",
     )
     redmine_sql("UPDATE journals SET notes = ? WHERE id = 204", "親の #101 で対応（チケット#101）")
     redmine_sql(
@@ -83,12 +84,12 @@ def test_beside_sanmais_tickets_issues_get_new_ids_and_references_follow(
 ):
     own = make_ticket(make_unit(), subject="Sanmaiで起票したチケット", description="#1 の件")
     result = run_import(app, redmine_db)
-    assert counts_of(result.output)["issues"] == (6, 3, 0, 3)
-    assert issue_ids() == {101: own.id + 1, 102: own.id + 2, 106: own.id + 3}
+    assert counts_of(result.output)["issues"] == (6, 4, 0, 2)
+    assert issue_ids() == {101: own.id + 1, 102: own.id + 2, 103: own.id + 3, 106: own.id + 4}
     parent, child = db.session.get(Ticket, own.id + 1), db.session.get(Ticket, own.id + 2)
     assert parent.subject == "住民票の写しに旧姓が表示されない"
     assert parent.description == (
-        f"子チケット #{child.id}、非公開の #103、存在しない #999。@#102@ と\n\n```\n#102\n```"
+        f"子チケット #{child.id}、別プロジェクトの #105、存在しない #999。@#102@ と\n\n```\n#102\n```"
     )
     assert child.parent_id == parent.id
     journal = child.journals[0]
@@ -101,7 +102,7 @@ def test_beside_sanmais_tickets_issues_get_new_ids_and_references_follow(
     assert (detail.old_value, detail.new_value) == (None, str(parent.id))
     db.session.refresh(own)
     assert own.description == "#1 の件"  # Sanmai's own ticket is left alone
-    assert make_ticket(own.project).id == own.id + 4  # new tickets come after them
+    assert make_ticket(own.project).id == own.id + 5  # new tickets come after them
 
 
 def test_a_second_run_beside_sanmais_tickets_changes_nothing(
@@ -121,17 +122,18 @@ def test_the_first_runs_choice_holds_and_a_taken_id_is_replaced(
     run_import(app, redmine_db)  # Sanmai had no tickets: ids are kept
     made = make_ticket(db.session.get(Ticket, 101).project, subject="Sanmaiで起票")
     assert made.id == 107  # after Redmine's 106, and Redmine's next issue's id
-    redmine_sql("UPDATE issues SET is_private = 0, updated_on = '2026-05-01' WHERE id = 103")
+    # 104 moves from the fiscal-year project to a unit: it comes over now
+    redmine_sql("UPDATE issues SET project_id = 12, updated_on = '2026-05-01' WHERE id = 104")
     redmine_sql(
         "INSERT INTO issues (id, tracker_id, project_id, subject, description, status_id,"
         " priority_id, author_id, created_on, updated_on, is_private) VALUES (107, 1, 11,"
-        " '新しい課題', '関連 #103 と #107 と #101', 1, 2, 5, '2026-05-01', '2026-05-01', 0)"
+        " '新しい課題', '関連 #104 と #107 と #101', 1, 2, 5, '2026-05-01', '2026-05-01', 0)"
     )
     result = run_import(app, redmine_db)
     assert counts_of(result.output)["issues"][1:3] == (2, 0)
-    # 103 is free and keeps its id; 107 is taken and gets the next free one
-    assert issue_ids() == {101: 101, 102: 102, 103: 103, 106: 106, 107: 108}
-    assert db.session.get(Ticket, 108).description == "関連 #103 と #108 と #101"
+    # 104 is free and keeps its id; 107 is taken and gets the next free one
+    assert issue_ids() == {101: 101, 102: 102, 103: 103, 104: 104, 106: 106, 107: 108}
+    assert db.session.get(Ticket, 108).description == "関連 #104 と #108 と #101"
     assert db.session.get(Ticket, 107).subject == "Sanmaiで起票"
 
 
@@ -156,7 +158,7 @@ def test_a_run_that_stopped_resumes_with_the_ids_it_planned(
             )
         ).all()
     )
-    assert planned == {101: own.id + 1, 102: own.id + 2, 106: own.id + 3}
+    assert planned == {101: own.id + 1, 102: own.id + 2, 103: own.id + 3, 106: own.id + 4}
     run_import(app, redmine_db)
     assert issue_ids() == planned
     assert db.session.get(Ticket, own.id + 1).description.startswith(f"子チケット #{own.id + 2}、")

@@ -59,6 +59,7 @@ class TicketForm(FlaskForm):
         validators=[textfields.length(_l("Decision"), textfields.LONG_TEXT)],
         render_kw={"rows": 3},
     )
+    is_private = BooleanField(_l("Private"))
     attachments = MultipleFileField(_l("Files"))
 
 

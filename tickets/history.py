@@ -39,6 +39,7 @@ LABELS = {
     "parent_id": _l("Parent ticket"),
     "child_id": _l("Child ticket"),
     "decision": _l("Decision"),
+    "is_private": _l("Private"),
 }
 LONG_TEXT = {"description", "decision"}
 
@@ -122,6 +123,8 @@ def _value(name: str, value: str | None, names) -> str | None:
             return formatting.format_date(date.fromisoformat(value))
         except ValueError:
             return value
+    if name == "is_private":
+        return _("Yes") if value == "1" else _("No")
     if name == "done_ratio":
         return f"{value} %"
     return value

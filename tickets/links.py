@@ -82,7 +82,7 @@ def relations_of(ticket: Ticket, user) -> list[Related]:
             t.id: t
             for t in db.session.scalars(
                 sa.select(Ticket)
-                .where(Ticket.id.in_(others), permissions.visible(user, Ticket.project_id))
+                .where(Ticket.id.in_(others), permissions.visible_ticket(user, Ticket))
                 .options(joinedload(Ticket.status), joinedload(Ticket.tracker))
             )
         }

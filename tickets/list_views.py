@@ -219,7 +219,11 @@ def project_ticket_summary(project: Project) -> dict:
 
     ids = [project.id] + ([u.id for u in project.units] if not project.is_unit else [])
     open_ids = sa.select(Status.id).where(Status.is_closed.is_(False))
-    scope = (Ticket.project_id.in_(ids), Ticket.status_id.in_(open_ids))
+    scope = (
+        Ticket.project_id.in_(ids),
+        Ticket.status_id.in_(open_ids),
+        permissions.visible_ticket(current_user, Ticket),  # no private ticket counted unseen
+    )
     rows = db.session.execute(
         sa.select(Tracker, sa.func.count(Ticket.id))
         .join(Ticket, Ticket.tracker_id == Tracker.id)

@@ -77,6 +77,16 @@ class Ticket(db.Model):
         # not from the table's wide rows. The project comes last, so that it is never a
         # second column to seek on (one seek per id and project).
         sa.Index("ix_tickets_id_updated_project", "id", "updated_at", "project_id"),
+        # The few private tickets, for the visibility rule (permissions.visible_ticket).
+        sa.Index(
+            "ix_tickets_private",
+            "id",
+            "project_id",
+            "author_id",
+            "assignee_id",
+            sqlite_where=sa.text("is_private = 1"),  # as SQLAlchemy writes the test
+            postgresql_where=sa.text("is_private"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,6 +110,8 @@ class Ticket(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     closed_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)  # optimistic locking
+    # Seen only by its author, its assignee, facilitators and managers (permissions.py).
+    is_private: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     project: Mapped[Project] = relationship()
     tracker: Mapped[Tracker] = relationship()
@@ -236,6 +248,9 @@ generations.watch(
         "project_id",
         "created_at",
         "closed_at",
+        "is_private",
+        "author",
+        "author_id",
     ],
 )
 # Any ticket written, whatever changed (the totals of the ticket lists and the API).

@@ -210,7 +210,7 @@ def _with_list_relations(stmt: sa.Select, author: bool = True) -> sa.Select:
 def ticket_query(user: User, params, *, default_status: str = "open") -> TicketQuery:
     """Parse Redmine-style `params` (a dict or request.args) into a TicketQuery for `user`."""
     get = params.get
-    query = TicketQuery(user=user, where=[permissions.visible(user, Ticket.project_id)])
+    query = TicketQuery(user=user, where=[permissions.visible_ticket(user, Ticket)])
     where, kept = query.where, query.params
 
     project_key = (get("project_id") or "").strip()
@@ -307,6 +307,19 @@ def ticket_query(user: User, params, *, default_status: str = "open") -> TicketQ
         query.count_key = (user.id, local_today(), named)
         query.keyed_where = tuple(where)
     return query
+
+
+def unseen_ticket_ids(user, ids) -> set[int]:
+    """Of the tickets `ids`, those `user` may not see (permissions.visible_ticket): for
+    pages that show tickets through something else (homework in minutes, a decision's
+    origin), which leave out or blank what is not seen. One query, none when `ids` is empty."""
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return set()
+    seen = db.session.scalars(
+        sa.select(Ticket.id).where(Ticket.id.in_(ids), permissions.visible_ticket(user, Ticket))
+    )
+    return ids - set(seen)
 
 
 def keyword_search(user: User, q: str, offset: int = 0, limit: int = DEFAULT_LIMIT):

@@ -55,6 +55,7 @@ JOURNALED = {
     "done_ratio": "done_ratio",
     "parent_id": "parent_id",
     "decision": "decision",
+    "is_private": "is_private",
 }
 
 
@@ -78,6 +79,8 @@ def done_status() -> Status:
 def _as_text(value) -> str | None:
     if value is None:
         return None
+    if isinstance(value, bool):  # as Redmine's journal keeps is_private
+        return "1" if value else "0"
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
@@ -100,6 +103,8 @@ def _normalise(data: dict) -> dict:
     ):
         if key in out:
             out[column] = _id(out.pop(key))
+    if "is_private" in out:
+        out["is_private"] = bool(out["is_private"])
     for field, (label, limit, multiline) in _TEXTS.items():
         if field in out and (out[field] is not None or field == "subject"):
             out[field] = textfields.checked(
@@ -147,7 +152,11 @@ def _check_parent(ticket: Ticket | None, parent_id: int | None, actor=None, meet
     # A child is journaled on its parent and closes or re-opens it: linking one changes the
     # parent, so seeing it is not enough.
     if parent is None or (
-        actor is not None and not permissions.can_change_ticket(actor, parent, meeting)
+        actor is not None
+        and not (
+            permissions.can_view_ticket(actor, parent)
+            and permissions.can_change_ticket(actor, parent, meeting)
+        )
     ):
         raise errors.Invalid(_("Parent task is invalid."), "parent_id")
     node = parent
@@ -176,6 +185,9 @@ def create_ticket(
         raise errors.Forbidden("add ticket")
     data = _normalise(data)
     _check_subject(data.get("subject", ""))
+    is_private = bool(data.get("is_private"))
+    if is_private and actor is not None and not permissions.can_set_ticket_private(actor, unit):
+        raise errors.Forbidden("set ticket private")
     tracker = db.session.get(Tracker, data.get("tracker_id") or 0) or default_tracker()
     status_id = data.get("status_id") or tracker.default_status_id
     _check_parent(None, data.get("parent_id"), actor, meeting)
@@ -193,6 +205,7 @@ def create_ticket(
         due_date=data.get("due_date"),
         done_ratio=data.get("done_ratio") or 0,
         parent_id=data.get("parent_id"),
+        is_private=is_private,
         author_id=actor.id if actor is not None else data.get("author_id"),
         created_at=now,
         updated_at=now,
@@ -269,6 +282,13 @@ def update_ticket(
         ):
             raise errors.Invalid(_("Parent task is invalid."), "parent_id")
         _check_parent(ticket, changes["parent_id"], actor, meeting)
+    if (
+        "is_private" in changes
+        and bool(changes["is_private"]) != ticket.is_private
+        and actor is not None
+        and not permissions.can_set_ticket_private(actor, ticket.project)
+    ):
+        raise errors.Forbidden("set ticket private")
     if meeting is None and "status_id" in changes and changes["status_id"] != ticket.status_id:
         allowed = {s.id for s in allowed_statuses(actor, ticket)}
         if changes["status_id"] not in allowed:

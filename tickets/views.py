@@ -55,7 +55,7 @@ def load_ticket(ticket_id: int) -> Ticket:
     """The ticket if the current user may see it, else NotFound (404)."""
     ticket = db.session.scalar(
         sa.select(Ticket).where(
-            Ticket.id == ticket_id, permissions.visible(current_user, Ticket.project_id)
+            Ticket.id == ticket_id, permissions.visible_ticket(current_user, Ticket)
         )
     )
     if ticket is None:
@@ -112,7 +112,8 @@ def new(project):
         _check_uploads(form)
         unit = _unit_choice(project, form.project_id.data)
         uploads = _store_uploads(form)
-        ticket = services.create_ticket(current_user, unit, _ticket_data(form), attachments=uploads)
+        data = _ticket_data(form, unit)
+        ticket = services.create_ticket(current_user, unit, data, attachments=uploads)
         db.session.commit()
         flash(_("Ticket #%(id)s was created.", id=ticket.id), "success")
         return redirect(url_for("tickets.show", ticket_id=ticket.id))
@@ -174,8 +175,10 @@ def _initial_statuses(project: Project) -> list[Status]:
     )
 
 
-def _ticket_data(form: TicketForm) -> dict:
-    return {
+def _ticket_data(form: TicketForm, unit: Project) -> dict:
+    """The form's fields; the private flag only from those who may set it (others do not
+    see the checkbox, so its absence says nothing)."""
+    data = {
         "project_id": form.project_id.data,
         "tracker_id": form.tracker_id.data,
         "subject": form.subject.data,
@@ -188,6 +191,9 @@ def _ticket_data(form: TicketForm) -> dict:
         "parent_id": form.parent_id.data or None,
         "done_ratio": form.done_ratio.data or 0,
     }
+    if permissions.can_set_ticket_private(current_user, unit):
+        data["is_private"] = bool(form.is_private.data)
+    return data
 
 
 def _uploads(form) -> list:
@@ -248,7 +254,7 @@ def update(ticket):
             _("Record the decision: it is offered as a result at the next meeting.")
         ]
         return _render_show(ticket, form), 422
-    changes = _ticket_data(form)
+    changes = _ticket_data(form, ticket.project)
     if form.project_id.data != ticket.project_id:
         _unit_choice(ticket.project, form.project_id.data)
     if hooks.is_homework(ticket) or ticket.decision:
@@ -281,7 +287,7 @@ def _needs_decision(ticket: Ticket, form) -> bool:
 
 def _conflict(ticket: Ticket, form) -> list[tuple[str, str, str]]:
     """(field label, current value, the value the second writer sent) where they differ."""
-    mine = _ticket_data(form)
+    mine = _ticket_data(form, ticket.project)
     rows = []
     shown = {
         "subject": (ticket.subject, mine["subject"]),
@@ -318,14 +324,18 @@ def _render_show(ticket: Ticket, form, conflict=None):
     ]
     children = db.session.scalars(
         sa.select(Ticket)
-        .where(Ticket.parent_id == ticket.id)
+        .where(Ticket.parent_id == ticket.id, permissions.visible_ticket(current_user, Ticket))
         .options(sa.orm.joinedload(Ticket.status), sa.orm.joinedload(Ticket.assignee))
         .order_by(Ticket.id)
     ).all()
     backed = hooks.minutes_links(ticket)
+    parent = ticket.parent
     return render_template(
         "tickets/show.html",
         ticket=ticket,
+        parent=parent
+        if parent is not None and permissions.can_view_ticket(current_user, parent)
+        else None,
         form=form,
         conflict=conflict,
         edit_open=conflict is not None or bool(form and any(f.errors for f in form)),

@@ -45,6 +45,7 @@ ATTRIBUTES = {
     "start_date": None,
     "due_date": None,
     "done_ratio": None,
+    "is_private": None,  # "0" / "1", as Sanmai's journal keeps it
 }
 
 _tickets = Ticket.__table__
@@ -69,6 +70,7 @@ _TICKET_UPDATE = (
                 "created_at",
                 "updated_at",
                 "closed_at",
+                "is_private",
             )
         }
         # an edit open in someone's browser is now stale
@@ -156,7 +158,7 @@ def _plan_ids(imp) -> dict[int, int]:
     keep = _keeps_ids(imp)
     reserved = imp.ids["planned_issue"]
     table = redmine.issues
-    columns = ("id", "project_id", "is_private", "tracker_id", "status_id", "priority_id")
+    columns = ("id", "project_id", "tracker_id", "status_id", "priority_id")
     new = [
         row.id
         for row in imp.source.rows(
@@ -213,9 +215,6 @@ def _why_not(imp, row) -> str | None:
         return "its project was not imported"
     if imp.roots.get(unit_id) == unit_id:
         return "on a fiscal-year project itself: Sanmai's tickets belong to a business unit"
-    if row.is_private:
-        # Sanmai shows every ticket to the unit's members: a private issue would be exposed.
-        return "private: Sanmai has no private tickets yet"
     if any(
         imp.ids[kind].get(value) is None
         for kind, value in (
@@ -254,6 +253,8 @@ def _ticket_values(imp, row) -> tuple[dict, str | None]:
         "created_at": row.created_on,
         "updated_at": row.updated_on or row.created_on,
         "closed_at": closed_at,
+        # Seen by its author, assignee, facilitators and managers (permissions.visible_ticket).
+        "is_private": bool(row.is_private),
     }, None
 
 
