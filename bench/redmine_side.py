@@ -178,8 +178,9 @@ def working_copy(source: Path, name: str) -> Path:
 # --- what is asked -------------------------------------------------------------------------
 
 
-def choose(redmine_db: Path) -> dict:
-    """The person, unit, tracker, issue and search words of the run, from Redmine's data."""
+def choose(redmine_db: Path, login: str | None = None) -> dict:
+    """The person (`login`, or the one with most open issues assigned), unit, tracker, issue and
+    search words of the run, from Redmine's data."""
     conn = sqlite3.connect(f"file:{redmine_db}?mode=ro", uri=True)
     one = lambda sql, *args: conn.execute(sql, args).fetchone()  # noqa: E731
     open_issues = "issues i JOIN issue_statuses s ON s.id = i.status_id AND s.is_closed = 0"
@@ -187,17 +188,25 @@ def choose(redmine_db: Path) -> dict:
         "SELECT id FROM projects WHERE parent_id IN "
         "(SELECT id FROM projects WHERE parent_id IS NULL)"
     )
-    user_id, login, mine = one(
-        f"SELECT u.id, u.login, COUNT(*) n FROM {open_issues} "
-        "JOIN users u ON u.id = i.assigned_to_id "
-        "WHERE u.admin = 0 AND u.status = 1 AND u.type = 'User' GROUP BY u.id ORDER BY n DESC, u.id"
+    person = one(
+        f"SELECT u.id, u.login, u.admin, (SELECT COUNT(*) FROM {open_issues} "
+        " WHERE i.assigned_to_id = u.id) n FROM users u "
+        "WHERE u.status = 1 AND u.type = 'User' AND (u.login = ? OR (? IS NULL AND u.admin = 0)) "
+        "ORDER BY n DESC, u.id", login, login
     )  # fmt: skip
-    project_id, unit = one(
+    if person is None:
+        raise SystemExit(f"Redmine's data has no active user {login}")
+    user_id, login, admin, mine = person
+    # An administrator sees every unit; anyone else, one where they have issues.
+    project = one(
         f"SELECT p.id, p.identifier FROM projects p WHERE p.id IN ({units}) "
-        "AND p.id IN (SELECT project_id FROM issues WHERE assigned_to_id = ?) "
+        "AND (? OR p.id IN (SELECT project_id FROM issues WHERE assigned_to_id = ?)) "
         f"ORDER BY (SELECT COUNT(*) FROM {open_issues} WHERE i.project_id = p.id) DESC, p.id",
-        user_id,
+        admin, user_id,
     )  # fmt: skip
+    if project is None:
+        raise SystemExit(f"{login} has no issues assigned: choose another --login")
+    project_id, unit = project
     tracker, unit_open = one(
         f"SELECT t.name, COUNT(*) n FROM {open_issues} JOIN trackers t ON t.id = i.tracker_id "
         "WHERE i.project_id = ? GROUP BY t.id ORDER BY n DESC, t.id", project_id
@@ -212,9 +221,9 @@ def choose(redmine_db: Path) -> dict:
     conn.close()
     rare = min((n, w) for w, n in hits.items() if n and w in SURNAMES)[1]
     return {
-        "login": login, "user_open_issues": mine, "unit": unit, "tracker": tracker,
-        "unit_open_issues_of_tracker": unit_open, "issue": issue[0], "issue_children": issue[1],
-        "issue_journals": issue[2],
+        "login": login, "admin": bool(admin), "user_open_issues": mine, "unit": unit,
+        "tracker": tracker, "unit_open_issues_of_tracker": unit_open, "issue": issue[0],
+        "issue_children": issue[1], "issue_journals": issue[2],
         "words": {w: hits[w] for w in (WORD_2, WORD_LONG, rare)}, "rare": rare,
     }  # fmt: skip
 
@@ -449,7 +458,8 @@ def sanmai_version() -> str:
 
 def run(args, data: Path, manifest: dict) -> dict:
     sanmai_db = ensure_import(data)
-    c = choose(data)
+    c = choose(data, args.login)
+    password = manifest["admin_password"] if c["admin"] else PASSWORD
     print(
         f"as {c['login']} ({c['user_open_issues']} open issues); unit {c['unit']}, "
         f"tracker {c['tracker']}; issue #{c['issue']}; words {c['words']}",
@@ -483,7 +493,7 @@ def run(args, data: Path, manifest: dict) -> dict:
             Side("sanmai", gunicorn.base, gunicorn.proc.pid, sanmai_key),
         ]
         for side in sides:
-            side.log_in(c["login"], PASSWORD)
+            side.log_in(c["login"], password)
         check_same_issue(sides, c["issue"])
         ids = tracker_ids(sides, c["tracker"])
         print(f"measuring ({args.samples} requests each, alternating) …", flush=True)
@@ -509,6 +519,7 @@ def main(argv=None) -> int:
     parser.add_argument("--samples", type=int, default=30, help="requests of each, each side")
     parser.add_argument("--seconds", type=float, default=20, help="of the concurrent clients")
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--login", help="ask as this user (default: most open issues assigned)")
     parser.add_argument("--data", type=Path, help="the Redmine data (default: by its size)")
     for name in vars(Scale()):
         parser.add_argument(f"--{name}", type=int, help="the data's size (redmine_data.py)")
