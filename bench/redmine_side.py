@@ -45,6 +45,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import sqlite3
 import sys
 import tempfile
@@ -531,6 +532,8 @@ def main(argv=None) -> int:
     sized = DATA / f"redmine-{named}.sqlite3" if wanted else redmine_data.DEFAULT_OUT
     data = (args.data or sized).resolve()
     data.parent.mkdir(parents=True, exist_ok=True)
+    # Terminated (a timeout, a CI job cancelled): unwind, so that both servers are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         manifest = ensure_data(data, wanted)
         report = run(args, data, manifest)
