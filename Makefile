@@ -19,7 +19,7 @@ APT_TEST := chromium poppler-utils slapd ldap-utils openssl nginx-light redmine 
 
 .PHONY: run test serve setup setup-test db demo system-deps system-deps-test translations \
 	messages lint format bench bench-data bench-redmine-data \
-	bench-redmine-import clean help
+	bench-redmine-import bench-redmine clean help
 
 help:
 	@echo "make run    set up and start the app on SQLite with demo data"
@@ -107,6 +107,12 @@ bench-redmine-data: setup
 # DATABASE_URL naming a PostgreSQL server): bench/results/redmine-import.json.
 bench-redmine-import: setup $(VENV)/.bench-installed
 	$(VENV)/bin/python bench/redmine_import.py $(REDMINE_IMPORT_ARGS)
+
+# Sanmai beside Redmine on the same data, in one run: bench/results/redmine.json
+# (REDMINE_BENCH_ARGS="--issues 2000 --journals 10000" for a small data set).
+bench-redmine: setup $(VENV)/.bench-installed
+	@APT="redmine redmine-sqlite thin" ./scripts/ensure-apt
+	$(VENV)/bin/python bench/redmine_side.py $(REDMINE_BENCH_ARGS)
 
 clean:
 	rm -rf .tools $(VENV) instance

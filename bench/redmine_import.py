@@ -39,12 +39,12 @@ SQLITE_FILE = ROOT / "bench" / "data" / "redmine-import.db"
 TARGET = {"wall_s": 300, "peak_rss_mb": 1024}
 
 
-def sanmai_database(kind: str) -> str:
+def sanmai_database(kind: str, sqlite_file: Path = SQLITE_FILE) -> str:
     """A fresh, empty Sanmai database of `kind`; its URL."""
     if kind == "sqlite":
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{SQLITE_FILE}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{SQLITE_FILE}"
+            Path(f"{sqlite_file}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{sqlite_file}"
     server = os.environ.get("DATABASE_URL", "")
     if not server.startswith("postgresql"):
         raise SystemExit("PostgreSQL: set DATABASE_URL to a server, e.g. "
@@ -87,14 +87,21 @@ def measured(done: subprocess.CompletedProcess) -> dict:
     }
 
 
-def run_one(kind: str, redmine: Path) -> dict:
-    url = sanmai_database(kind)
+def installed(url: str) -> dict:
+    """Make the database at `url` as an installation does (`flask db upgrade`, `flask setup`);
+    the environment of flask commands on it."""
     instance = tempfile.mkdtemp(prefix="sanmai-redmine-import-")
     env = dict(os.environ, DATABASE_URL=url, SANMAI_INSTANCE_DIR=instance)
     for step in (["db", "upgrade"], ["setup"]):
         done = flask(step, env)
         if done.returncode:
             raise SystemExit(f"flask {' '.join(step)} failed:\n{done.stderr[-2000:]}")
+    return env
+
+
+def run_one(kind: str, redmine: Path) -> dict:
+    url = sanmai_database(kind)
+    env = installed(url)
     result = {"sanmai_database": url.split("@")[-1]}
     for run in ("first", "second"):
         print(f"{kind}: {run} import …", flush=True)

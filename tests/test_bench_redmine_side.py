@@ -1,0 +1,44 @@
+"""bench/redmine_side.py: a row's ratio says how many times Sanmai is ahead of Redmine."""
+
+import pytest
+
+from bench.redmine_side import row, table
+
+
+def test_a_request_time_ratio_is_redmines_time_over_sanmais():
+    r = row("/issues.json?limit=100", "read", 1000.0, 25.0)
+    assert (r["ratio"], r["target_ratio"], r["met"], r["unit"]) == (40.0, 10, True, "ms")
+
+
+def test_a_write_ahead_less_than_five_times_misses_its_target():
+    r = row("create an issue (REST)", "write", 200.0, 50.0)
+    assert (r["ratio"], r["met"]) == (4.0, False)
+
+
+def test_throughput_ratio_is_sanmais_requests_over_redmines():
+    r = row("4 clients", "concurrent", 1.0, 30.0)
+    assert (r["ratio"], r["target_ratio"], r["met"], r["unit"]) == (30.0, 25, True, "requests/s")
+
+
+@pytest.mark.parametrize(
+    ("redmine", "sanmai", "met"), [(270.0, 270.0, True), (270.0, 555.0, False)]
+)
+def test_memory_is_met_when_sanmai_uses_no_more_than_redmine(redmine, sanmai, met):
+    assert row("memory", "memory", redmine, sanmai)["met"] is met
+
+
+def test_a_side_without_a_value_has_no_ratio():
+    r = row("search", "read", None, 25.0)
+    assert (r["ratio"], r["met"]) == (None, None)
+
+
+def test_the_table_shows_each_sides_value_the_ratio_and_the_verdict():
+    rows = [
+        row("search 回答", "read", 500.0, 160.0, redmine_p95=620.0, sanmai_p95=180.0),
+        row("memory", "memory", 271.0, 555.0),
+    ]
+    lines = table(rows).splitlines()
+    assert "Redmine" in lines[0] and "ratio" in lines[0]
+    assert lines[2].split()[2:] == ["ms", "p50", "500.0", "620.0", "—", "160.0", "180.0", "—",
+                                    "3.1×", "10×", "MISSED"]  # fmt: skip
+    assert lines[3].split()[-4:] == ["—", "0.5×", "1×", "MISSED"]
