@@ -47,7 +47,10 @@ def redmine_version(root: Path = REDMINE_ROOT) -> str:
 
 
 def environment(db: Path) -> dict:
-    env = dict(os.environ, RAILS_ENV="production", DATABASE_URL=f"sqlite3:{Path(db).resolve()}")
+    # A busy timeout as Redmine's own database.yml has: Redmine writes now and then (a
+    # user's preferences) and a second server process then waits rather than fails.
+    url = f"sqlite3:{Path(db).resolve()}?timeout=5000"
+    env = dict(os.environ, RAILS_ENV="production", DATABASE_URL=url)
     env.pop("RAILS_LOG_TO_STDOUT", None)
     return env
 
