@@ -37,33 +37,37 @@ RELATION = {"id": 9, "issue_id": 1, "issue_to_id": 2, "relation_type": "relates"
 
 
 class FakeRedmine:
-    """Redmine's answers to the staging's requests; `asked` records each issue asked for, and
-    `failing` the issue whose request fails as an unreachable Redmine's does."""
+    """Redmine's answers to the staging's requests; `asked` records each issue asked for,
+    `listed` each page of the list, and `failing` is the issue whose request fails as an
+    unreachable Redmine's does."""
 
     url = "http://redmine.example.jp"
 
     def __init__(self, issues: list[dict]):
         self.issues = issues
         self.asked: list[tuple[int, str]] = []
+        self.listed: list[int] = []  # the offsets of the list's pages asked for
         self.failing: int | None = None
 
     def response(self, path, **params):
         return SimpleNamespace(status_code=200, json=lambda: {"custom_fields": []})
 
     def pages(self, path, name, **params):
-        if path == "/issues.json":
-            return iter(self.issues)
         if path == "/projects.json":
             return iter([{"id": 1, "name": "課1", "identifier": "ka1"}])
         return iter([])
 
     def get(self, path, **params):
+        if path == "/issues.json":
+            self.listed.append(params["offset"])
+            page = self.issues[params["offset"] : params["offset"] + params["limit"]]
+            return {"issues": page, "total_count": len(self.issues)}
         if path.startswith("/issues/"):
             number = int(path.removeprefix("/issues/").removesuffix(".json"))
             if number == self.failing:
                 raise SourceError("cannot reach Redmine at http://redmine.example.jp")
             self.asked.append((number, params["include"]))
-            shown = next(i for i in self.issues if i["id"] == number)
+            shown = next(i for i in reversed(self.issues) if i["id"] == number)  # as it is now
             journal = {
                 "id": 100 + number,
                 "user": {"id": 5},
@@ -130,9 +134,24 @@ def test_a_run_redmine_stopped_keeps_what_it_fetched_and_the_next_fetches_the_re
     client.failing = 4
     with pytest.raises(SourceError):
         stage(client, staging)
+    assert sorted(client.listed) == [0, 2, 4]  # every page of the list
     assert staged(staging, redmine.issues, "id") == [(1,), (2,), (3,)]
     assert staged(staging, redmine.journals, "journalized_id") == [(1,), (2,), (3,)]
     client.failing, client.asked = None, []
     stage(client, staging)
     assert [number for number, _ in client.asked] == [4, 5, 6]
     assert staged(staging, redmine.issues, "id") == [(n,) for n in range(1, 7)]
+
+
+def test_an_issue_changed_while_listed_shows_twice_and_is_staged_once_as_it_is_now(
+    staging, monkeypatch
+):
+    monkeypatch.setattr(rest, "PAGE", 2)
+    changed = listed_issue(1, 1) | {"updated_on": "2026-11-21T01:00:00Z", "subject": "変更後"}
+    client = FakeRedmine([listed_issue(1, 1), listed_issue(2, 1), changed])
+    stage(client, staging)
+    assert [number for number, _ in client.asked] == [1, 2]
+    assert staged(staging, redmine.issues, "id", "subject") == [
+        (1, "変更後"),
+        (2, "住民票の写しの交付 2"),
+    ]

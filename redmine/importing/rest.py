@@ -4,7 +4,8 @@ importer serves both sources.
 
 The staging file lives in the instance folder, named after the URL, and is kept: a second
 run lists the issues again (`/issues.json?status_id=*&sort=updated_on&include=relations`,
-100 a page, which carries every column of an issue and its relations) and asks for an issue
+100 a page, a few pages at a time, which carries every column of an issue and its
+relations) and asks for an issue
 with its journals, attachments and watchers (`/issues/N.json?include=...`, a few requests
 at a time over keep-alive connections, project by project) only where the issue is new, its updated_on changed
 or its relations did (adding a relation changes no updated_on); its relations are the
@@ -271,16 +272,31 @@ def _issue_row(issue: dict) -> dict:
 
 
 def _stage_issues(client: Client, engine, progress, files: Path, fields_listed: bool) -> None:
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        _stage_issues_with(pool, client, engine, progress, files, fields_listed)
+
+
+def _listed_issues(pool: ThreadPoolExecutor, client: Client) -> list[dict]:
+    """Every issue as the list shows it: the first page says how many there are, and the
+    other pages are asked for side by side."""
+    params = {"status_id": "*", "sort": "updated_on", "include": "relations", "limit": PAGE}
+    first = client.get("/issues.json", offset=0, **params)
+    offsets = range(PAGE, first.get("total_count", 0), PAGE)
+    pages = pool.map(lambda offset: client.get("/issues.json", offset=offset, **params), offsets)
+    return [issue for answer in (first, *pages) for issue in answer.get("issues", [])]
+
+
+def _stage_issues_with(pool, client: Client, engine, progress, files: Path, fields_listed):
     issues = redmine.issues
     with engine.connect() as conn:
         staged = dict(conn.execute(sa.select(issues.c.id, issues.c.updated_on)).all())
         relations = rest_links.staged_relations(conn)
-    listed, shown = [], {}
-    for issue in client.pages(
-        "/issues.json", "issues", status_id="*", sort="updated_on", include="relations"
-    ):
-        listed.append(_issue_row(issue))
+    # An issue changed while the pages were read may show twice: as it is now counts.
+    rows, shown = {}, {}
+    for issue in _listed_issues(pool, client):
+        rows[issue["id"]] = _issue_row(issue)
         shown[issue["id"]] = issue.get("relations") or []
+    listed = list(rows.values())
     # A relation added or removed changes no issue's updated_on (only a journal is added):
     # the list shows each issue's relations, and an issue whose differ is fetched again.
     # Asked for project by project: Redmine writes the key's user's "recently used projects"
@@ -311,12 +327,11 @@ def _stage_issues(client: Client, engine, progress, files: Path, fields_listed: 
         return issue
 
     done = 0
-    with ThreadPoolExecutor(PARALLEL) as pool:
-        for batch in _fetched(pool, fetch, wanted):
-            _stage_batch(engine, batch, files, fields_listed)
-            done += len(batch)
-            if progress:
-                progress(done, len(wanted))
+    for batch in _fetched(pool, fetch, wanted):
+        _stage_batch(engine, batch, files, fields_listed)
+        done += len(batch)
+        if progress:
+            progress(done, len(wanted))
 
 
 def _fetched(pool: ThreadPoolExecutor, fetch, rows: list[dict]):
