@@ -54,6 +54,7 @@ class FakeRedmine:
 
     def pages(self, path, name, **params):
         if path == "/projects.json":
+            self.projects_asked = params
             return iter([{"id": 1, "name": "課1", "identifier": "ka1"}])
         return iter([])
 
@@ -155,3 +156,10 @@ def test_an_issue_changed_while_listed_shows_twice_and_is_staged_once_as_it_is_n
         (1, "変更後"),
         (2, "住民票の写しの交付 2"),
     ]
+
+
+def test_projects_are_asked_for_whatever_their_status(staging):
+    # Redmine 5 lists only active projects by default: a closed one's issues would be lost.
+    client = FakeRedmine([listed_issue(1, 1)])
+    stage(client, staging)
+    assert client.projects_asked == {"set_filter": 1, "f[]": "status", "op[status]": "*"}

@@ -22,7 +22,8 @@ What the REST API does not give, and what the staging rows hold instead:
 - users' language: none (the import makes them Japanese-speaking);
 - users' directory (auth source): none;
 - projects' nested-set `lft`: none (the importer orders projects by their parents anyway);
-  archived projects and their issues are not listed by Redmine at all;
+  archived projects and their issues are not listed by Redmine at all (closed ones are,
+  when asked for every status);
 - journals' `updated_on` (when notes were edited): none, so an edited note comes over again
   only when its issue changes;
 - positions of trackers, statuses, priorities and custom fields: the order Redmine lists
@@ -65,6 +66,9 @@ PARALLEL = 4
 AHEAD = 2 * PARALLEL  # fetched ahead of the batch being staged
 # The list already shows the relations; children are the issues whose parent is listed.
 INCLUDE = "journals,attachments,watchers"
+# Redmine 5 lists only active projects unless asked for any status (closed ones too; an
+# archived one is listed by none); an older Redmine ignores the filter and lists them all.
+EVERY_STATUS = {"set_filter": 1, "f[]": "status", "op[status]": "*"}
 
 
 def staging_path(folder: Path, url: str) -> Path:
@@ -181,7 +185,7 @@ def _stage_people(client: Client, conn) -> None:
             "created_on": _time(project.get("created_on")),
             "updated_on": _time(project.get("updated_on")),
         }
-        for project in client.pages("/projects.json", "projects")
+        for project in client.pages("/projects.json", "projects", **EVERY_STATUS)
     ]
     _replace(conn, redmine.projects, projects)
     members, member_roles = [], []
