@@ -6,8 +6,8 @@ DATABASE_URL (sqlite3:/path), which wins over database.yml.
 (`rails server`, one single-threaded process on 127.0.0.1, its pid file in a temporary
 directory so that servers on other files can run beside it) until the `with` block ends,
 when it is stopped by its process id (`log_requests=True`: Rails' request log goes to the
-server's own log rather than the shared production.log). A server that does not answer in time, or exits, is
-an error naming its log.
+server's own log rather than the shared production.log). A server that does not answer in
+time, or exits, is an error naming its log.
 """
 
 from __future__ import annotations

@@ -5,16 +5,16 @@ importer serves both sources.
 The staging file lives in the instance folder, named after the URL, and is kept: a second
 run lists the issues again (`/issues.json?status_id=*&sort=updated_on&include=relations`,
 100 a page, a few pages at a time, which carries every column of an issue and its
-relations) and asks for an issue
-with its journals, attachments and watchers (`/issues/N.json?include=...`, a few requests
-at a time over keep-alive connections, project by project) only where the issue is new, its updated_on changed
-or its relations did (adding a relation changes no updated_on); its relations are the
-listed ones. The attachments' bytes are downloaded into the files directory beside the
-staging file (rest_links.py), each once. Users, groups and their members, projects,
-memberships, roles, trackers, statuses, priorities and issue custom fields are read afresh
-every run (hundreds of rows). Issues are staged a hundred at a time, each hundred with all
-it brings in one transaction of a few statements, so a run that stops half-way resumes after
-the last issues it staged.
+relations) and asks for an issue with its journals, attachments and watchers
+(`/issues/N.json?include=...`, a few requests at a time over keep-alive connections,
+project by project) only where the issue is new, its updated_on changed or its relations
+did (adding a relation changes no updated_on); its relations are the listed ones. The
+attachments' bytes are downloaded into the files directory beside the staging file
+(rest_links.py), each once. Users, groups and their members, projects (whatever their
+status), memberships, roles, trackers, statuses, priorities and issue custom fields are read
+afresh every run (hundreds of rows). Issues are staged a hundred at a time, each hundred
+with all it brings in one transaction of a few statements, so a run that stops half-way
+resumes after the last issues it staged.
 
 What the REST API does not give, and what the staging rows hold instead:
 - users' password hashes and salts: none, so people brought in this way have no password
