@@ -104,7 +104,8 @@ bench-redmine-data: setup
 	$(VENV)/bin/python bench/redmine_data.py $(REDMINE_DATA_ARGS)
 
 # Time that import into a fresh Sanmai database (REDMINE_IMPORT_ARGS="--database both" with
-# DATABASE_URL naming a PostgreSQL server): bench/results/redmine-import.json.
+# DATABASE_URL naming a PostgreSQL server; "--source rest [--servers 2]" through Redmine's
+# REST API, Redmine serving the file): bench/results/redmine-import.json.
 bench-redmine-import: setup $(VENV)/.bench-installed
 	$(VENV)/bin/python bench/redmine_import.py $(REDMINE_IMPORT_ARGS)
 

@@ -3,7 +3,7 @@
 the second finds nothing changed.
 
     .venv/bin/python bench/redmine_import.py [--redmine bench/data/redmine.sqlite3]
-        [--database sqlite|postgresql|both]
+        [--database sqlite|postgresql|both] [--source db|rest [--servers N]]
 
 The Sanmai database is made as an installation makes it (`flask db upgrade`, `flask setup`):
 on SQLite the file bench/data/redmine-import.db; on PostgreSQL, with DATABASE_URL naming a
@@ -12,6 +12,10 @@ overrides the name). Each import runs as its own process under /usr/bin/time -v,
 its wall time and peak resident memory; the table of counts it prints is kept. The results
 go to bench/results/redmine-import.json, one entry per database (a run for one keeps the
 other's), with the machine's facts and the load average before and after each run.
+
+`--source rest` instead times the REST path (`flask redmine import --url … --key …`) against
+Redmine serving the same file, once, into a fresh SQLite database (bench/redmine_rest.py
+says what is measured); its entry is `rest` → `<N>_process` in the same file.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.dataset.sink import postgres_url  # noqa: E402
 from bench.redmine_data import DEFAULT_OUT  # noqa: E402
+from bench.redmine_rest import redmine_servers, request_times, timed_import  # noqa: E402
 from bench.report import machine_facts  # noqa: E402
 
 FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "app"]
@@ -121,10 +126,55 @@ def run_one(kind: str, redmine: Path) -> dict:
     return result
 
 
+def run_rest(redmine: Path, manifest: dict, servers: int) -> dict:
+    """One import through Redmine's REST API (bench/redmine_rest.py) into a fresh Sanmai
+    SQLite database, with Redmine serving `redmine` from `servers` processes."""
+    url = sanmai_database("sqlite")
+    instance = tempfile.mkdtemp(prefix="sanmai-redmine-rest-")
+    env = dict(os.environ, DATABASE_URL=url, SANMAI_INSTANCE_DIR=instance)
+    for step in (["db", "upgrade"], ["setup"]):
+        done = flask(step, env)
+        if done.returncode:
+            raise SystemExit(f"flask {' '.join(step)} failed:\n{done.stderr[-2000:]}")
+    with redmine_servers(redmine, servers, SQLITE_FILE.parent) as served:
+        print(f"rest: {servers} Redmine process(es) at {served.url}; import …", flush=True)
+        command = ["/usr/bin/time", "-v", *FLASK, "redmine", "import", "--url", served.url,
+                   "--key", manifest["admin_key"]]  # fmt: skip
+        timed = timed_import(command, env, served, ROOT)
+        logs = served.logs
+    done = subprocess.CompletedProcess(command, process_status(timed), timed.pop("stdout"),
+                                       timed.pop("stderr"))  # fmt: skip
+    if done.returncode:
+        print(done.stdout[-3000:], done.stderr[-3000:], sep="\n", file=sys.stderr)
+    result = measured(done) | timed
+    result["issues_per_s"] = round(result["issues_fetched"] / result["wall_s"], 1)
+    result["redmine_processes"] = servers
+    result["redmine_requests"] = request_times(logs)
+    print(f"  {result['issues_fetched']} issues fetched at {result['fetch_rate_per_s']}/s; "
+          f"{result['wall_s']} s wall in all ({result['issues_per_s']} issues/s), import "
+          f"{result['cpu_s']} s CPU, Redmine {result['redmine_cpu_s']} s CPU, exit "
+          f"{result['exit_status']}", flush=True)  # fmt: skip
+    return result
+
+
+def process_status(timed: dict) -> int:
+    found = re.search(r"Exit status: (\d+)", timed["stderr"])
+    return int(found.group(1)) if found else 1
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--redmine", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="sqlite")
+    parser.add_argument(
+        "--source",
+        choices=("db", "rest"),
+        default="db",
+        help="rest: through a running Redmine's REST API (SQLite only)",
+    )
+    parser.add_argument("--servers", type=int, default=1,
+                        help="with --source rest: Redmine processes (more than one: behind "
+                             "nginx)")  # fmt: skip
     args = parser.parse_args(argv)
     redmine = args.redmine.resolve()
     manifest_path = Path(f"{redmine}.json")
@@ -133,14 +183,27 @@ def main(argv=None) -> int:
     manifest = json.loads(manifest_path.read_text())
     kinds = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if args.source == "rest":
+        entry = run_rest(redmine, manifest, args.servers)
+        entry["when"] = datetime.now(UTC).isoformat(timespec="seconds")
+        entry["machine"] = machine_facts("")
+        entry["redmine_data"] = {key: manifest[key] for key in ("redmine", "seed", "scale",
+                                                                "counts")}  # fmt: skip
+        # one entry per count of Redmine processes; the --db results are kept as they are
+        results.setdefault("rest", {})[f"{args.servers}_process"] = entry
+        kinds = ()
     for kind in kinds:
         entry = run_one(kind, redmine)
         entry["when"] = datetime.now(UTC).isoformat(timespec="seconds")
         entry["machine"] = machine_facts(os.environ.get("DATABASE_URL", "") if kind ==
                                          "postgresql" else "")  # fmt: skip
         results[kind] = entry
-    results["redmine"] = {key: manifest[key] for key in ("redmine", "seed", "scale", "counts")}
-    results["target"] = TARGET
+    if kinds:
+        results["redmine"] = {key: manifest[key] for key in ("redmine", "seed", "scale",
+                                                             "counts")}  # fmt: skip
+        results["target"] = TARGET
+    else:
+        results["rest"]["target"] = {"issues_per_s": 20}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
     print(f"results: {RESULTS}")

@@ -5,8 +5,9 @@ DATABASE_URL (sqlite3:/path), which wins over database.yml.
 `rake(db, task)` runs one of Redmine's rake tasks on the file; `RedmineServer(db)` serves it
 (`rails server`, one single-threaded process on 127.0.0.1, its pid file in a temporary
 directory so that servers on other files can run beside it) until the `with` block ends,
-when it is stopped by its process id. A server that does not answer in time, or exits, is
-an error naming its log.
+when it is stopped by its process id (`log_requests=True`: Rails' request log goes to the
+server's own log rather than the shared production.log). A server that does not answer in
+time, or exits, is an error naming its log.
 """
 
 from __future__ import annotations
@@ -46,7 +47,10 @@ def redmine_version(root: Path = REDMINE_ROOT) -> str:
 
 
 def environment(db: Path) -> dict:
-    env = dict(os.environ, RAILS_ENV="production", DATABASE_URL=f"sqlite3:{Path(db).resolve()}")
+    # A busy timeout as Redmine's own database.yml has: Redmine writes now and then (a
+    # user's preferences) and a second server process then waits rather than fails.
+    url = f"sqlite3:{Path(db).resolve()}?timeout=5000"
+    env = dict(os.environ, RAILS_ENV="production", DATABASE_URL=url)
     env.pop("RAILS_LOG_TO_STDOUT", None)
     return env
 
@@ -72,8 +76,11 @@ class RedmineServer:
     """`with RedmineServer(db) as redmine: redmine.get("/issues.json", key)`."""
 
     def __init__(self, db: Path, port: int | None = None, log: Path | None = None,
-                 root: Path = REDMINE_ROOT, timeout: float = 120):  # fmt: skip
+                 root: Path = REDMINE_ROOT, timeout: float = 120,
+                 log_requests: bool = False):  # fmt: skip
         self.db, self.root, self.timeout = Path(db), root, timeout
+        # Rails' request log into `log` rather than the shared production.log
+        self.log_requests = log_requests
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log or Path(tempfile.gettempdir()) / f"redmine-{self.port}.log"
@@ -87,7 +94,9 @@ class RedmineServer:
             self.process = subprocess.Popen(
                 ["ruby", "bin/rails", "server", "-e", "production", "-b", "127.0.0.1",
                  "-p", str(self.port), "-P", str(pidfile)],
-                cwd=self.root, env=environment(self.db), stdout=out, stderr=subprocess.STDOUT,
+                cwd=self.root, stdout=out,
+                env=environment(self.db) | ({"RAILS_LOG_TO_STDOUT": "1"} if self.log_requests
+                                            else {}), stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + self.timeout

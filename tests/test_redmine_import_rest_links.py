@@ -50,7 +50,7 @@ def rows(engine, table, *columns):
 def test_custom_fields_not_listed_are_known_by_the_issues_that_show_them(staging, tmp_path):
     with staging.begin() as conn:
         listed = rest_links.stage_custom_fields(Refusing(), conn)
-        rest_links.stage_issue_links(conn, issue(), tmp_path, listed)
+        rest_links.stage_issue_links(conn, [issue()], tmp_path, listed)
     assert not listed
     assert rows(staging, redmine.custom_fields, "id", "name", "field_format", "multiple") == [
         (3, "受付窓口", "string", True),
@@ -66,7 +66,7 @@ def test_custom_fields_not_listed_are_known_by_the_issues_that_show_them(staging
 def test_an_issue_staged_again_keeps_the_ids_of_what_it_keeps(staging, tmp_path):
     (tmp_path / "11").write_bytes(b"x")
     with staging.begin() as conn:
-        rest_links.stage_issue_links(conn, issue(), tmp_path, True)
+        rest_links.stage_issue_links(conn, [issue()], tmp_path, True)
     watchers = rows(staging, redmine.watchers, "user_id", "id")
     values = rows(staging, redmine.custom_values, "value", "id")
     changed = issue(
@@ -78,7 +78,7 @@ def test_an_issue_staged_again_keeps_the_ids_of_what_it_keeps(staging, tmp_path)
         attachments=[],
     )
     with staging.begin() as conn:
-        rest_links.stage_issue_links(conn, changed, tmp_path, True)
+        rest_links.stage_issue_links(conn, [changed], tmp_path, True)
     assert rows(staging, redmine.watchers, "user_id", "id") == [w for w in watchers if w[0] == 6]
     kept = dict(values)["R8-0012"]
     after = dict(rows(staging, redmine.custom_values, "value", "id"))

@@ -4,14 +4,17 @@ importer serves both sources.
 
 The staging file lives in the instance folder, named after the URL, and is kept: a second
 run lists the issues again (`/issues.json?status_id=*&sort=updated_on&include=relations`,
-100 a page, which carries every column of an issue and its relations) and asks for an issue
-with its journals, attachments, relations and watchers (`/issues/N.json?include=...`) only
-where the issue is new, its updated_on changed or its relations did (adding a relation
-changes no updated_on). The attachments' bytes are downloaded into the files directory
-beside the staging file (rest_links.py), each once. Users, groups and their members,
-projects, memberships, roles, trackers, statuses, priorities and issue custom fields are read
-afresh every run (hundreds of rows). An issue and all it brings are committed together, so
-a run that stops half-way resumes after the last issue it staged.
+100 a page, a few pages at a time, which carries every column of an issue and its
+relations) and asks for an issue with its journals, attachments and watchers
+(`/issues/N.json?include=...`, a few requests at a time over keep-alive connections,
+project by project) only where the issue is new, its updated_on changed or its relations
+did (adding a relation changes no updated_on); its relations are the listed ones. The
+attachments' bytes are downloaded into the files directory beside the staging file
+(rest_links.py), each once. Users, groups and their members, projects (whatever their
+status), memberships, roles, trackers, statuses, priorities and issue custom fields are read
+afresh every run (hundreds of rows). Issues are staged a hundred at a time, each hundred
+with all it brings in one transaction of a few statements, so a run that stops half-way
+resumes after the last issues it staged.
 
 What the REST API does not give, and what the staging rows hold instead:
 - users' password hashes and salts: none, so people brought in this way have no password
@@ -19,7 +22,8 @@ What the REST API does not give, and what the staging rows hold instead:
 - users' language: none (the import makes them Japanese-speaking);
 - users' directory (auth source): none;
 - projects' nested-set `lft`: none (the importer orders projects by their parents anyway);
-  archived projects and their issues are not listed by Redmine at all;
+  archived projects and their issues are not listed by Redmine at all (closed ones are,
+  when asked for every status);
 - journals' `updated_on` (when notes were edited): none, so an edited note comes over again
   only when its issue changes;
 - positions of trackers, statuses, priorities and custom fields: the order Redmine lists
@@ -42,9 +46,11 @@ a file that cannot be fetched) stops the run there; the next resumes.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
+from itertools import islice
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -52,12 +58,17 @@ import sqlalchemy as sa
 from redmine.importing import rest_links
 from redmine.importing import source as redmine
 from redmine.importing.rest_client import PAGE, Client
-from redmine.importing.source import Source
+from redmine.importing.source import Source, SourceError
 
 # Issues asked for at once: a Redmine behind several workers answers them side by side; a
-# single-process one answers in turn, while this side stages the previous answer.
+# single-process one answers in turn, while this side stages the previous answers.
 PARALLEL = 4
-INCLUDE = "journals,attachments,relations,watchers,children"
+AHEAD = 2 * PARALLEL  # fetched ahead of the batch being staged
+# The list already shows the relations; children are the issues whose parent is listed.
+INCLUDE = "journals,attachments,watchers"
+# Redmine 5 lists only active projects unless asked for any status (closed ones too; an
+# archived one is listed by none); an older Redmine ignores the filter and lists them all.
+EVERY_STATUS = {"set_filter": 1, "f[]": "status", "op[status]": "*"}
 
 
 def staging_path(folder: Path, url: str) -> Path:
@@ -174,7 +185,7 @@ def _stage_people(client: Client, conn) -> None:
             "created_on": _time(project.get("created_on")),
             "updated_on": _time(project.get("updated_on")),
         }
-        for project in client.pages("/projects.json", "projects")
+        for project in client.pages("/projects.json", "projects", **EVERY_STATUS)
     ]
     _replace(conn, redmine.projects, projects)
     members, member_roles = [], []
@@ -265,24 +276,45 @@ def _issue_row(issue: dict) -> dict:
 
 
 def _stage_issues(client: Client, engine, progress, files: Path, fields_listed: bool) -> None:
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        _stage_issues_with(pool, client, engine, progress, files, fields_listed)
+
+
+def _listed_issues(pool: ThreadPoolExecutor, client: Client) -> list[dict]:
+    """Every issue as the list shows it: the first page says how many there are, and the
+    other pages are asked for side by side."""
+    params = {"status_id": "*", "sort": "updated_on", "include": "relations", "limit": PAGE}
+    first = client.get("/issues.json", offset=0, **params)
+    offsets = range(PAGE, first.get("total_count", 0), PAGE)
+    pages = pool.map(lambda offset: client.get("/issues.json", offset=offset, **params), offsets)
+    return [issue for answer in (first, *pages) for issue in answer.get("issues", [])]
+
+
+def _stage_issues_with(pool, client: Client, engine, progress, files: Path, fields_listed):
     issues = redmine.issues
     with engine.connect() as conn:
         staged = dict(conn.execute(sa.select(issues.c.id, issues.c.updated_on)).all())
         relations = rest_links.staged_relations(conn)
-    listed, shown = [], {}
-    for issue in client.pages(
-        "/issues.json", "issues", status_id="*", sort="updated_on", include="relations"
-    ):
-        listed.append(_issue_row(issue))
-        shown[issue["id"]] = {relation["id"] for relation in issue.get("relations") or []}
+    # An issue changed while the pages were read may show twice: as it is now counts.
+    rows, shown = {}, {}
+    for issue in _listed_issues(pool, client):
+        rows[issue["id"]] = _issue_row(issue)
+        shown[issue["id"]] = issue.get("relations") or []
+    listed = list(rows.values())
     # A relation added or removed changes no issue's updated_on (only a journal is added):
     # the list shows each issue's relations, and an issue whose differ is fetched again.
-    wanted = [
-        row
-        for row in listed
-        if staged.get(row["id"]) != row["updated_on"]
-        or shown[row["id"]] != relations.get(row["id"], set())
-    ]
+    # Asked for project by project: Redmine writes the key's user's "recently used projects"
+    # whenever an issue of another project than the last is shown, which costs it more than
+    # the issue itself.
+    wanted = sorted(
+        (
+            row
+            for row in listed
+            if staged.get(row["id"]) != row["updated_on"]
+            or {r["id"] for r in shown[row["id"]]} != relations.get(row["id"], set())
+        ),
+        key=lambda row: row["project_id"] or 0,
+    )
     gone = set(staged) - {row["id"] for row in listed}
     if gone:
         with engine.begin() as conn:
@@ -293,65 +325,93 @@ def _stage_issues(client: Client, engine, progress, files: Path, fields_listed: 
 
     def fetch(row: dict) -> dict:
         issue = client.get(f"/issues/{row['id']}.json", include=INCLUDE)["issue"]
+        # the relations as listed, which the comparison above goes by
+        issue["relations"] = shown[row["id"]]
         rest_links.download_attachments(client, issue, files)
         return issue
 
     done = 0
-    with ThreadPoolExecutor(PARALLEL) as pool:
-        # a chunk at a time, so that a failure stops the run soon
-        for start in range(0, len(wanted), PAGE):
-            chunk = wanted[start : start + PAGE]
-            for row, issue in zip(chunk, pool.map(fetch, chunk), strict=True):
-                _stage_issue(engine, row, issue, files, fields_listed)
-                done += 1
-                if progress:
-                    progress(done, len(wanted))
+    for batch in _fetched(pool, fetch, wanted):
+        _stage_batch(engine, batch, files, fields_listed)
+        done += len(batch)
+        if progress:
+            progress(done, len(wanted))
 
 
-def _stage_issue(engine, row: dict, issue: dict, files: Path, fields_listed: bool) -> None:
-    """Issue `row` as fetched with its journals, attachments, relations, watchers and
-    custom values, in one transaction."""
+def _fetched(pool: ThreadPoolExecutor, fetch, rows: list[dict]):
+    """The issues of `rows` fetched by `pool`, `PAGE` at a time, in order. `AHEAD` requests
+    stay in flight while a batch is staged, so Redmine never waits for this side; a failed
+    one stops the run after the batch fetched before it is staged (the rest are dropped)."""
+    queue = iter(rows)
+    pending = deque((row, pool.submit(fetch, row)) for row in islice(queue, AHEAD))
+    batch: list[tuple[dict, dict]] = []
+    try:
+        while pending:
+            row, future = pending.popleft()
+            try:
+                issue = future.result()
+            except SourceError:
+                if batch:
+                    yield batch
+                raise
+            following = next(queue, None)
+            if following is not None:
+                pending.append((following, pool.submit(fetch, following)))
+            batch.append((row, issue))
+            if len(batch) == PAGE or not pending:
+                yield batch
+                batch = []
+    finally:
+        for _, future in pending:
+            future.cancel()
+
+
+def _stage_batch(engine, batch: list[tuple[dict, dict]], files: Path, fields_listed: bool):
+    """The issues of `batch` (listed row, issue as fetched) with their journals,
+    attachments, relations, watchers and custom values, in one transaction."""
     issues = redmine.issues
     journals, details = [], []
-    for journal in issue.get("journals", []):
-        journals.append(
-            {
-                "id": journal["id"],
-                "journalized_id": row["id"],
-                "journalized_type": "Issue",
-                "user_id": _id(journal, "user"),
-                "notes": journal.get("notes") or "",
-                "created_on": _time(journal.get("created_on")),
-                "private_notes": bool(journal.get("private_notes")),
-                "updated_on": None,
-            }
-        )
-        details.extend(
-            {
-                "journal_id": journal["id"],
-                "property": detail.get("property"),
-                "prop_key": detail.get("name"),
-                "old_value": detail.get("old_value"),
-                "value": detail.get("new_value"),
-            }
-            for detail in journal.get("details", [])
-        )
-    with engine.begin() as conn:  # the issue and all it brings, or none of it
-        _forget_issues(conn, [row["id"]], files, issue)
-        conn.execute(sa.delete(issues).where(issues.c.id == row["id"]))
-        conn.execute(sa.insert(issues), [_issue_row(issue)])
+    for row, issue in batch:
+        for journal in issue.get("journals", []):
+            journals.append(
+                {
+                    "id": journal["id"],
+                    "journalized_id": row["id"],
+                    "journalized_type": "Issue",
+                    "user_id": _id(journal, "user"),
+                    "notes": journal.get("notes") or "",
+                    "created_on": _time(journal.get("created_on")),
+                    "private_notes": bool(journal.get("private_notes")),
+                    "updated_on": None,
+                }
+            )
+            details.extend(
+                {
+                    "journal_id": journal["id"],
+                    "property": detail.get("property"),
+                    "prop_key": detail.get("name"),
+                    "old_value": detail.get("old_value"),
+                    "value": detail.get("new_value"),
+                }
+                for detail in journal.get("details", [])
+            )
+    numbers = [row["id"] for row, _ in batch]
+    with engine.begin() as conn:  # the issues and all they bring, or none of it
+        _forget_issues(conn, numbers, files, staged_again=True)
+        conn.execute(sa.delete(issues).where(issues.c.id.in_(numbers)))
+        conn.execute(sa.insert(issues), [_issue_row(issue) for _, issue in batch])
         if journals:
             conn.execute(sa.insert(redmine.journals), journals)
         if details:
             conn.execute(sa.insert(redmine.journal_details), details)
-        rest_links.stage_issue_links(conn, issue, files, fields_listed)
+        rest_links.stage_issue_links(conn, [issue for _, issue in batch], files, fields_listed)
 
 
-def _forget_issues(conn, ids: list[int], files: Path, issue: dict | None = None) -> None:
+def _forget_issues(conn, ids: list[int], files: Path, staged_again: bool = False) -> None:
     """Remove the staged journals of issues `ids` (they are staged again whole), and for
-    gone issues (no `issue` fetched again) their attachments, relations, watchers and
-    custom values too."""
-    if issue is None:
+    gone issues (not `staged_again`) their attachments, relations, watchers and custom
+    values too."""
+    if not staged_again:
         rest_links.forget(ids, conn, files)
     journals, details = redmine.journals, redmine.journal_details
     for start in range(0, len(ids), 500):

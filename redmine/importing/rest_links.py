@@ -80,25 +80,25 @@ def stage_custom_fields(client, conn) -> bool:
     return True
 
 
-def _derive_custom_fields(conn, issue: dict) -> None:
+def _derive_custom_fields(conn, issues: list[dict]) -> None:
     """Custom fields known only by the issues that show them: id, name and whether
     multiple; their format is taken as text."""
     table = redmine.custom_fields
     known = set(conn.execute(sa.select(table.c.id)).scalars())
-    new = [
-        {
-            "id": field["id"],
-            "type": "IssueCustomField",
-            "name": field.get("name") or "",
-            "field_format": "string",
-            "position": field["id"],
-            "multiple": bool(field.get("multiple")),
-        }
-        for field in issue.get("custom_fields") or []
-        if field["id"] not in known
-    ]
+    new = {}
+    for issue in issues:
+        for field in issue.get("custom_fields") or []:
+            if field["id"] not in known:
+                new.setdefault(field["id"], {
+                    "id": field["id"],
+                    "type": "IssueCustomField",
+                    "name": field.get("name") or "",
+                    "field_format": "string",
+                    "position": field["id"],
+                    "multiple": bool(field.get("multiple")),
+                })  # fmt: skip
     if new:
-        conn.execute(sa.insert(table), new)
+        conn.execute(sa.insert(table), list(new.values()))
 
 
 # --- attachments' bytes ---------------------------------------------------------------------
@@ -141,18 +141,18 @@ def download_attachments(client, issue: dict, directory: Path) -> None:
 # --- an issue's rows ------------------------------------------------------------------------
 
 
-def stage_issue_links(conn, issue: dict, directory: Path, fields_listed: bool) -> None:
-    """Replace the staged attachments, relations, watchers and custom values of `issue`
-    with those it shows now."""
-    number = issue["id"]
+def stage_issue_links(conn, issues: list[dict], directory: Path, fields_listed: bool) -> None:
+    """Replace the staged attachments, relations, watchers and custom values of `issues`
+    with those they show now: a few statements for them all, whatever their number."""
+    numbers = [issue["id"] for issue in issues]
     if not fields_listed:
-        _derive_custom_fields(conn, issue)
-    watcher_ids = _ids_by(conn, redmine.watchers, number, "user_id")
-    value_ids = _ids_by(conn, redmine.custom_values, number, "custom_field_id", "value")
+        _derive_custom_fields(conn, issues)
+    watcher_ids = _ids_by(conn, redmine.watchers, numbers, "user_id")
+    value_ids = _ids_by(conn, redmine.custom_values, numbers, "custom_field_id", "value")
     attachments = [
         {
             "id": a["id"],
-            "container_id": number,
+            "container_id": issue["id"],
             "container_type": "Issue",
             "filename": a.get("filename") or "",
             "disk_filename": str(a["id"]),
@@ -164,44 +164,48 @@ def stage_issue_links(conn, issue: dict, directory: Path, fields_listed: bool) -
             "created_on": _time(a.get("created_on")),
             "description": a.get("description"),
         }
+        for issue in issues
         for a in issue.get("attachments") or []
     ]
-    # Every relation touching the issue goes first, so one listed by both of its issues is
-    # staged once (Redmine's relation ids are global).
-    forget([number], conn, directory, keep={a["id"] for a in attachments})
-    relations = [
-        {
+    # Every relation touching the issues goes first, and one listed by both of its issues
+    # is staged once (Redmine's relation ids are global).
+    forget(numbers, conn, directory, keep={a["id"] for a in attachments})
+    relations = {
+        r["id"]: {
             "id": r["id"],
             "issue_from_id": r.get("issue_id"),
             "issue_to_id": r.get("issue_to_id"),
             "relation_type": r.get("relation_type"),
             "delay": r.get("delay"),
         }
+        for issue in issues
         for r in issue.get("relations") or []
-    ]
+    }
     watchers = [
         {
-            "id": watcher_ids.pop((w["id"],), None),
+            "id": watcher_ids.pop((issue["id"], w["id"]), None),
             "watchable_type": "Issue",
-            "watchable_id": number,
+            "watchable_id": issue["id"],
             "user_id": w["id"],
         }
+        for issue in issues
         for w in issue.get("watchers") or []
     ]
     values = [
         {
-            "id": value_ids.pop((field["id"], value), None),
+            "id": value_ids.pop((issue["id"], field["id"], value), None),
             "customized_type": "Issue",
-            "customized_id": number,
+            "customized_id": issue["id"],
             "custom_field_id": field["id"],
             "value": value,
         }
+        for issue in issues
         for field in issue.get("custom_fields") or []
         for value in _values(field)
     ]
     for table, rows in (
         (redmine.attachments, attachments),
-        (redmine.issue_relations, relations),
+        (redmine.issue_relations, list(relations.values())),
         (redmine.watchers, _numbered(conn, redmine.watchers, watchers)),
         (redmine.custom_values, _numbered(conn, redmine.custom_values, values)),
     ):
@@ -231,11 +235,19 @@ def _values(field: dict) -> list[str | None]:
     return [value]
 
 
-def _ids_by(conn, table: sa.Table, number: int, *keys: str) -> dict[tuple, int]:
-    """{key columns: id} of the rows staged for issue `number` (watchers, custom values)."""
+def _ids_by(conn, table: sa.Table, numbers: list[int], *keys: str) -> dict[tuple, int]:
+    """{(issue id, *key columns): id} of the rows staged for issues `numbers` (watchers,
+    custom values)."""
     owner = table.c.watchable_id if table is redmine.watchers else table.c.customized_id
-    rows = conn.execute(sa.select(table.c.id, *(table.c[k] for k in keys)).where(owner == number))
-    return {tuple(row[1:]): row[0] for row in rows}
+    held = {}
+    for start in range(0, len(numbers), 500):
+        rows = conn.execute(
+            sa.select(table.c.id, owner, *(table.c[k] for k in keys)).where(
+                owner.in_(numbers[start : start + 500])
+            )
+        )
+        held.update({tuple(row[1:]): row[0] for row in rows})
+    return held
 
 
 def _numbered(conn, table: sa.Table, rows: list[dict]) -> list[dict]:
