@@ -61,14 +61,14 @@ PRIVATE_TICKET_READERS = ("facilitator", "manager")
 def _hidden_private_ids(ticket, viewer, readers: sa.Select) -> sa.Select:
     """Ids of the private tickets `viewer` (an id or a bound parameter) is neither author nor
     assignee of, outside the fiscal-year projects `readers` (where the viewer's role reads
-    every private ticket). Few rows, from the partial index ix_tickets_private, so the query
+    every private ticket). Few rows, from the index ix_tickets_private, so the query
     that excludes them keeps reading only its own index (a NOT IN, one hashed sub-select)."""
     private = sa.orm.aliased(ticket)
     reader_projects = sa.select(Project.id).where(
         sa.or_(Project.id.in_(readers), Project.parent_id.in_(readers))
     )
     return sa.select(private.id).where(
-        private.is_private,  # as the partial index says it, so that SQLite uses it
+        private.is_private,  # as PostgreSQL's partial index says it, so that it is used
         sa.func.coalesce(private.author_id, 0) != viewer,
         sa.func.coalesce(private.assignee_id, 0) != viewer,
         private.project_id.not_in(reader_projects),

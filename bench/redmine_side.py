@@ -432,15 +432,22 @@ def measure(sides: list[Side], c: dict, ids: dict, args) -> list[dict]:
     return rows
 
 
-def tracker_ids(sides: list[Side], name: str) -> dict[str, int]:
-    ids = {}
-    for side in sides:
-        answer, _ms = side.timed("GET", "/trackers.json")
-        found = [t["id"] for t in answer.json()["trackers"] if t["name"] == name]
-        if not found:
-            raise SystemExit(f"{side.name} has no tracker {name}")
-        ids[side.name] = found[0]
-    return ids
+def tracker_ids(sides: list[Side], name: str, sanmai_db: Path) -> dict[str, int]:
+    """The tracker `name` on both sides: Redmine's by name, Sanmai's through the import's map
+    (Sanmai's API names its own trackers in the asker's language)."""
+    redmine = next(side for side in sides if side.name == "redmine")
+    answer, _ms = redmine.timed("GET", "/trackers.json")
+    found = [t["id"] for t in answer.json()["trackers"] if t["name"] == name]
+    if not found:
+        raise SystemExit(f"redmine has no tracker {name}")
+    with sqlite3.connect(f"file:{sanmai_db}?mode=ro", uri=True) as connection:
+        row = connection.execute(
+            "SELECT sanmai_id FROM redmine_import_map WHERE kind = 'tracker' AND redmine_id = ?",
+            (found[0],),
+        ).fetchone()
+    if row is None:
+        raise SystemExit(f"sanmai has no tracker imported from {name}")
+    return {"redmine": found[0], "sanmai": row[0]}
 
 
 def check_same_issue(sides: list[Side], issue: int) -> None:
@@ -496,7 +503,7 @@ def run(args, data: Path, manifest: dict) -> dict:
         for side in sides:
             side.log_in(c["login"], password)
         check_same_issue(sides, c["issue"])
-        ids = tracker_ids(sides, c["tracker"])
+        ids = tracker_ids(sides, c["tracker"], sanmai_copy)
         print(f"measuring ({args.samples} requests each, alternating) …", flush=True)
         rows = measure(sides, c, ids, args)
     shutil.rmtree(instance, ignore_errors=True)

@@ -151,7 +151,7 @@ def test_the_tickets_found_are_looked_up_in_an_index_not_the_table(me, make_unit
     # The private tickets' sub-select (permissions.visible_ticket) reads only their own index.
     assert tickets == [
         "SEARCH tickets USING COVERING INDEX ix_tickets_id_updated_project (id=?)",
-        "SCAN tickets_1 USING INDEX ix_tickets_private",
+        "SEARCH tickets_1 USING COVERING INDEX ix_tickets_private (is_private=?)",
     ]
 
 
