@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import sqlite3
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -216,15 +216,27 @@ def _postgresql_settings(dbapi_connection, _record, wait_ms: int = 3000) -> None
     dbapi_connection.commit()  # a session setting, not undone by the pool's rollbacks
 
 
-def _sqlite_optimize(dbapi_connection, _record) -> None:
+# How often a pooled connection runs `PRAGMA optimize` as it is checked in (seconds).
+OPTIMIZE_EVERY = 600
+
+
+def _sqlite_optimize(dbapi_connection, record, clock=time.monotonic) -> None:
     """Without table statistics SQLite guesses its plans and, at city scale, walks the wrong
     index (the ticket list: 6× slower). `PRAGMA optimize` (SQLite's advice for long-lived
-    connections) runs ANALYZE only on the tables this connection has queried that were never
-    analysed or have grown 25-fold since; otherwise it costs microseconds."""
+    connections) runs ANALYZE on the tables this connection has queried that were never
+    analysed or have grown 25-fold since. A connection runs it at its first check-in, then
+    at most every OPTIMIZE_EVERY seconds: an empty table never gets statistics, so it would
+    be analysed again, under the write lock, after every request that read it."""
     if dbapi_connection is None:  # invalidated
         return
-    with contextlib.suppress(sqlite3.Error):  # busy or read-only: the next check-in tries
+    now = clock()
+    if now < record.info.get("optimize_after", 0):
+        return
+    try:
         dbapi_connection.execute("PRAGMA optimize")
+    except sqlite3.Error:  # busy or read-only: the next check-in tries again
+        return
+    record.info["optimize_after"] = now + OPTIMIZE_EVERY
 
 
 def translation_directories() -> list[str]:

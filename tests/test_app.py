@@ -1,8 +1,11 @@
+import sqlite3
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import app as app_module
 from app import create_app
 from core.extensions import db
 from core.textsearch_schema import include_name
@@ -26,6 +29,41 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
         # A writer waits a bounded time for another's lock, then answers 503.
         wait_ms = app.config["SANMAI_DB_LOCK_WAIT"] * 1000
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == wait_ms
+
+
+def test_a_connection_runs_pragma_optimize_at_check_in_at_most_every_ten_minutes():
+    # Once per request would analyse a table with no statistics (an empty one) every time.
+    class Connection:
+        def __init__(self):
+            self.ran, self.busy = 0, False
+
+        def execute(self, sql):
+            assert sql == "PRAGMA optimize"
+            if self.busy:
+                raise sqlite3.OperationalError("database is locked")
+            self.ran += 1
+
+    class Record:
+        info = {}
+
+    connection, record, now = Connection(), Record(), [1000.0]
+
+    def check_in():
+        app_module._sqlite_optimize(connection, record, clock=lambda: now[0])
+
+    check_in()
+    now[0] += 1
+    check_in()
+    assert connection.ran == 1  # the first check-in, not the next request's
+    now[0] += app_module.OPTIMIZE_EVERY
+    connection.busy = True
+    check_in()
+    connection.busy = False
+    now[0] += 1
+    check_in()  # busy the last time: tried again at once
+    assert connection.ran == 2
+    check_in()
+    assert connection.ran == 2
 
 
 def test_postgresql_waits_for_a_lock_a_bounded_time(app):
