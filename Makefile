@@ -15,7 +15,7 @@ CATALOGUES := translations accounts/translations projects/translations attachmen
 	redmine/translations
 
 APT_RUN := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk fontconfig
-APT_TEST := chromium poppler-utils slapd ldap-utils openssl nginx-light redmine redmine-sqlite thin
+APT_TEST := chromium poppler-utils slapd ldap-utils openssl nginx-light redmine redmine-sqlite thin mariadb-server
 
 .PHONY: run test serve setup setup-test db demo system-deps system-deps-test translations \
 	messages lint format bench bench-data bench-redmine-data \

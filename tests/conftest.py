@@ -46,6 +46,7 @@ pytest_plugins = [
     "tests.fixtures.redmine",
     "tests.fixtures.redmine_db",
     "tests.fixtures.real_redmine",
+    "tests.fixtures.mariadb",
     "tests.fixtures.queries",
     "tests.fixtures.directory",
     "tests.fixtures.servers",
