@@ -5,7 +5,7 @@ private ticket is 404 and is left out of every list, count, search, feed and exp
 import csv
 import io
 import json
-from datetime import date
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,9 +16,11 @@ from accounts import services as accounts
 from attachments import files as attachments
 from core import errors
 from core.extensions import db
+from core.timeutil import local_today
 from exports import ical as icals
 from minutes.models import Item
 from reports import queries as report_queries
+from tests.fixtures.tickets import edit_data
 from tickets import services
 from tickets.models import JournalDetail, Relation, Ticket
 
@@ -53,7 +55,7 @@ def private(make_user, make_project, make_meeting, make_item, make_ticket):
         actor=people["author"],
         who=people["assignee"],
         what=SECRET,
-        due_date=date(2026, 12, 18),
+        due_date=local_today() + timedelta(days=14),
     )
     parent = make_ticket(unit, people["author"], subject="税務システムの改修")
     related = make_ticket(unit, people["author"], subject="税額通知書の文言")
@@ -227,23 +229,6 @@ def test_its_parent_and_related_tickets_do_not_show_it(client, login, api, priva
         assert ("children" in issue) == sees(who), who
         issue = api.get(f"/issues/{related}.json?include=relations", private[who]).json["issue"]
         assert ("relations" in issue) == sees(who), who
-
-
-def edit_data(ticket, **overrides):
-    data = {
-        "project_id": ticket.project_id,
-        "tracker_id": ticket.tracker_id,
-        "subject": ticket.subject,
-        "description": ticket.description,
-        "status_id": ticket.status_id,
-        "priority_id": ticket.priority_id,
-        "assignee_id": ticket.assignee_id or 0,
-        "done_ratio": ticket.done_ratio,
-        "version": ticket.version,
-        "notes": "",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_a_member_sets_it_private_in_the_form_and_it_is_journaled(client, login, private):

@@ -3,6 +3,7 @@
 import pytest
 
 from core.extensions import db
+from tests.fixtures.tickets import edit_data
 from tickets import services
 from tickets.models import Ticket
 
@@ -173,23 +174,6 @@ def test_blank_subject_keeps_the_rest_of_the_form(client, login, member_unit, st
     assert page.status_code == 422
     html = page.get_data(as_text=True)
     assert "残すべき説明" in html and "件名" in html
-
-
-def edit_data(ticket, **overrides):
-    data = {
-        "project_id": ticket.project_id,
-        "tracker_id": ticket.tracker_id,
-        "subject": ticket.subject,
-        "description": ticket.description,
-        "status_id": ticket.status_id,
-        "priority_id": ticket.priority_id,
-        "assignee_id": ticket.assignee_id or 0,
-        "done_ratio": ticket.done_ratio,
-        "version": ticket.version,
-        "notes": "",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_edit_journals_and_shows_history_readably(
