@@ -42,173 +42,173 @@ class Flag(sa.types.TypeDecorator):
 
 
 metadata = sa.MetaData()
-_ = sa.Column
+col = sa.Column  # short: the tables below name a hundred columns
 
 
 def _table(name: str, *columns: sa.Column) -> sa.Table:
-    return sa.Table(name, metadata, _("id", sa.Integer, primary_key=True), *columns)
+    return sa.Table(name, metadata, col("id", sa.Integer, primary_key=True), *columns)
 
 
 users = _table(
     "users",
-    _("login", sa.String),
-    _("hashed_password", sa.String),
-    _("salt", sa.String),
-    _("firstname", sa.String),
-    _("lastname", sa.String),
-    _("admin", Flag),
-    _("status", sa.Integer),  # 1 active, 2 registered, 3 locked
-    _("language", sa.String),
-    _("auth_source_id", sa.Integer),
-    _("type", sa.String),  # User, Group, AnonymousUser, GroupAnonymous, GroupNonMember
-    _("created_on", sa.DateTime),
-    _("updated_on", sa.DateTime),
+    col("login", sa.String),
+    col("hashed_password", sa.String),
+    col("salt", sa.String),
+    col("firstname", sa.String),
+    col("lastname", sa.String),
+    col("admin", Flag),
+    col("status", sa.Integer),  # 1 active, 2 registered, 3 locked
+    col("language", sa.String),
+    col("auth_source_id", sa.Integer),
+    col("type", sa.String),  # User, Group, AnonymousUser, GroupAnonymous, GroupNonMember
+    col("created_on", sa.DateTime),
+    col("updated_on", sa.DateTime),
 )
 email_addresses = _table(
     "email_addresses",
-    _("user_id", sa.Integer),
-    _("address", sa.String),
-    _("is_default", Flag),
+    col("user_id", sa.Integer),
+    col("address", sa.String),
+    col("is_default", Flag),
 )
 projects = _table(
     "projects",
-    _("name", sa.String),
-    _("identifier", sa.String),
-    _("description", sa.Text),
-    _("parent_id", sa.Integer),
-    _("status", sa.Integer),  # 1 active, 5 closed, 9 archived
-    _("lft", sa.Integer),
-    _("created_on", sa.DateTime),
-    _("updated_on", sa.DateTime),
+    col("name", sa.String),
+    col("identifier", sa.String),
+    col("description", sa.Text),
+    col("parent_id", sa.Integer),
+    col("status", sa.Integer),  # 1 active, 5 closed, 9 archived
+    col("lft", sa.Integer),
+    col("created_on", sa.DateTime),
+    col("updated_on", sa.DateTime),
 )
 # Redmine's groups are users rows of type Group (their name in lastname); no id column here.
 groups_users = sa.Table(
-    "groups_users", metadata, _("group_id", sa.Integer), _("user_id", sa.Integer)
+    "groups_users", metadata, col("group_id", sa.Integer), col("user_id", sa.Integer)
 )
-members = _table("members", _("user_id", sa.Integer), _("project_id", sa.Integer))
-member_roles = _table("member_roles", _("member_id", sa.Integer), _("role_id", sa.Integer))
+members = _table("members", col("user_id", sa.Integer), col("project_id", sa.Integer))
+member_roles = _table("member_roles", col("member_id", sa.Integer), col("role_id", sa.Integer))
 roles = _table(
     "roles",
-    _("name", sa.String),
-    _("builtin", sa.Integer),
-    _("permissions", sa.Text),  # YAML list of symbols
+    col("name", sa.String),
+    col("builtin", sa.Integer),
+    col("permissions", sa.Text),  # YAML list of symbols
 )
 trackers = _table(
     "trackers",
-    _("name", sa.String),
-    _("position", sa.Integer),
-    _("default_status_id", sa.Integer),
+    col("name", sa.String),
+    col("position", sa.Integer),
+    col("default_status_id", sa.Integer),
 )
 issue_statuses = _table(
     "issue_statuses",
-    _("name", sa.String),
-    _("is_closed", Flag),
-    _("position", sa.Integer),
+    col("name", sa.String),
+    col("is_closed", Flag),
+    col("position", sa.Integer),
 )
 workflows = _table(
     "workflows",
-    _("tracker_id", sa.Integer),
-    _("role_id", sa.Integer),
-    _("old_status_id", sa.Integer),  # 0: the status a new issue may start in
-    _("new_status_id", sa.Integer),
-    _("author", Flag),  # allowed only to the issue's author
-    _("assignee", Flag),  # allowed only to the issue's assignee
-    _("type", sa.String),  # WorkflowTransition; WorkflowPermission (field rules) is not read
+    col("tracker_id", sa.Integer),
+    col("role_id", sa.Integer),
+    col("old_status_id", sa.Integer),  # 0: the status a new issue may start in
+    col("new_status_id", sa.Integer),
+    col("author", Flag),  # allowed only to the issue's author
+    col("assignee", Flag),  # allowed only to the issue's assignee
+    col("type", sa.String),  # WorkflowTransition; WorkflowPermission (field rules) is not read
 )
 enumerations = _table(
     "enumerations",
-    _("name", sa.String),
-    _("position", sa.Integer),
-    _("is_default", Flag),
-    _("type", sa.String),  # IssuePriority, TimeEntryActivity, DocumentCategory
-    _("project_id", sa.Integer),
-    _("parent_id", sa.Integer),  # a project's own copy of a shared value
+    col("name", sa.String),
+    col("position", sa.Integer),
+    col("is_default", Flag),
+    col("type", sa.String),  # IssuePriority, TimeEntryActivity, DocumentCategory
+    col("project_id", sa.Integer),
+    col("parent_id", sa.Integer),  # a project's own copy of a shared value
 )
 issues = _table(
     "issues",
-    _("tracker_id", sa.Integer),
-    _("project_id", sa.Integer),
-    _("subject", sa.String),
-    _("description", sa.Text),
-    _("due_date", sa.Date),
-    _("status_id", sa.Integer),
-    _("assigned_to_id", sa.Integer),
-    _("priority_id", sa.Integer),
-    _("author_id", sa.Integer),
-    _("created_on", sa.DateTime),
-    _("updated_on", sa.DateTime),
-    _("start_date", sa.Date),
-    _("done_ratio", sa.Integer),
-    _("parent_id", sa.Integer),
-    _("is_private", Flag),
-    _("closed_on", sa.DateTime),
+    col("tracker_id", sa.Integer),
+    col("project_id", sa.Integer),
+    col("subject", sa.String),
+    col("description", sa.Text),
+    col("due_date", sa.Date),
+    col("status_id", sa.Integer),
+    col("assigned_to_id", sa.Integer),
+    col("priority_id", sa.Integer),
+    col("author_id", sa.Integer),
+    col("created_on", sa.DateTime),
+    col("updated_on", sa.DateTime),
+    col("start_date", sa.Date),
+    col("done_ratio", sa.Integer),
+    col("parent_id", sa.Integer),
+    col("is_private", Flag),
+    col("closed_on", sa.DateTime),
 )
 journals = _table(
     "journals",
-    _("journalized_id", sa.Integer),
-    _("journalized_type", sa.String),
-    _("user_id", sa.Integer),
-    _("notes", sa.Text),
-    _("created_on", sa.DateTime),
-    _("private_notes", Flag),
-    _("updated_on", sa.DateTime),  # set when the notes were edited (Redmine 5.1 and later)
+    col("journalized_id", sa.Integer),
+    col("journalized_type", sa.String),
+    col("user_id", sa.Integer),
+    col("notes", sa.Text),
+    col("created_on", sa.DateTime),
+    col("private_notes", Flag),
+    col("updated_on", sa.DateTime),  # set when the notes were edited (Redmine 5.1 and later)
 )
 journal_details = _table(
     "journal_details",
-    _("journal_id", sa.Integer),
-    _("property", sa.String),  # attr, cf, attachment, relation
-    _("prop_key", sa.String),
-    _("old_value", sa.Text),
-    _("value", sa.Text),
+    col("journal_id", sa.Integer),
+    col("property", sa.String),  # attr, cf, attachment, relation
+    col("prop_key", sa.String),
+    col("old_value", sa.Text),
+    col("value", sa.Text),
 )
-settings = _table("settings", _("name", sa.String), _("value", sa.Text))
+settings = _table("settings", col("name", sa.String), col("value", sa.Text))
 
 attachments = _table(
     "attachments",
-    _("container_id", sa.Integer),
-    _("container_type", sa.String),  # Issue, Project, WikiPage, Journal, ...
-    _("filename", sa.String),
-    _("disk_filename", sa.String),
-    _("disk_directory", sa.String),  # "2024/03"; NULL for files of old Redmines
-    _("filesize", sa.BigInteger),
-    _("content_type", sa.String),
-    _("digest", sa.String),  # SHA-256 hex since Redmine 4, MD5 before
-    _("author_id", sa.Integer),
-    _("created_on", sa.DateTime),
-    _("description", sa.String),
+    col("container_id", sa.Integer),
+    col("container_type", sa.String),  # Issue, Project, WikiPage, Journal, ...
+    col("filename", sa.String),
+    col("disk_filename", sa.String),
+    col("disk_directory", sa.String),  # "2024/03"; NULL for files of old Redmines
+    col("filesize", sa.BigInteger),
+    col("content_type", sa.String),
+    col("digest", sa.String),  # SHA-256 hex since Redmine 4, MD5 before
+    col("author_id", sa.Integer),
+    col("created_on", sa.DateTime),
+    col("description", sa.String),
 )
 issue_relations = _table(
     "issue_relations",
-    _("issue_from_id", sa.Integer),
-    _("issue_to_id", sa.Integer),
-    _("relation_type", sa.String),
-    _("delay", sa.Integer),
+    col("issue_from_id", sa.Integer),
+    col("issue_to_id", sa.Integer),
+    col("relation_type", sa.String),
+    col("delay", sa.Integer),
 )
 watchers = _table(
     "watchers",
-    _("watchable_type", sa.String),
-    _("watchable_id", sa.Integer),
-    _("user_id", sa.Integer),
+    col("watchable_type", sa.String),
+    col("watchable_id", sa.Integer),
+    col("user_id", sa.Integer),
 )
 custom_fields = _table(
     "custom_fields",
-    _("type", sa.String),  # IssueCustomField, ProjectCustomField, UserCustomField, ...
-    _("name", sa.String),
-    _("field_format", sa.String),
-    _("position", sa.Integer),
-    _("multiple", Flag),
+    col("type", sa.String),  # IssueCustomField, ProjectCustomField, UserCustomField, ...
+    col("name", sa.String),
+    col("field_format", sa.String),
+    col("position", sa.Integer),
+    col("multiple", Flag),
 )
 custom_field_enumerations = _table(
     "custom_field_enumerations",
-    _("custom_field_id", sa.Integer),
-    _("name", sa.String),
+    col("custom_field_id", sa.Integer),
+    col("name", sa.String),
 )
 custom_values = _table(
     "custom_values",
-    _("customized_type", sa.String),
-    _("customized_id", sa.Integer),
-    _("custom_field_id", sa.Integer),
-    _("value", sa.Text),
+    col("customized_type", sa.String),
+    col("customized_id", sa.Integer),
+    col("custom_field_id", sa.Integer),
+    col("value", sa.Text),
 )
 
 
