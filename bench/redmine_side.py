@@ -8,7 +8,8 @@
    missing or of another size.
 2. It is imported into a Sanmai SQLite database beside it (<data>-sanmai.db) with
    `flask redmine import --db`, as bench/redmine_import.py does; the import is kept while the
-   data's manifest and Sanmai's migrations are the ones it was made from (<data>-sanmai.json).
+   data's manifest is the one it was made from (<data>-sanmai.json), and upgraded with
+   `flask db upgrade` when only Sanmai's migrations moved on.
 3. Both run on working copies (run-<data>.sqlite3, run-<data>-sanmai.db), so the writes of a
    run never reach the next one: Redmine as bench/redmine_server.py starts it (Debian's
    Redmine 5, one process), Sanmai as `make serve` does (gunicorn, 2 workers, gunicorn.conf.py,
@@ -152,8 +153,17 @@ def ensure_import(data: Path) -> Path:
     target = data.with_name(f"{data.stem}-sanmai.db")
     stamp_path = target.with_suffix(".json")
     stamp = import_stamp(data)
-    if target.exists() and stamp_path.exists() and json.loads(stamp_path.read_text()) == stamp:
+    kept = json.loads(stamp_path.read_text()) if target.exists() and stamp_path.exists() else {}
+    if kept == stamp:
         return target
+    if kept.get("manifest_sha256") == stamp["manifest_sha256"]:
+        # Same data, newer Sanmai: move the import forward as an installation is moved.
+        print(f"upgrading the imported Sanmai database (flask db upgrade) → {target}", flush=True)
+        env = dict(os.environ, DATABASE_URL=f"sqlite:///{target}")
+        env["SANMAI_INSTANCE_DIR"] = tempfile.mkdtemp(prefix="sanmai-redmine-side-")
+        if flask(["db", "upgrade"], env).returncode == 0:
+            stamp_path.write_text(json.dumps(stamp, indent=1) + "\n")
+            return target
     stamp_path.unlink(missing_ok=True)
     print(f"importing into Sanmai (flask redmine import) → {target}", flush=True)
     started = time.perf_counter()

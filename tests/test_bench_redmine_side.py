@@ -1,7 +1,11 @@
-"""bench/redmine_side.py: a row's ratio says how many times Sanmai is ahead of Redmine."""
+"""bench/redmine_side.py: a row's ratio says how many times Sanmai is ahead of Redmine; the
+import beside the Redmine data is kept, upgraded or made again."""
+
+import json
 
 import pytest
 
+from bench import redmine_side
 from bench.redmine_side import row, table
 
 
@@ -42,3 +46,43 @@ def test_the_table_shows_each_sides_value_the_ratio_and_the_verdict():
     assert lines[2].split()[2:] == ["ms", "p50", "500.0", "620.0", "—", "160.0", "180.0", "—",
                                     "3.1×", "10×", "MISSED"]  # fmt: skip
     assert lines[3].split()[-4:] == ["—", "0.5×", "1×", "MISSED"]
+
+
+def _stamped_import(tmp_path, heads):
+    data = tmp_path / "redmine.sqlite3"
+    data.write_bytes(b"redmine")
+    (tmp_path / "redmine.sqlite3.json").write_text('{"scale": {}}')
+    target = tmp_path / "redmine-sanmai.db"
+    target.write_bytes(b"sanmai")
+    stamp = redmine_side.import_stamp(data)
+    stamp["migration_heads"] = heads
+    target.with_suffix(".json").write_text(json.dumps(stamp))
+    return data, target
+
+
+def test_an_import_of_the_same_data_is_upgraded_when_only_migrations_moved_on(
+    tmp_path, monkeypatch
+):
+    data, target = _stamped_import(tmp_path, ["0000"])
+    asked = []
+    monkeypatch.setattr(
+        redmine_side, "flask", lambda args, env: asked.append((args, env["DATABASE_URL"])) or _done
+    )
+    assert redmine_side.ensure_import(data) == target
+    assert asked == [(["db", "upgrade"], f"sqlite:///{target}")]
+    assert json.loads(target.with_suffix(".json").read_text()) == redmine_side.import_stamp(data)
+    assert target.read_bytes() == b"sanmai"  # kept, not imported again
+
+
+def test_an_import_of_other_data_is_made_again(tmp_path, monkeypatch):
+    data, target = _stamped_import(tmp_path, ["0000"])
+    (tmp_path / "redmine.sqlite3.json").write_text('{"scale": {"issues": 5}}')
+    asked = []
+    monkeypatch.setattr(redmine_side, "installed", lambda url: {"DATABASE_URL": url})
+    monkeypatch.setattr(redmine_side, "flask", lambda args, env: asked.append(args) or _done)
+    redmine_side.ensure_import(data)
+    assert asked == [["redmine", "import", "--db", f"sqlite:///{data}"]]
+
+
+class _done:
+    returncode = 0
