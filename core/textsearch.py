@@ -39,7 +39,7 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 from core.extensions import db
 
@@ -296,3 +296,29 @@ def register_sqlite_functions(dbapi_connection) -> None:
     """Make the search's SQL functions known on a new SQLite connection (its views and
     triggers call them)."""
     dbapi_connection.create_function(BIGRAMS_FUNCTION, 1, bigram_text, deterministic=True)
+
+
+# A search counts its hits up to this many; past it the count says "more than", as a search
+# engine's does: counting every hit of a common word would read every one of them.
+COUNT_BOUND = 1000
+
+
+def count_upto_column(stmt: sa.Select, cap: int) -> sa.ScalarSelect:
+    """How many rows `stmt` yields, counted no further than `cap` (the database stops
+    there), as a scalar sub-select."""
+    capped = stmt.limit(cap).subquery()
+    return sa.select(sa.func.count()).select_from(capped).scalar_subquery()
+
+
+def count_upto(stmt: sa.Select, cap: int) -> int:
+    """How many rows `stmt` yields, counted no further than `cap`."""
+    return db.session.scalar(sa.select(count_upto_column(stmt, cap)))
+
+
+class SQLiteCompiler(sqlite.base.SQLiteCompiler):
+    """SQLite's compiler, writing a select's table hints (`INDEXED BY ix_…`) after the table's
+    name: a search with many hits walks the index of its order (SQLAlchemy's own SQLite
+    compiler leaves hints out). The app sets it on its SQLite engine."""
+
+    def get_from_hint_text(self, table, text):
+        return text
