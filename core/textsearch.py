@@ -151,13 +151,16 @@ def _scanned(source: Source, term: str, dialect: str):
     """The condition on a row of `source`'s table that its text contains `term`, where no
     FTS5 table answers (PostgreSQL, or SQLite's LIKE fallback)."""
     if dialect == "postgresql" and source.bigram_table and len(term) <= MAX_BIGRAM:
-        # The word's own test on the candidates, on `column || ''` so the planner does not
-        # also ask the pg_trgm index (which reads all of itself for a pattern under three
-        # characters).
-        says = sa.and_(
-            _pg_bigram_candidates(source, term),
-            sa.or_(*(contains(c.concat(""), term, dialect) for c in source.columns)),
-        )
+        says = _pg_bigram_candidates(source, term)
+        if term.lower() != term.upper():
+            # A word with case: its ILIKE on the candidates, on `column || ''` so the
+            # planner does not also ask the pg_trgm index (which reads all of itself for a
+            # pattern under three characters). A caseless word is exact in the grams (as in
+            # the gram documents), and without a test on the text the planner estimates its
+            # rows from the index's statistics.
+            says = sa.and_(
+                says, sa.or_(*(contains(c.concat(""), term, dialect) for c in source.columns))
+            )
     else:
         says = sa.or_(*(contains(c, term, dialect) for c in source.columns))
     return says if source.where is None else sa.and_(says, source.where)
