@@ -171,9 +171,9 @@ class TicketQuery:
         by_id = {t.id: t for t in db.session.scalars(stmt).unique()}
         return [by_id[i] for i in ids if i in by_id], total, more
 
-    def search_page_ids(self, bound: int = textsearch.COUNT_BOUND) -> tuple[list[int], int, bool]:
+    def search_page_ids(self) -> tuple[list[int], int, bool]:
         """The ids of one page of a search and (n, more): exactly n hits, or, when `more`,
-        more than n. The hits are counted up to `bound` or the page's end, whichever is
+        more than n. The hits are counted up to COUNT_BOUND or the page's end, whichever is
         further, so a next page is known to exist whenever there is one.
 
         Few hits are found from the words' index and sorted. When there are more, the
@@ -181,7 +181,7 @@ class TicketQuery:
         is tested until the page is full: a common word fills it within a few rows, where
         sorting would read every hit (tens of thousands).
         """
-        shown = max(bound, self.offset + self.limit)
+        shown = max(textsearch.COUNT_BOUND, self.offset + self.limit)
         found = textsearch.count_upto(sa.select(Ticket.id).where(*self.where), shown + 1)
         if found <= shown:
             if found <= self.offset:
