@@ -17,8 +17,8 @@ A query is split into words (half- or full-width spaces); every word must match.
   other conditions (the open tickets): exact for a word of up to 3 characters without case,
   re-checked on the texts for longer or English ones.
 - 1–2 character words (both databases, for sources with a `bigram_table`): a bigram side index
-  finds the candidate rows, and the word's LIKE/instr/ILIKE condition is still checked on
-  them, so the rows are exactly those of the plain scan. SQLite: an FTS5 table
+  finds the rows, exactly those of the plain scan (on PostgreSQL a word with case is still
+  checked by ILIKE on them). SQLite: an FTS5 table
   `fts_<table>_bigrams` (tokenizer `ascii`, `detail=none`, external content: the view
   `fts_<table>_bigram_text`, which spells each text as its space-separated bigrams with
   `fts_bigrams()`, a function each connection registers (`register_sqlite_functions`), in
@@ -28,7 +28,8 @@ A query is split into words (half- or full-width spaces); every word must match.
   of the lower-cased text's distinct characters and bigrams (an immutable SQL function).
 
 Both are case-insensitive for English. A domain describes where to look with `Source`s and
-asks `matches_all(q, key, sources)` for a WHERE clause. The indexes themselves are made by
+asks `matches_all(q, key, sources)` for a WHERE clause. A search counts its hits up to
+COUNT_BOUND (`count_upto`) and says "more than" past it. The indexes themselves are made by
 the migrations (textsearch_schema describes them); each SQLite connection registers the
 functions their views and triggers call (`register_sqlite_functions`).
 """
@@ -141,8 +142,8 @@ def bigram_query(term: str) -> str | None:
 
 
 def _pg_bigram_candidates(source: Source, term: str):
-    """PostgreSQL: rows whose columns' search_grams() hold the lower-cased word (a superset:
-    the caller still checks the word's LIKE/ILIKE condition)."""
+    """PostgreSQL: rows whose columns' search_grams() hold the lower-cased word: exactly those
+    containing it for a caseless word, a superset (to check by ILIKE) for one with case."""
     wanted = postgresql.array([sa.func.lower(sa.literal(term, sa.Text))])
     return sa.or_(*(sa.func.search_grams(c).op("@>")(wanted) for c in source.columns))
 

@@ -5,10 +5,11 @@ substrings of any length, English case-insensitive; every word must occur). Ever
 restricted by `permissions.visible` on its project column, the chosen project or unit, and
 the date (the meeting's day for minutes, the day a ticket was raised), Japan time.
 
-Each text is searched once: one query finds the matching items of every kind, one the
-matching tickets (homework or not), one the meetings — each counting its hits per kind and
-picking the newest of each kind in SQL, so only the ids shown come back; only those hits are
-then loaded.
+Each kind's hits are counted up to textsearch.COUNT_BOUND in one query (per group: goals,
+results, break and preview; homework tickets and the others; meetings), and the newest of each
+group picked in SQL (`_ranked`), so only the ids shown come back; only those hits are then
+loaded. Past the bound a group is "more than" its count, and its page is found by walking
+the hits in their order rather than by sorting them all.
 """
 
 from __future__ import annotations
