@@ -155,6 +155,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         wait_ms = int(app.config["SANMAI_DB_LOCK_WAIT"] * 1000)
         if db.engine.dialect.name == "sqlite":
+            db.engine.dialect.statement_compiler = textsearch.SQLiteCompiler
             sa.event.listen(
                 db.engine, "connect", lambda conn, record: _sqlite_pragmas(conn, record, wait_ms)
             )

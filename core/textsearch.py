@@ -17,8 +17,8 @@ A query is split into words (half- or full-width spaces); every word must match.
   other conditions (the open tickets): exact for a word of up to 3 characters without case,
   re-checked on the texts for longer or English ones.
 - 1–2 character words (both databases, for sources with a `bigram_table`): a bigram side index
-  finds the candidate rows, and the word's LIKE/instr/ILIKE condition is still checked on
-  them, so the rows are exactly those of the plain scan. SQLite: an FTS5 table
+  finds the rows, exactly those of the plain scan (on PostgreSQL a word with case is still
+  checked by ILIKE on them). SQLite: an FTS5 table
   `fts_<table>_bigrams` (tokenizer `ascii`, `detail=none`, external content: the view
   `fts_<table>_bigram_text`, which spells each text as its space-separated bigrams with
   `fts_bigrams()`, a function each connection registers (`register_sqlite_functions`), in
@@ -28,7 +28,8 @@ A query is split into words (half- or full-width spaces); every word must match.
   of the lower-cased text's distinct characters and bigrams (an immutable SQL function).
 
 Both are case-insensitive for English. A domain describes where to look with `Source`s and
-asks `matches_all(q, key, sources)` for a WHERE clause. The indexes themselves are made by
+asks `matches_all(q, key, sources)` for a WHERE clause. A search counts its hits up to
+COUNT_BOUND (`count_upto`) and says "more than" past it. The indexes themselves are made by
 the migrations (textsearch_schema describes them); each SQLite connection registers the
 functions their views and triggers call (`register_sqlite_functions`).
 """
@@ -39,7 +40,7 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 from core.extensions import db
 
@@ -141,8 +142,8 @@ def bigram_query(term: str) -> str | None:
 
 
 def _pg_bigram_candidates(source: Source, term: str):
-    """PostgreSQL: rows whose columns' search_grams() hold the lower-cased word (a superset:
-    the caller still checks the word's LIKE/ILIKE condition)."""
+    """PostgreSQL: rows whose columns' search_grams() hold the lower-cased word: exactly those
+    containing it for a caseless word, a superset (to check by ILIKE) for one with case."""
     wanted = postgresql.array([sa.func.lower(sa.literal(term, sa.Text))])
     return sa.or_(*(sa.func.search_grams(c).op("@>")(wanted) for c in source.columns))
 
@@ -151,13 +152,16 @@ def _scanned(source: Source, term: str, dialect: str):
     """The condition on a row of `source`'s table that its text contains `term`, where no
     FTS5 table answers (PostgreSQL, or SQLite's LIKE fallback)."""
     if dialect == "postgresql" and source.bigram_table and len(term) <= MAX_BIGRAM:
-        # The word's own test on the candidates, on `column || ''` so the planner does not
-        # also ask the pg_trgm index (which reads all of itself for a pattern under three
-        # characters).
-        says = sa.and_(
-            _pg_bigram_candidates(source, term),
-            sa.or_(*(contains(c.concat(""), term, dialect) for c in source.columns)),
-        )
+        says = _pg_bigram_candidates(source, term)
+        if term.lower() != term.upper():
+            # A word with case: its ILIKE on the candidates, on `column || ''` so the
+            # planner does not also ask the pg_trgm index (which reads all of itself for a
+            # pattern under three characters). A caseless word is exact in the grams (as in
+            # the gram documents), and without a test on the text the planner estimates its
+            # rows from the index's statistics.
+            says = sa.and_(
+                says, sa.or_(*(contains(c.concat(""), term, dialect) for c in source.columns))
+            )
     else:
         says = sa.or_(*(contains(c, term, dialect) for c in source.columns))
     return says if source.where is None else sa.and_(says, source.where)
@@ -296,3 +300,29 @@ def register_sqlite_functions(dbapi_connection) -> None:
     """Make the search's SQL functions known on a new SQLite connection (its views and
     triggers call them)."""
     dbapi_connection.create_function(BIGRAMS_FUNCTION, 1, bigram_text, deterministic=True)
+
+
+# A search counts its hits up to this many; past it the count says "more than", as a search
+# engine's does: counting every hit of a common word would read every one of them.
+COUNT_BOUND = 1000
+
+
+def count_upto_column(stmt: sa.Select, cap: int) -> sa.ScalarSelect:
+    """How many rows `stmt` yields, counted no further than `cap` (the database stops
+    there), as a scalar sub-select."""
+    capped = stmt.limit(cap).subquery()
+    return sa.select(sa.func.count()).select_from(capped).scalar_subquery()
+
+
+def count_upto(stmt: sa.Select, cap: int) -> int:
+    """How many rows `stmt` yields, counted no further than `cap`."""
+    return db.session.scalar(sa.select(count_upto_column(stmt, cap)))
+
+
+class SQLiteCompiler(sqlite.base.SQLiteCompiler):
+    """SQLite's compiler, writing a select's table hints (`INDEXED BY ix_…`) after the table's
+    name: a search with many hits walks the index of its order (SQLAlchemy's own SQLite
+    compiler leaves hints out). The app sets it on its SQLite engine."""
+
+    def get_from_hint_text(self, table, text):
+        return text

@@ -253,7 +253,7 @@ def _issue_hits(user, q: str, project: Project | None, scope: str, head: int):
         clauses = [textsearch.matches_all(w, Ticket.id, sources) for w in words]
         query.where.append(sa.or_(*clauses) if any_word else sa.and_(*clauses))
     query.offset, query.limit = 0, head  # the merge with projects pages the whole
-    return query.page()
+    return query.search_page()
 
 
 def _project_hits(user, q: str, head: int):
@@ -287,9 +287,9 @@ def _search(project_key: str | None):
     if project is not None and scope != "all":
         types.discard("projects")  # as Redmine: a search inside a project finds no projects
     head = offset + limit
-    hits, total = [], 0
+    hits, total, more = [], 0, False
     if "issues" in types:
-        rows, count = _issue_hits(user, q, project, scope, head)
+        rows, count, more = _issue_hits(user, q, project, scope, head)
         hits += [(t.created_at, t.id, 1, out.search_issue(t)) for t in rows]
         total += count
     if "projects" in types:
@@ -297,7 +297,13 @@ def _search(project_key: str | None):
         hits += [(p.created_at, p.id, 0, out.search_project(p)) for p in rows]
         total += count
     hits.sort(key=lambda h: h[:3], reverse=True)  # newest first, as Redmine ranks them
-    return envelope("results", [h[3] for h in hits[offset:head]], total, offset, limit)
+    results = [h[3] for h in hits[offset:head]]
+    if not more:
+        return envelope("results", results, total, offset, limit)
+    # More issues than were counted: total_count is a lower bound past this page (clients
+    # that page while offset + limit < total_count go on), and says it is one.
+    bounded = {"results": results, "total_count": total + 1, "offset": offset, "limit": limit}
+    return reply({**bounded, "total_count_exact": False})
 
 
 @route("/search.json")

@@ -5,14 +5,16 @@ substrings of any length, English case-insensitive; every word must occur). Ever
 restricted by `permissions.visible` on its project column, the chosen project or unit, and
 the date (the meeting's day for minutes, the day a ticket was raised), Japan time.
 
-Each text is searched once: one query finds the matching items of every kind, one the
-matching tickets (homework or not), one the meetings — each counting its hits per kind and
-picking the newest of each kind in SQL, so only the ids shown come back; only those hits are
-then loaded.
+Each kind's hits are counted up to textsearch.COUNT_BOUND in one query (per group: goals,
+results, break and preview; homework tickets and the others; meetings), and the newest of each
+group picked in SQL (`_ranked`), so only the ids shown come back; only those hits are then
+loaded. Past the bound a group is "more than" its count, and its page is found by walking
+the hits in their order rather than by sorting them all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -91,101 +93,144 @@ class SearchFilters:
 @dataclass
 class Group:
     kind: str
-    total: int
+    total: int  # the hits counted; more than that when `more`
     hits: list = field(default_factory=list)
+    more: bool = False
 
     @property
     def label(self) -> str:
         return str(KINDS[self.kind])
 
 
-def _ranked(
-    stmt: sa.Select, window: tuple[int, int], groups: tuple[str, ...]
-) -> dict[str, tuple[int, list[int]]]:
-    """{group: (total, ids)} from `stmt`'s (id, group, order key) rows: per group, how many
-    and the ids ranked `window` (from, to: 0-based, end excluded) newest first (order key,
-    then id, descending). Counted and ranked in SQL over the matches computed once (a CTE
-    used several times is materialized), so only the shown ids reach Python (a
-    two-character word matches tens of thousands of tickets)."""
-    rows = stmt.cte("matches")
-    key, group, at = rows.c
+# (group, walk) → SELECT (id, order key) of that group's hits. `walk`: the select is to be read
+# in its order until a page is full (many hits), rather than found from the words' indexes.
+Matches = Callable[[str, bool], sa.Select]
+
+
+def _ranked(matches: Matches, window: tuple[int, int], groups: tuple[str, ...]) -> dict:
+    """{group: (total, more, ids)}: per group, how many hits (exactly, or more than `total`
+    when `more`) and the ids ranked `window` (from, to: 0-based, end excluded) newest first
+    (order key, then id, descending). Only the shown ids reach Python.
+
+    The hits are counted up to COUNT_BOUND (or the window's end): a word with tens of
+    thousands of hits is not read whole. Fewer hits are found through the words' indexes,
+    computed once and sorted; more are walked in their order until the window is full.
+    """
     first, last = window
-    parts = [
-        sa.select(
-            sa.cast(sa.null(), key.type), group, sa.func.count(), sa.cast(sa.null(), at.type)
-        ).group_by(group)
+    shown = max(textsearch.COUNT_BOUND, last)
+    counted = [
+        textsearch.count_upto_column(matches(name, False), shown + 1).label(name) for name in groups
     ]
-    for name in groups:
-        top = (
-            sa.select(key, group, sa.cast(sa.null(), sa.Integer), at)
-            .where(group == name)
-            .order_by(at.desc(), key.desc())
-            .offset(first)
-            .limit(last - first)
-            .subquery()
-        )
-        parts.append(sa.select(*top.c))
-    out = {name: (0, []) for name in groups}
-    shown = []
-    for row_id, name, total, when in db.session.execute(sa.union_all(*parts)).all():
-        if row_id is None:
-            out[name] = (total, out[name][1])
-        else:
-            shown.append((when, row_id, name))
-    for _when, row_id, name in sorted(shown, reverse=True):
-        out[name][1].append(row_id)
+    counts = db.session.execute(sa.select(*counted)).one()
+    out = {}
+    for name, found in zip(groups, counts, strict=True):
+        more = found > shown
+        ids = []
+        if first < found:
+            if more:
+                stmt = matches(name, True)
+                key, at = stmt.selected_columns
+            else:
+                # Computed once, whatever the order: PostgreSQL would otherwise cost the LIMIT
+                # as if the order's index found the few hits early.
+                hits = matches(name, False).cte(f"hits_{name}").prefix_with("MATERIALIZED")
+                key, at = hits.c
+                stmt = sa.select(key, at)
+            ranked = stmt.order_by(at.desc(), key.desc()).offset(first).limit(last - first)
+            ids = [row[0] for row in db.session.execute(ranked)]
+        out[name] = (shown if more else found, more, ids)
     return out
 
 
-def _item_ids(user, f: SearchFilters, window) -> dict[str, tuple[int, list[int]]]:
+def _walks() -> bool:
+    """SQLite walks an index named in the statement (the planner cannot tell how many rows the
+    words' index yields, and drives from the projects seen); PostgreSQL plans from its
+    statistics."""
+    return db.session.get_bind().dialect.name == "sqlite"
+
+
+def _item_ids(user, f: SearchFilters, window) -> dict:
     """Matching goals, results, break and preview items by group, newest meeting first."""
-    group = sa.case(
-        *((Item.kind == kind, name) for kind, name in GROUP_OF_ITEM.items()), else_=Item.kind
-    )
-    return _ranked(
-        sa.select(Item.id, group, Meeting.starts_at)
-        .join(Meeting, Meeting.id == Item.meeting_id)
-        .where(
-            Item.kind.in_(list(GROUP_OF_ITEM)),
+    kinds = {"result": ("result",), "goal": ("goal",), "sheet3": ("break", "preview")}
+
+    def matches(group: str, walk: bool) -> sa.Select:
+        key = Item.id + 0 if walk and _walks() else Item.id
+        stmt = sa.select(Item.id, Meeting.starts_at)
+        if walk and _walks():  # meetings newest first, each meeting's items
+            stmt = stmt.select_from(Meeting).join(Item, Meeting.id == Item.meeting_id)
+            stmt = stmt.with_hint(Meeting, "INDEXED BY ix_meetings_starts_at", "sqlite")
+        else:
+            stmt = stmt.join(Meeting, Meeting.id == Item.meeting_id)
+        return stmt.where(
+            Item.kind.in_(kinds[group]),
             Item.deleted_at.is_(None),
             permissions.visible(user, Meeting.unit_id),
             queries.in_scope(Meeting.unit_id, f.project),
             *f.day_range(Meeting.starts_at),
-            textsearch.matches_all(f.q, Item.id, ITEM_SOURCES),
-        ),
-        window,
-        ("result", "goal", "sheet3"),
-    )
+            textsearch.matches_all(f.q, key, ITEM_SOURCES),
+        )
+
+    return _ranked(matches, window, tuple(kinds))
 
 
-def ticket_matches(user, f: SearchFilters) -> sa.Select:
-    """(id, "homework" or "ticket", order key) of every matching ticket. Without dates it
-    reads only columns of the index ix_tickets_id_updated_project."""
-    kind = sa.case((queries.is_homework(), "homework"), else_="ticket")
-    return sa.select(Ticket.id, kind, Ticket.updated_at).where(
+def ticket_matches(user, f: SearchFilters, group: str | None = None, walk: bool = False):
+    """(id, order key) of the matching tickets: the homework tickets, or the others (`group`
+    "homework" or "ticket"; None: both). Without dates it reads only columns of the index
+    ix_tickets_id_updated_project; `walk` (SQLite): newest change first through
+    ix_tickets_updated_at."""
+    walk = walk and _walks()
+    stmt = sa.select(Ticket.id, Ticket.updated_at).where(
         permissions.visible_ticket(user, Ticket),
         queries.in_scope(Ticket.project_id, f.project),
         *f.day_range(Ticket.created_at),
-        ticket_queries.keyword_clause(f.q),
+        ticket_queries.keyword_clause(f.q, narrow=walk),
+    )
+    if group is not None:
+        # The homework item's id, 0 for none, compared with > and <: PostgreSQL estimates
+        # that each keeps a third of the rows. (IS NULL it estimates to keep almost none, and
+        # then joins the projects seen first, reading every hit before the first is counted.)
+        item = sa.func.coalesce(_homework_item(), 0)
+        stmt = stmt.where(item > 0 if group == "homework" else item < 1)
+    if walk:
+        stmt = stmt.with_hint(Ticket, "INDEXED BY ix_tickets_updated_at", "sqlite")
+    return stmt
+
+
+def _homework_item() -> sa.ScalarSelect:
+    """The ticket's live homework item, if any, looked up for that ticket alone. (As EXISTS,
+    PostgreSQL joins the homework items in ticket id order and reads the tickets in that
+    order too, testing each one's gram document, instead of taking the word's from its
+    index.)"""
+    return (
+        sa.select(Item.id)
+        .where(Item.ticket_id == Ticket.id, Item.kind == "homework", Item.deleted_at.is_(None))
+        .correlate(Ticket)
+        .limit(1)
+        .scalar_subquery()
     )
 
 
-def _ticket_ids(user, f: SearchFilters, window) -> dict[str, tuple[int, list[int]]]:
+def _ticket_ids(user, f: SearchFilters, window) -> dict:
     """Matching tickets, newest change first: homework tickets and the other tickets."""
-    return _ranked(ticket_matches(user, f), window, ("homework", "ticket"))
-
-
-def _meeting_ids(user, f: SearchFilters, window) -> dict[str, tuple[int, list[int]]]:
     return _ranked(
-        sa.select(Meeting.id, sa.literal("meeting"), Meeting.starts_at).where(
+        lambda group, walk: ticket_matches(user, f, group, walk), window, ("homework", "ticket")
+    )
+
+
+def _meeting_ids(user, f: SearchFilters, window) -> dict:
+    def matches(_group: str, walk: bool) -> sa.Select:
+        walk = walk and _walks()
+        stmt = sa.select(Meeting.id, Meeting.starts_at).where(
             permissions.visible(user, Meeting.unit_id),
             queries.in_scope(Meeting.unit_id, f.project),
             *f.day_range(Meeting.starts_at),
-            textsearch.matches_all(f.q, Meeting.id, MEETING_SOURCES),
-        ),
-        window,
-        ("meeting",),
-    )
+            textsearch.matches_all(f.q, Meeting.id + 0 if walk else Meeting.id, MEETING_SOURCES),
+        )
+        return (
+            stmt.with_hint(Meeting, "INDEXED BY ix_meetings_starts_at", "sqlite") if walk else stmt
+        )
+
+    return _ranked(matches, window, ("meeting",))
 
 
 def _load(user, kind: str, ids: list[int]) -> list:
@@ -244,7 +289,7 @@ def search(user, f: SearchFilters, kind: str | None = None, page: int = 1) -> li
         window = (start, start + PAGE_SIZE)
     else:
         window = (0, GROUP_SIZE)
-    found: dict[str, tuple[int, list[int]]] = {}
+    found: dict[str, tuple[int, bool, list[int]]] = {}
     if "meeting" in wanted:
         found.update(_meeting_ids(user, f, window))
     if {"result", "goal", "sheet3"} & set(wanted):
@@ -253,6 +298,6 @@ def search(user, f: SearchFilters, kind: str | None = None, page: int = 1) -> li
         found.update(_ticket_ids(user, f, window))
     groups = []
     for name in wanted:
-        total, ids = found.get(name, (0, []))
-        groups.append(Group(name, total, _load(user, name, ids)))
+        total, more, ids = found.get(name, (0, False, []))
+        groups.append(Group(name, total, _load(user, name, ids), more))
     return groups

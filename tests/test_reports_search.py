@@ -140,9 +140,10 @@ def test_the_tickets_found_are_looked_up_in_an_index_not_the_table(me, make_unit
     for n in range(20):
         make_ticket(unit=unit, subject=f"住基の照会 {n}", description="長い説明 " * 50)
     db.session.execute(sa.text("ANALYZE"))
-    stmt = search.ticket_matches(me, SearchFilters(q="住基"))
-    assert {kind for _id, kind, _at in db.session.execute(stmt)} == {"ticket"}
+    stmt = search.ticket_matches(me, SearchFilters(q="住基"), "ticket")
     assert len(db.session.execute(stmt).all()) == 20
+    homework = search.ticket_matches(me, SearchFilters(q="住基"), "homework")
+    assert db.session.execute(homework).all() == []
     if db.session.get_bind().dialect.name != "sqlite":
         return
     sql = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})

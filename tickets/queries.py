@@ -44,6 +44,9 @@ from tickets.models import Journal, Priority, Status, Ticket, Tracker
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 DEFAULT_SORT = [("id", True)]
+# SQLite: the index that lists the tickets in a sort's order, its entries ending with the id (the
+# tie-break), walked by a search with many hits until its page is full (see search_page_ids).
+WALK_INDEXES = {"created_on": "ix_tickets_created_at", "updated_on": "ix_tickets_updated_at"}
 
 # Redmine's column names → what to order by (some need a join, see _order).
 SORTABLE = (
@@ -123,6 +126,8 @@ class TicketQuery:
     # Set by ticket_query: a key for the conditions its parameters made, and those conditions.
     count_key: tuple | None = None
     keyed_where: tuple = ()
+    # The keywords' condition in `where`, if any (a search walking an index narrows it).
+    keyword: sa.ColumnElement | None = None
 
     def count(self) -> int:
         """The total. Kept in this process under the tickets' data generation while the
@@ -153,12 +158,58 @@ class TicketQuery:
         the total come from one statement, so the text is read once.
         """
         ids, total = self.page_ids()
+        return _rows(ids, author), total
+
+    def search_page(self) -> tuple[list[Ticket], int, bool]:
+        """A search's page of tickets and its count, bounded: see `search_page_ids`."""
+        ids, total, more = self.search_page_ids()
         if not ids:
-            return [], total
-        stmt = _with_list_relations(sa.select(Ticket).where(Ticket.id.in_(ids)), author)
-        rows = db.session.scalars(stmt)
-        by_id = {t.id: t for t in rows.unique()}
-        return [by_id[i] for i in ids if i in by_id], total
+            return [], total, more
+        # A hit shows its tracker and status only: the list's other relations are left out.
+        stmt = sa.select(Ticket).where(Ticket.id.in_(ids))
+        stmt = stmt.options(joinedload(Ticket.tracker), joinedload(Ticket.status))
+        by_id = {t.id: t for t in db.session.scalars(stmt).unique()}
+        return [by_id[i] for i in ids if i in by_id], total, more
+
+    def search_page_ids(self) -> tuple[list[int], int, bool]:
+        """The ids of one page of a search and (n, more): exactly n hits, or, when `more`,
+        more than n. The hits are counted up to COUNT_BOUND or the page's end, whichever is
+        further, so a next page is known to exist whenever there is one.
+
+        Few hits are found from the words' index and sorted. When there are more, the
+        tickets are walked in the sort's order (SQLite: the index in WALK_INDEXES) and each
+        is tested until the page is full: a common word fills it within a few rows, where
+        sorting would read every hit (tens of thousands).
+        """
+        shown = max(textsearch.COUNT_BOUND, self.offset + self.limit)
+        found = textsearch.count_upto(sa.select(Ticket.id).where(*self.where), shown + 1)
+        if found <= shown:
+            if found <= self.offset:
+                return [], found, False
+            return [row[0] for row in db.session.execute(self._counted_page())], found, False
+        stmt = sa.select(Ticket.id).where(*self.where)
+        index = WALK_INDEXES.get(self.sort[0][0]) if len(self.sort) <= 2 else None
+        if (
+            db.session.get_bind().dialect.name == "sqlite"
+            and index is not None
+            and all(desc == self.sort[0][1] for _name, desc in self.sort)
+            and [name for name, _desc in self.sort[1:]] in ([], ["id"])
+        ):
+            where = (
+                [
+                    keyword_clause(self.params["q"], narrow=True) if c is self.keyword else c
+                    for c in self.where
+                ]
+                if self.keyword is not None
+                else self.where
+            )
+            stmt = (
+                sa.select(Ticket.id)
+                .where(*where)
+                .with_hint(Ticket, f"INDEXED BY {index}", "sqlite")
+            )
+        ids = db.session.scalars(_order(stmt, self.sort).offset(self.offset).limit(self.limit))
+        return list(ids), shown, True
 
     def page_ids(self) -> tuple[list[int], int]:
         """The ids of one page, in order, and the total count (see `page`)."""
@@ -192,6 +243,15 @@ class TicketQuery:
 
     def sort_param(self) -> str:
         return ",".join(f"{name}:desc" if desc else name for name, desc in self.sort)
+
+
+def _rows(ids: list[int], author: bool = True) -> list[Ticket]:
+    """The tickets `ids`, in that order, with what a list shows loaded."""
+    if not ids:
+        return []
+    stmt = _with_list_relations(sa.select(Ticket).where(Ticket.id.in_(ids)), author)
+    by_id = {t.id: t for t in db.session.scalars(stmt).unique()}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _with_list_relations(stmt: sa.Select, author: bool = True) -> sa.Select:
@@ -284,7 +344,8 @@ def ticket_query(user: User, params, *, default_status: str = "open") -> TicketQ
     if words.strip():
         kept["q"] = words.strip()
         narrow = status in ("open", "o") or "overdue" in kept or query.project is not None
-        where.append(keyword_clause(words, narrow=narrow))
+        query.keyword = keyword_clause(words, narrow=narrow)
+        where.append(query.keyword)
 
     sort = (get("sort") or "").strip()
     if sort:
