@@ -128,26 +128,39 @@ _SHOWN = [
 ]
 
 
+def _descendants() -> sa.Select:
+    """Every descendant of the ticket `ticket_id`, in one query (UNION: a cycle ends)."""
+    tree = (
+        sa.select(Ticket.id)
+        .where(Ticket.parent_id == sa.bindparam("ticket_id"))
+        .cte("tree", recursive=True)
+    )
+    below = sa.orm.aliased(Ticket)
+    tree = tree.union(sa.select(below.id).where(below.parent_id == tree.c.id))
+    return (
+        sa.select(Ticket)
+        .where(Ticket.id.in_(sa.select(tree.c.id)))
+        .options(joinedload(Ticket.tracker), joinedload(Ticket.project))
+        .order_by(Ticket.id)
+    )
+
+
+_DESCENDANTS = _descendants()
+
+
 def _children(ticket: Ticket, user) -> list[dict]:
-    """The children the caller may see, each with its own, nested as Redmine does; one query
-    per generation (a hidden child hides its descendants)."""
-    shown: dict[int, list[Ticket]] = {}
-    level = [ticket.id]
-    while level:
-        rows = db.session.scalars(
-            sa.select(Ticket)
-            .where(Ticket.parent_id.in_(level))
-            .options(joinedload(Ticket.tracker), joinedload(Ticket.project))
-            .order_by(Ticket.id)
-        )
-        level = []
-        for child in rows:
-            if permissions.can_view_ticket(user, child):
-                shown.setdefault(child.parent_id, []).append(child)
-                level.append(child.id)
+    """The children the caller may see, each with its own, nested as Redmine does (a hidden
+    child hides its descendants)."""
+    below: dict[int, list[Ticket]] = {}
+    for t in db.session.scalars(_DESCENDANTS, {"ticket_id": ticket.id}):
+        below.setdefault(t.parent_id, []).append(t)
 
     def nest(parent_id: int) -> list[dict]:
-        return [out.child(c, nest(c.id)) for c in shown.get(parent_id, ())]
+        return [
+            out.child(c, nest(c.id))
+            for c in below.get(parent_id, ())
+            if permissions.can_view_ticket(user, c)
+        ]
 
     return nest(ticket.id)
 
