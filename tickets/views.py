@@ -52,13 +52,10 @@ def description_template() -> str:
 
 
 def load_ticket(ticket_id: int) -> Ticket:
-    """The ticket if the current user may see it, else NotFound (404)."""
-    ticket = db.session.scalar(
-        sa.select(Ticket).where(
-            Ticket.id == ticket_id, permissions.visible_ticket(current_user, Ticket)
-        )
-    )
-    if ticket is None:
+    """The ticket if the current user may see it, else NotFound (404): one row by its key,
+    checked with can_view_ticket (the rule of visible_ticket for one loaded ticket)."""
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None or not permissions.can_view_ticket(current_user, ticket):
         raise errors.NotFound("ticket")
     return ticket
 
@@ -138,15 +135,16 @@ def _fill_choices(form: TicketForm, project: Project, ticket: Ticket | None) -> 
     form.tracker_id.choices = [(t.id, t.name) for t in trackers()]
     priorities = db.session.scalars(sa.select(Priority).order_by(Priority.position))
     form.priority_id.choices = [(p.id, p.name) for p in priorities]
-    members = db.session.scalars(
-        sa.select(User)
+    members = db.session.execute(
+        sa.select(User.id, User.name)
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.project_id == root.id, User.is_active_account.is_(True))
         .order_by(User.name)
     ).all()
-    assignees = [(0, "—")] + [(u.id, u.name) for u in members]
-    if ticket is not None and ticket.assignee is not None and ticket.assignee not in members:
-        assignees.append((ticket.assignee.id, ticket.assignee.name))
+    assignees = [(0, "—")] + [(user_id, name) for user_id, name in members]
+    current = ticket.assignee if ticket is not None else None
+    if current is not None and all(user_id != current.id for user_id, _name in members):
+        assignees.append((current.id, current.name))
     form.assignee_id.choices = assignees
     if ticket is None:
         form.status_id.choices = [(s.id, s.name) for s in _initial_statuses(project)]
@@ -322,12 +320,16 @@ def _render_show(ticket: Ticket, form, conflict=None):
         for j in history.journals_of(ticket)
         if not j.private_notes or permissions.can_view_private_notes(current_user, j)
     ]
-    children = db.session.scalars(
-        sa.select(Ticket)
-        .where(Ticket.parent_id == ticket.id, permissions.visible_ticket(current_user, Ticket))
-        .options(sa.orm.joinedload(Ticket.status), sa.orm.joinedload(Ticket.assignee))
-        .order_by(Ticket.id)
-    ).all()
+    children = [
+        child
+        for child in db.session.scalars(
+            sa.select(Ticket)
+            .where(Ticket.parent_id == ticket.id)
+            .options(sa.orm.joinedload(Ticket.status), sa.orm.joinedload(Ticket.assignee))
+            .order_by(Ticket.id)
+        )
+        if permissions.can_view_ticket(current_user, child)
+    ]
     backed = hooks.minutes_links(ticket)
     parent = ticket.parent
     return render_template(
