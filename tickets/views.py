@@ -22,6 +22,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy.orm import joinedload
 
 import permissions
 from accounts.models import User
@@ -51,10 +52,21 @@ def description_template() -> str:
 # --- loading ---------------------------------------------------------------------------------
 
 
+# What the ticket page shows of the ticket, read with its row.
+_SHOWN = (
+    joinedload(Ticket.project).joinedload(Project.parent),
+    joinedload(Ticket.tracker),
+    joinedload(Ticket.status),
+    joinedload(Ticket.priority),
+    joinedload(Ticket.author),
+    joinedload(Ticket.assignee),
+)
+
+
 def load_ticket(ticket_id: int) -> Ticket:
     """The ticket if the current user may see it, else NotFound (404): one row by its key,
     checked with can_view_ticket (the rule of visible_ticket for one loaded ticket)."""
-    ticket = db.session.get(Ticket, ticket_id)
+    ticket = db.session.get(Ticket, ticket_id, options=_SHOWN)
     if ticket is None or not permissions.can_view_ticket(current_user, ticket):
         raise errors.NotFound("ticket")
     return ticket
@@ -130,8 +142,12 @@ def _unit_choice(project: Project, unit_id: int) -> Project:
 
 def _fill_choices(form: TicketForm, project: Project, ticket: Ticket | None) -> None:
     root = project.root
-    units = [u for u in root.units if not u.is_archived] or [root]
-    form.project_id.choices = [(u.id, u.name) for u in units]
+    units = db.session.execute(
+        sa.select(Project.id, Project.name)
+        .where(Project.parent_id == root.id, Project.is_archived.is_(False))
+        .order_by(Project.position, Project.id)
+    ).all()
+    form.project_id.choices = [(unit_id, name) for unit_id, name in units] or [(root.id, root.name)]
     form.tracker_id.choices = [(t.id, t.name) for t in trackers()]
     priorities = db.session.scalars(sa.select(Priority).order_by(Priority.position))
     form.priority_id.choices = [(p.id, p.name) for p in priorities]
