@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import (
     abort,
     flash,
+    get_template_attribute,
     redirect,
     render_template,
     request,
@@ -28,7 +29,7 @@ import permissions
 from accounts.models import User
 from attachments import files
 from attachments.models import Attachment
-from core import errors, parsing
+from core import errors, generations, parsing
 from core.extensions import db
 from core.markup import render_markdown
 from projects.loading import project_view
@@ -105,6 +106,7 @@ def new(project):
             "tickets/new.html",
             form=form,
             project=project,
+            may_set_private=permissions.can_set_ticket_private(current_user, project),
             max_size=files.max_label(),
             max_bytes=files.max_bytes(),
         )
@@ -330,6 +332,34 @@ def _iso(day) -> str:
     return day.isoformat() if day else ""
 
 
+# The edit form of the ticket page, kept rendered under every value it shows: the fields'
+# values, choices and errors, and the macro's other arguments (KeptRows adds the language).
+_EDIT_FIELDS = generations.KeptRows("tickets/_edit_fields.html", "edit_fields", size=200)
+
+
+def _edit_fields(form, ticket: Ticket, homework: bool, closed_status_ids: list[int]) -> Markup:
+    args = (
+        tuple(closed_status_ids),
+        permissions.can_set_ticket_private(current_user, ticket.project),
+        homework or bool(ticket.decision),
+        files.max_label(),
+        files.max_bytes(),
+    )
+    if request.method != "GET":  # a form sent back shows what was typed (raw data), as is
+        macro = get_template_attribute("tickets/_edit_fields.html", "edit_fields")
+        return Markup(macro(form, *args))
+    key = tuple(
+        (f.name, _hashable(f.data), tuple(getattr(f, "choices", None) or ()), tuple(f.errors))
+        for f in form
+        if f.name not in ("csrf_token", "version")
+    )
+    return Markup(_EDIT_FIELDS.html(form, *args, key=key))
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
 def _render_show(ticket: Ticket, form, conflict=None):
     journals = [
         j
@@ -347,6 +377,8 @@ def _render_show(ticket: Ticket, form, conflict=None):
         if permissions.can_view_ticket(current_user, child)
     ]
     backed = hooks.minutes_links(ticket)
+    homework = any(link.kind == "homework" for link in backed)
+    closed_status_ids = [s.id for s in statuses() if s.is_closed]
     parent = ticket.parent
     return render_template(
         "tickets/show.html",
@@ -355,6 +387,7 @@ def _render_show(ticket: Ticket, form, conflict=None):
         if parent is not None and permissions.can_view_ticket(current_user, parent)
         else None,
         form=form,
+        edit_fields=_edit_fields(form, ticket, homework, closed_status_ids) if form else None,
         conflict=conflict,
         edit_open=conflict is not None or bool(form and any(f.errors for f in form)),
         journals=journals,
@@ -362,12 +395,10 @@ def _render_show(ticket: Ticket, form, conflict=None):
         children=children,
         children_done=sum(1 for c in children if c.status.is_closed),
         minutes_links=backed,
-        homework=any(link.kind == "homework" for link in backed),
         attachments=files.attachments_of(ticket),
         related=links.relations_of(ticket, current_user),
         watchers=links.watchers_of(ticket),
         custom_values=links.custom_values_of(ticket),
-        closed_status_ids=[s.id for s in statuses() if s.is_closed],
         max_size=files.max_label(),
         max_bytes=files.max_bytes(),
         today=today(),
