@@ -94,7 +94,9 @@ class TicketEditForm(TicketForm):
         render_kw={"rows": 5},
     )
     private_notes = BooleanField(_l("Private notes"))
-    version = HiddenField()
+    # A label of its own (never shown): without one, wtforms loads its message catalogue on
+    # every page view to translate the label it would make up.
+    version = HiddenField("version")
 
 
 class TrackerForm(FlaskForm):
