@@ -36,7 +36,7 @@ from projects.loading import project_view
 from projects.models import Membership, Project
 from tickets import bp, history, hooks, links, services
 from tickets.forms import TicketEditForm, TicketForm
-from tickets.list_views import statuses, today, trackers
+from tickets.list_views import today
 from tickets.models import Priority, Status, Ticket, Tracker, Transition
 
 
@@ -150,9 +150,12 @@ def _fill_choices(form: TicketForm, project: Project, ticket: Ticket | None) -> 
         .order_by(Project.position, Project.id)
     ).all()
     form.project_id.choices = [(unit_id, name) for unit_id, name in units] or [(root.id, root.name)]
-    form.tracker_id.choices = [(t.id, t.name) for t in trackers()]
-    priorities = db.session.scalars(sa.select(Priority).order_by(Priority.position))
-    form.priority_id.choices = [(p.id, p.name) for p in priorities]
+    form.tracker_id.choices = _pairs(
+        sa.select(Tracker.id, Tracker.name).order_by(Tracker.position, Tracker.id)
+    )
+    form.priority_id.choices = _pairs(
+        sa.select(Priority.id, Priority.name).order_by(Priority.position)
+    )
     members = db.session.execute(
         sa.select(User.id, User.name)
         .join(Membership, Membership.user_id == User.id)
@@ -170,6 +173,11 @@ def _fill_choices(form: TicketForm, project: Project, ticket: Ticket | None) -> 
         form.status_id.choices = [
             (s.id, s.name) for s in services.allowed_statuses(current_user, ticket)
         ]
+
+
+def _pairs(statement) -> list[tuple]:
+    """(id, name) choices as plain rows: reference lists read for every form shown."""
+    return [(key, name) for key, name in db.session.execute(statement)]
 
 
 def _initial_statuses(project: Project) -> list[Status]:
@@ -378,7 +386,11 @@ def _render_show(ticket: Ticket, form, conflict=None):
     ]
     backed = hooks.minutes_links(ticket)
     homework = any(link.kind == "homework" for link in backed)
-    closed_status_ids = [s.id for s in statuses() if s.is_closed]
+    closed_status_ids = list(
+        db.session.scalars(
+            sa.select(Status.id).where(Status.is_closed).order_by(Status.position, Status.id)
+        )
+    )
     parent = ticket.parent
     return render_template(
         "tickets/show.html",
