@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
+from babel.dates import format_date as babel_format_date
 from flask import current_app
-from flask_babel import format_date as babel_format_date
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -37,7 +38,14 @@ def format_date(value: date | datetime | None, wareki: bool | None = None) -> st
         if wareki is None:
             wareki = current_app.config.get("SANMAI_WAREKI", False)
         return japanese_date(value, wareki=wareki)
-    return babel_format_date(value, "EEE, MMM d, y")
+    return _babel_date(value, str(get_locale()))
+
+
+@lru_cache(maxsize=4096)
+def _babel_date(day: date, locale: str) -> str:
+    """Babel's date in `locale`, once per day and locale (a page shows the same few days many
+    times, and Babel formats each anew)."""
+    return babel_format_date(day, "EEE, MMM d, y", locale=locale)
 
 
 def format_time(value: datetime | None) -> str:

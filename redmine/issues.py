@@ -9,6 +9,7 @@ import re
 import sqlalchemy as sa
 from flask import abort, current_app, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import FileStorage
 
 import permissions
@@ -28,7 +29,7 @@ from redmine.api import (
     unprocessable,
 )
 from redmine.auth import caller, empty, forbidden, not_found, require_caller
-from tickets import links, queries, services
+from tickets import history, links, queries, services
 from tickets.models import CustomField, CustomValue, Ticket
 
 # --- issues ----------------------------------------------------------------------------------
@@ -104,29 +105,69 @@ def project_issues(key):
     return _issue_list(key)
 
 
-def load_issue(issue_id: int) -> Ticket:
+def load_issue(issue_id: int, *options) -> Ticket:
+    """The issue if the caller may see it, else 404. One row by its key, checked with
+    can_view_ticket (the rule of visible_ticket for one loaded ticket)."""
     user = caller()
     if user is None:
         not_found()
-    ticket = db.session.scalar(
-        sa.select(Ticket).where(Ticket.id == issue_id, permissions.visible_ticket(user, Ticket))
-    )
-    if ticket is None:
+    ticket = db.session.get(Ticket, issue_id, options=options)
+    if ticket is None or not permissions.can_view_ticket(user, ticket):
         not_found()
     return ticket
 
 
+# What GET /issues/{id}.json shows of the issue, loaded with its row.
+_SHOWN = [
+    joinedload(Ticket.project),
+    joinedload(Ticket.tracker),
+    joinedload(Ticket.status),
+    joinedload(Ticket.priority),
+    joinedload(Ticket.author),
+    joinedload(Ticket.assignee),
+]
+
+
+def _descendants() -> sa.Select:
+    """Every descendant of the ticket `ticket_id`, in one query (UNION: a cycle ends)."""
+    tree = (
+        sa.select(Ticket.id)
+        .where(Ticket.parent_id == sa.bindparam("ticket_id"))
+        .cte("tree", recursive=True)
+    )
+    below = sa.orm.aliased(Ticket)
+    tree = tree.union(sa.select(below.id).where(below.parent_id == tree.c.id))
+    return (
+        sa.select(Ticket)
+        .where(Ticket.id.in_(sa.select(tree.c.id)))
+        .options(joinedload(Ticket.tracker), joinedload(Ticket.project))
+        .order_by(Ticket.id)
+    )
+
+
+_DESCENDANTS = _descendants()
+
+
 def _children(ticket: Ticket, user) -> list[dict]:
-    return [
-        out.child(c, _children(c, user))
-        for c in ticket.children
-        if permissions.can_view_ticket(user, c)
-    ]
+    """The children the caller may see, each with its own, nested as Redmine does (a hidden
+    child hides its descendants)."""
+    below: dict[int, list[Ticket]] = {}
+    for t in db.session.scalars(_DESCENDANTS, {"ticket_id": ticket.id}):
+        below.setdefault(t.parent_id, []).append(t)
+
+    def nest(parent_id: int) -> list[dict]:
+        return [
+            out.child(c, nest(c.id))
+            for c in below.get(parent_id, ())
+            if permissions.can_view_ticket(user, c)
+        ]
+
+    return nest(ticket.id)
 
 
 def _journals(user, ticket: Ticket) -> list[dict]:
     shown = []
-    for journal in ticket.journals:
+    for journal in history.journals_of(ticket):
         if journal.private_notes and not permissions.can_view_private_notes(user, journal):
             if not journal.details:
                 continue
@@ -139,7 +180,7 @@ def _journals(user, ticket: Ticket) -> list[dict]:
 
 @route("/issues/<id:issue_id>.json")
 def issue(issue_id):
-    ticket = load_issue(issue_id)
+    ticket = load_issue(issue_id, *_SHOWN)
     user = caller()
     wanted = includes()
     data = out.issue(ticket, custom_fields=_custom_fields([ticket.id]).get(ticket.id))

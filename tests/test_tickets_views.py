@@ -279,3 +279,46 @@ def test_preview_renders_sanitised_markdown(client, login, member_unit, csrf_ena
         )
     html = page.get_data(as_text=True)
     assert "<strong>太字</strong>" in html and "<script>" not in html
+
+
+def test_the_edit_form_follows_every_change_and_the_language(
+    client, login, member_unit, make_ticket, make_user
+):
+    """The ticket page's edit form is kept rendered by content (tickets.views._EDIT_FIELDS):
+    a changed value, a new choice or another language is a new form, never the kept one."""
+    import re
+
+    from projects import services as projects
+
+    member, _viewer, unit = member_unit
+    ticket = make_ticket(unit, member, subject="窓口端末の件")
+    login(member)
+
+    def form_html(ticket_id=ticket.id):
+        html = client.get(f"/issues/{ticket_id}").get_data(as_text=True)
+        return html[html.index('<details class="card edit"') :]
+
+    first = form_html()  # rendered and kept
+    assert 'value="窓口端末の件"' in first and "新任 花子" not in first
+    assert form_html() == first.replace(_csrf(first), _csrf(form_html()))  # the kept one
+
+    services.update_ticket(member, ticket, {"subject": "窓口端末の件（続）"})
+    newcomer = make_user(name="新任 花子")
+    projects.set_membership(unit.parent, newcomer, "member")
+    db.session.commit()
+    changed = form_html()
+    assert 'value="窓口端末の件（続）"' in changed and 'value="窓口端末の件"' not in changed
+    assert re.search(rf'<option value="{newcomer.id}">新任 花子</option>', changed)
+    assert 'name="version" type="hidden" value="2"' in changed
+
+    other = make_ticket(unit, member, subject="別の件")  # another ticket: its own values
+    assert 'value="別の件"' in form_html(other.id)
+
+    client.post("/lang", data={"lang": "en"})
+    assert ">Assignee</label>" in form_html()
+
+
+def _csrf(html: str) -> str:
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]*)"', html).group(1)

@@ -223,23 +223,32 @@ def create_ticket(
     return ticket
 
 
+def _allowed_statuses() -> sa.Select:
+    """The status `status_id` and those the workflow lets `role` move a ticket of `tracker_id`
+    to from there; built once, as it is read for every ticket page shown."""
+    status_id = sa.bindparam("status_id", type_=sa.Integer)
+    targets = sa.select(Transition.to_status_id).where(
+        Transition.tracker_id == sa.bindparam("tracker_id", type_=sa.Integer),
+        Transition.role == sa.bindparam("role", type_=sa.String),
+        Transition.from_status_id == status_id,
+    )
+    return (
+        sa.select(Status)
+        .where(sa.or_(Status.id == status_id, Status.id.in_(targets)))
+        .order_by(Status.position)
+    )
+
+
+_ALLOWED_STATUSES = _allowed_statuses()
+
+
 def allowed_statuses(actor: User | None, ticket: Ticket) -> list[Status]:
     """The ticket's status and those the workflow lets `actor` move it to."""
     role = "manager" if actor is None else permissions.role_in(actor, ticket.project)
     if role is None or role == "viewer":
         return [ticket.status]
-    targets = sa.select(Transition.to_status_id).where(
-        Transition.tracker_id == ticket.tracker_id,
-        Transition.role == role,
-        Transition.from_status_id == ticket.status_id,
-    )
-    return list(
-        db.session.scalars(
-            sa.select(Status)
-            .where(sa.or_(Status.id == ticket.status_id, Status.id.in_(targets)))
-            .order_by(Status.position)
-        )
-    )
+    params = {"status_id": ticket.status_id, "tracker_id": ticket.tracker_id, "role": role}
+    return list(db.session.scalars(_ALLOWED_STATUSES, params))
 
 
 def update_ticket(

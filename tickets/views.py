@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import (
     abort,
     flash,
+    get_template_attribute,
     redirect,
     render_template,
     request,
@@ -22,19 +23,20 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy.orm import joinedload
 
 import permissions
 from accounts.models import User
 from attachments import files
 from attachments.models import Attachment
-from core import errors, parsing
+from core import errors, generations, parsing
 from core.extensions import db
 from core.markup import render_markdown
 from projects.loading import project_view
 from projects.models import Membership, Project
 from tickets import bp, history, hooks, links, services
 from tickets.forms import TicketEditForm, TicketForm
-from tickets.list_views import statuses, today, trackers
+from tickets.list_views import today
 from tickets.models import Priority, Status, Ticket, Tracker, Transition
 
 
@@ -51,14 +53,22 @@ def description_template() -> str:
 # --- loading ---------------------------------------------------------------------------------
 
 
+# What the ticket page shows of the ticket, read with its row.
+_SHOWN = (
+    joinedload(Ticket.project).joinedload(Project.parent),
+    joinedload(Ticket.tracker),
+    joinedload(Ticket.status),
+    joinedload(Ticket.priority),
+    joinedload(Ticket.author),
+    joinedload(Ticket.assignee),
+)
+
+
 def load_ticket(ticket_id: int) -> Ticket:
-    """The ticket if the current user may see it, else NotFound (404)."""
-    ticket = db.session.scalar(
-        sa.select(Ticket).where(
-            Ticket.id == ticket_id, permissions.visible_ticket(current_user, Ticket)
-        )
-    )
-    if ticket is None:
+    """The ticket if the current user may see it, else NotFound (404): one row by its key,
+    checked with can_view_ticket (the rule of visible_ticket for one loaded ticket)."""
+    ticket = db.session.get(Ticket, ticket_id, options=_SHOWN)
+    if ticket is None or not permissions.can_view_ticket(current_user, ticket):
         raise errors.NotFound("ticket")
     return ticket
 
@@ -96,6 +106,7 @@ def new(project):
             "tickets/new.html",
             form=form,
             project=project,
+            may_set_private=permissions.can_set_ticket_private(current_user, project),
             max_size=files.max_label(),
             max_bytes=files.max_bytes(),
         )
@@ -133,20 +144,28 @@ def _unit_choice(project: Project, unit_id: int) -> Project:
 
 def _fill_choices(form: TicketForm, project: Project, ticket: Ticket | None) -> None:
     root = project.root
-    units = [u for u in root.units if not u.is_archived] or [root]
-    form.project_id.choices = [(u.id, u.name) for u in units]
-    form.tracker_id.choices = [(t.id, t.name) for t in trackers()]
-    priorities = db.session.scalars(sa.select(Priority).order_by(Priority.position))
-    form.priority_id.choices = [(p.id, p.name) for p in priorities]
-    members = db.session.scalars(
-        sa.select(User)
+    units = db.session.execute(
+        sa.select(Project.id, Project.name)
+        .where(Project.parent_id == root.id, Project.is_archived.is_(False))
+        .order_by(Project.position, Project.id)
+    ).all()
+    form.project_id.choices = [(unit_id, name) for unit_id, name in units] or [(root.id, root.name)]
+    form.tracker_id.choices = _pairs(
+        sa.select(Tracker.id, Tracker.name).order_by(Tracker.position, Tracker.id)
+    )
+    form.priority_id.choices = _pairs(
+        sa.select(Priority.id, Priority.name).order_by(Priority.position)
+    )
+    members = db.session.execute(
+        sa.select(User.id, User.name)
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.project_id == root.id, User.is_active_account.is_(True))
         .order_by(User.name)
     ).all()
-    assignees = [(0, "—")] + [(u.id, u.name) for u in members]
-    if ticket is not None and ticket.assignee is not None and ticket.assignee not in members:
-        assignees.append((ticket.assignee.id, ticket.assignee.name))
+    assignees = [(0, "—")] + [(user_id, name) for user_id, name in members]
+    current = ticket.assignee if ticket is not None else None
+    if current is not None and all(user_id != current.id for user_id, _name in members):
+        assignees.append((current.id, current.name))
     form.assignee_id.choices = assignees
     if ticket is None:
         form.status_id.choices = [(s.id, s.name) for s in _initial_statuses(project)]
@@ -154,6 +173,11 @@ def _fill_choices(form: TicketForm, project: Project, ticket: Ticket | None) -> 
         form.status_id.choices = [
             (s.id, s.name) for s in services.allowed_statuses(current_user, ticket)
         ]
+
+
+def _pairs(statement) -> list[tuple]:
+    """(id, name) choices as plain rows: reference lists read for every form shown."""
+    return [(key, name) for key, name in db.session.execute(statement)]
 
 
 def _initial_statuses(project: Project) -> list[Status]:
@@ -316,19 +340,57 @@ def _iso(day) -> str:
     return day.isoformat() if day else ""
 
 
+# The edit form of the ticket page, kept rendered under every value it shows: the fields'
+# values, choices and errors, and the macro's other arguments (KeptRows adds the language).
+_EDIT_FIELDS = generations.KeptRows("tickets/_edit_fields.html", "edit_fields", size=200)
+
+
+def _edit_fields(form, ticket: Ticket, homework: bool, closed_status_ids: list[int]) -> Markup:
+    args = (
+        tuple(closed_status_ids),
+        permissions.can_set_ticket_private(current_user, ticket.project),
+        homework or bool(ticket.decision),
+        files.max_label(),
+        files.max_bytes(),
+    )
+    if request.method != "GET":  # a form sent back shows what was typed (raw data), as is
+        macro = get_template_attribute("tickets/_edit_fields.html", "edit_fields")
+        return Markup(macro(form, *args))
+    key = tuple(
+        (f.name, _hashable(f.data), tuple(getattr(f, "choices", None) or ()), tuple(f.errors))
+        for f in form
+        if f.name not in ("csrf_token", "version")
+    )
+    return Markup(_EDIT_FIELDS.html(form, *args, key=key))
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
 def _render_show(ticket: Ticket, form, conflict=None):
     journals = [
         j
         for j in history.journals_of(ticket)
         if not j.private_notes or permissions.can_view_private_notes(current_user, j)
     ]
-    children = db.session.scalars(
-        sa.select(Ticket)
-        .where(Ticket.parent_id == ticket.id, permissions.visible_ticket(current_user, Ticket))
-        .options(sa.orm.joinedload(Ticket.status), sa.orm.joinedload(Ticket.assignee))
-        .order_by(Ticket.id)
-    ).all()
+    children = [
+        child
+        for child in db.session.scalars(
+            sa.select(Ticket)
+            .where(Ticket.parent_id == ticket.id)
+            .options(sa.orm.joinedload(Ticket.status), sa.orm.joinedload(Ticket.assignee))
+            .order_by(Ticket.id)
+        )
+        if permissions.can_view_ticket(current_user, child)
+    ]
     backed = hooks.minutes_links(ticket)
+    homework = any(link.kind == "homework" for link in backed)
+    closed_status_ids = list(
+        db.session.scalars(
+            sa.select(Status.id).where(Status.is_closed).order_by(Status.position, Status.id)
+        )
+    )
     parent = ticket.parent
     return render_template(
         "tickets/show.html",
@@ -337,6 +399,7 @@ def _render_show(ticket: Ticket, form, conflict=None):
         if parent is not None and permissions.can_view_ticket(current_user, parent)
         else None,
         form=form,
+        edit_fields=_edit_fields(form, ticket, homework, closed_status_ids) if form else None,
         conflict=conflict,
         edit_open=conflict is not None or bool(form and any(f.errors for f in form)),
         journals=journals,
@@ -344,12 +407,10 @@ def _render_show(ticket: Ticket, form, conflict=None):
         children=children,
         children_done=sum(1 for c in children if c.status.is_closed),
         minutes_links=backed,
-        homework=any(link.kind == "homework" for link in backed),
         attachments=files.attachments_of(ticket),
         related=links.relations_of(ticket, current_user),
         watchers=links.watchers_of(ticket),
         custom_values=links.custom_values_of(ticket),
-        closed_status_ids=[s.id for s in statuses() if s.is_closed],
         max_size=files.max_label(),
         max_bytes=files.max_bytes(),
         today=today(),
