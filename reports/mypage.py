@@ -3,17 +3,21 @@ next, the minutes awaiting my confirmation, and my business units (with last yea
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from datetime import date
+from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 import permissions
 from core import timeutil
 from core.extensions import db
-from minutes.models import Attendee, Confirmation, Meeting, Revision
+from minutes.models import Attendee, Confirmation, Item, Meeting, Revision
 from projects.models import Project
 from reports import queries
+from tickets import queries as ticket_queries
 from tickets.models import Status, Ticket
 
 # Rows of my open tickets shown on my page; the rest are one click away in the ticket list
@@ -22,9 +26,45 @@ from tickets.models import Status, Ticket
 MY_PAGE_ROWS = 20
 
 
+class Named(NamedTuple):
+    """A status's or project's names (the `named` filter picks one by language)."""
+
+    name: str
+    name_en: str | None
+
+
+class StatusRef(NamedTuple):
+    name: str
+    name_en: str | None
+    owner_side: str
+
+
+class UnitRef(NamedTuple):
+    name: str
+    name_en: str | None
+    parent: Named | None
+
+
+class MeetingRef(NamedTuple):
+    id: int
+    title: str
+
+
+class TicketLine(NamedTuple):
+    """A row of my open tickets as plain values: its HTML is kept by content (KeptRows)."""
+
+    id: int
+    subject: str
+    due_date: date | None
+    overdue: bool
+    status: StatusRef
+    unit: UnitRef
+    meeting: MeetingRef | None  # of the homework item the ticket came from, if any
+
+
 @dataclass
 class OpenTickets:
-    lines: list[queries.HomeworkLine]
+    lines: list[TicketLine]
     total: int  # all my open tickets, of which `lines` are the soonest due
 
     @property
@@ -32,33 +72,87 @@ class OpenTickets:
         return self.total - len(self.lines)
 
 
-def my_open_tickets(user, limit: int = MY_PAGE_ROWS) -> OpenTickets:
+def my_open_tickets(user, today: date, limit: int = MY_PAGE_ROWS) -> OpenTickets:
     """My open tickets, soonest due first (no due date last), at most `limit` of them, and
-    how many there are; homework carries the item (and so the meeting) it came from."""
-    mine = (
-        Ticket.assignee_id == user.id,
-        Status.is_closed.is_(False),
-        permissions.visible_ticket(user, Ticket),
-    )
-    tickets = list(
-        db.session.scalars(
-            sa.select(Ticket)
-            .join(Status, Status.id == Ticket.status_id)
-            .where(*mine)
-            .order_by(Ticket.due_date.is_(None), Ticket.due_date, Ticket.id)
-            .limit(limit)
-            .options(*queries.ticket_loads())
-        ).unique()
-    )
-    total = len(tickets)
-    if total == limit:
-        total = db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Ticket)
-            .join(Status, Status.id == Ticket.status_id)
-            .where(*mine)
+    how many there are; homework carries the meeting it came from. The ids and the count
+    come from one statement over the index ix_tickets_assignee_status, without reading the
+    tickets; then the columns shown of those rows alone (plain values, no ORM objects)."""
+    found = db.session.execute(
+        sa.select(Ticket.id, sa.func.count().over())
+        .where(
+            Ticket.assignee_id == user.id,
+            Ticket.status_id.in_(ticket_queries.open_status_ids()),
+            permissions.visible_ticket(user, Ticket),
         )
-    return OpenTickets(queries.with_items(user, tickets), total)
+        .order_by(Ticket.due_date.is_(None), Ticket.due_date, Ticket.id)
+        .limit(limit)
+    ).all()
+    ids = [ticket_id for ticket_id, _total in found]
+    rows = {r.id: r for r in db.session.execute(_lines_statement(), {"ids": ids})} if ids else {}
+    meetings = _homework_meetings(user, ids)
+    lines = [
+        TicketLine(
+            r.id,
+            r.subject,
+            r.due_date,
+            r.due_date is not None and r.due_date < today,
+            StatusRef(r.status, r.status_en, r.owner_side),
+            UnitRef(
+                r.unit,
+                r.unit_en,
+                Named(r.parent, r.parent_en) if r.parent_id is not None else None,
+            ),
+            meetings.get(r.id),
+        )
+        for r in (rows[i] for i in ids if i in rows)
+    ]
+    return OpenTickets(lines, found[0][1] if found else 0)
+
+
+@functools.cache
+def _lines_statement() -> sa.Select:
+    """The columns a line shows, for the tickets `ids`; built once."""
+    parent = aliased(Project)
+    return (
+        sa.select(
+            Ticket.id,
+            Ticket.subject,
+            Ticket.due_date,
+            Status.name.label("status"),
+            Status.name_en.label("status_en"),
+            Status.owner_side,
+            Project.name.label("unit"),
+            Project.name_en.label("unit_en"),
+            Project.parent_id,
+            parent.name.label("parent"),
+            parent.name_en.label("parent_en"),
+        )
+        .join(Status, Status.id == Ticket.status_id)
+        .join(Project, Project.id == Ticket.project_id)
+        .outerjoin(parent, parent.id == Project.parent_id)
+        .where(Ticket.id.in_(sa.bindparam("ids", expanding=True)))
+    )
+
+
+def _homework_meetings(user, ticket_ids: list[int]) -> dict[int, MeetingRef]:
+    """{ticket id: the meeting of its first homework item}, meetings `user` may not see left
+    out (as queries.with_items)."""
+    if not ticket_ids:
+        return {}
+    found: dict[int, MeetingRef] = {}
+    for ticket_id, meeting_id, title in db.session.execute(
+        sa.select(Item.ticket_id, Meeting.id, Meeting.title)
+        .join(Meeting, Meeting.id == Item.meeting_id)
+        .where(
+            Item.ticket_id.in_(ticket_ids),
+            Item.kind == "homework",
+            Item.deleted_at.is_(None),
+            permissions.visible(user, Meeting.unit_id),
+        )
+        .order_by(Item.id)
+    ):
+        found.setdefault(ticket_id, MeetingRef(meeting_id, title))
+    return found
 
 
 def next_meetings(user, clock: queries.Clock, limit: int = 10) -> list[Meeting]:

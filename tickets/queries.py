@@ -365,6 +365,11 @@ _STATUSES = generations.Cache(size=4)
 _COUNTS = generations.Cache(size=512)
 
 
+def open_status_ids() -> list[int]:
+    """The statuses of open tickets, as values (see _status_ids)."""
+    return _status_ids(closed=False)
+
+
 def _status_ids(closed: bool) -> list[int]:
     """The open (or closed) statuses as values, not a sub-select: PostgreSQL's planner then
     knows from its statistics that open tickets are few and reads them from an index,
