@@ -46,13 +46,24 @@ def visible(user, project_column) -> sa.ColumnElement[bool]:
 
 
 def visible_to_bound_user(project_column) -> sa.ColumnElement[bool]:
-    """visible(), with the user as the bound parameters `viewer_id` and `viewer_is_admin`:
-    a statement using it is built once and reused (the live-following poll, many per second).
-    """
+    """visible(), with the user as the bound parameters `viewer_id` and `viewer_is_admin`
+    (bound_user gives them): a statement using it is built once and reused (the
+    live-following poll, many per second; my page)."""
+    return sa.or_(
+        sa.bindparam("viewer_is_admin", type_=sa.Boolean), _in_bound_projects(project_column)
+    )
+
+
+def _in_bound_projects(project_column) -> sa.ColumnElement[bool]:
     viewer = sa.bindparam("viewer_id", type_=sa.Integer)
     roots = sa.select(Membership.project_id).where(Membership.user_id == viewer)
     ids = sa.select(Project.id).where(sa.or_(Project.id.in_(roots), Project.parent_id.in_(roots)))
-    return sa.or_(sa.bindparam("viewer_is_admin", type_=sa.Boolean), project_column.in_(ids))
+    return project_column.in_(ids)
+
+
+def bound_user(user) -> dict:
+    """The parameters of the *_to_bound_user clauses for `user`."""
+    return {"viewer_id": user.id, "viewer_is_admin": bool(user.is_admin)}
 
 
 # Redmine's default roles: a Manager sees every issue, private ones included; a Developer or
@@ -105,6 +116,16 @@ def visible_ticket(user, ticket, project_column=None) -> sa.ColumnElement[bool]:
         return visible(user, project)
     hidden = _hidden_private_ids(ticket, user.id, _private_readers(user.id))
     return sa.and_(visible(user, project), ticket.id.not_in(hidden))
+
+
+def visible_ticket_to_bound_user(ticket) -> sa.ColumnElement[bool]:
+    """visible_ticket(), with the user as the bound parameters of visible_to_bound_user."""
+    viewer = sa.bindparam("viewer_id", type_=sa.Integer)
+    hidden = _hidden_private_ids(ticket, viewer, _private_readers(viewer))
+    return sa.or_(
+        sa.bindparam("viewer_is_admin", type_=sa.Boolean),
+        sa.and_(_in_bound_projects(ticket.project_id), ticket.id.not_in(hidden)),
+    )
 
 
 def role_in(user, project: Project) -> str | None:

@@ -55,13 +55,21 @@ def named(obj) -> str:
     return obj.name_en if language == "en" and obj.name_en else obj.name
 
 
-# My page's rows, kept rendered by what they show (generations.KeptRows).
+# My page's rows and unit lists, kept rendered by what they show (generations.KeptRows).
 _MY_TICKET_LINES = generations.KeptRows("reports/_my_page_rows.html", "ticket_line", size=5_000)
+
+
+_MY_YEAR_UNITS = generations.KeptRows("reports/_my_page_rows.html", "year_units", size=500)
 
 
 @bp.app_template_global()
 def my_ticket_lines(lines: list[mypage.TicketLine]) -> Markup:
     return Markup("".join(_MY_TICKET_LINES.html(line) for line in lines))
+
+
+@bp.app_template_global()
+def my_year_units(years: list[mypage.YearUnits]) -> Markup:
+    return Markup("".join(_MY_YEAR_UNITS.html(year) for year in years))
 
 
 bp.add_app_template_filter(highlight, "highlight")

@@ -137,3 +137,18 @@ def test_a_row_of_my_page_shows_its_homework_meeting_unit_and_lateness(
     assert '<span class="badge">宿題</span>' in row and 'class="overdue"' in row
     assert f'href="/meetings/{late.meeting_id}"' in row
     assert unit.name in row and unit.parent.name in row
+
+
+def test_my_private_tickets_are_mine_and_an_administrator_sees_every_project(
+    make_user, make_unit, make_ticket
+):
+    me, admin = make_user(), make_user(is_admin=True)
+    unit = make_unit(members={me: "member"})
+    private = make_ticket(unit, assignee=me, subject="非公開の宿題")
+    private.is_private = True
+    make_ticket(unit, assignee=admin, subject="管理者の宿題")  # admin is not a member
+    db.session.commit()
+    today = date(2026, 12, 5)
+
+    assert [line.subject for line in mypage.my_open_tickets(me, today).lines] == ["非公開の宿題"]
+    assert [line.subject for line in mypage.my_open_tickets(admin, today).lines] == ["管理者の宿題"]
