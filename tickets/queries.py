@@ -224,6 +224,8 @@ def _unindexed(where: list) -> list:
     def unary_plus(element):
         if isinstance(element, sa.Column) and element.table is table:
             return UnaryExpression(element, operator=operators.custom_op("+"), type_=element.type)
+        if isinstance(element, sa.Select):
+            return element  # a sub-select's terms never choose the outer table's index
         return None
 
     return [replacement_traverse(clause, {}, unary_plus) for clause in where]
