@@ -6,6 +6,8 @@ Views load objects through the visibility filter (404 when not visible), then as
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
@@ -44,13 +46,24 @@ def visible(user, project_column) -> sa.ColumnElement[bool]:
 
 
 def visible_to_bound_user(project_column) -> sa.ColumnElement[bool]:
-    """visible(), with the user as the bound parameters `viewer_id` and `viewer_is_admin`:
-    a statement using it is built once and reused (the live-following poll, many per second).
-    """
+    """visible(), with the user as the bound parameters `viewer_id` and `viewer_is_admin`
+    (bound_user gives them): a statement using it is built once and reused (the
+    live-following poll, many per second; my page)."""
+    return sa.or_(
+        sa.bindparam("viewer_is_admin", type_=sa.Boolean), _in_bound_projects(project_column)
+    )
+
+
+def _in_bound_projects(project_column) -> sa.ColumnElement[bool]:
     viewer = sa.bindparam("viewer_id", type_=sa.Integer)
     roots = sa.select(Membership.project_id).where(Membership.user_id == viewer)
     ids = sa.select(Project.id).where(sa.or_(Project.id.in_(roots), Project.parent_id.in_(roots)))
-    return sa.or_(sa.bindparam("viewer_is_admin", type_=sa.Boolean), project_column.in_(ids))
+    return project_column.in_(ids)
+
+
+def bound_user(user) -> dict:
+    """The parameters of the *_to_bound_user clauses for `user`."""
+    return {"viewer_id": user.id, "viewer_is_admin": bool(user.is_admin)}
 
 
 # Redmine's default roles: a Manager sees every issue, private ones included; a Developer or
@@ -63,7 +76,7 @@ def _hidden_private_ids(ticket, viewer, readers: sa.Select) -> sa.Select:
     assignee of, outside the fiscal-year projects `readers` (where the viewer's role reads
     every private ticket). Few rows, from the index ix_tickets_private, so the query
     that excludes them keeps reading only its own index (a NOT IN, one hashed sub-select)."""
-    private = sa.orm.aliased(ticket)
+    private = _private_alias(sa.inspect(ticket).mapper.class_)
     reader_projects = sa.select(Project.id).where(
         sa.or_(Project.id.in_(readers), Project.parent_id.in_(readers))
     )
@@ -73,6 +86,14 @@ def _hidden_private_ids(ticket, viewer, readers: sa.Select) -> sa.Select:
         sa.func.coalesce(private.assignee_id, 0) != viewer,
         private.project_id.not_in(reader_projects),
     )
+
+
+@functools.cache
+def _private_alias(ticket_class):
+    """The alias of the tickets table that the sub-select of hidden private tickets reads,
+    made once: SQLAlchemy adapts a new alias's columns afresh, which cost more than building
+    the rest of the list's query."""
+    return sa.orm.aliased(ticket_class)
 
 
 def _private_readers(viewer) -> sa.Select:
@@ -95,6 +116,16 @@ def visible_ticket(user, ticket, project_column=None) -> sa.ColumnElement[bool]:
         return visible(user, project)
     hidden = _hidden_private_ids(ticket, user.id, _private_readers(user.id))
     return sa.and_(visible(user, project), ticket.id.not_in(hidden))
+
+
+def visible_ticket_to_bound_user(ticket) -> sa.ColumnElement[bool]:
+    """visible_ticket(), with the user as the bound parameters of visible_to_bound_user."""
+    viewer = sa.bindparam("viewer_id", type_=sa.Integer)
+    hidden = _hidden_private_ids(ticket, viewer, _private_readers(viewer))
+    return sa.or_(
+        sa.bindparam("viewer_is_admin", type_=sa.Boolean),
+        sa.and_(_in_bound_projects(ticket.project_id), ticket.id.not_in(hidden)),
+    )
 
 
 def role_in(user, project: Project) -> str | None:

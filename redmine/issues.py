@@ -3,19 +3,22 @@ uploads and attachments. The answers' helpers and the other resources: redmine/a
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 
 import sqlalchemy as sa
 from flask import abort, current_app, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 from werkzeug.datastructures import FileStorage
 
 import permissions
+from accounts.models import User
 from attachments import files
 from attachments.models import Attachment
 from core.extensions import db
+from projects.models import Project
 from redmine import inputs
 from redmine import serializers as out
 from redmine.api import (
@@ -30,7 +33,7 @@ from redmine.api import (
 )
 from redmine.auth import caller, empty, forbidden, not_found, require_caller
 from tickets import history, links, queries, services
-from tickets.models import CustomField, CustomValue, Ticket
+from tickets.models import CustomField, CustomValue, Priority, Status, Ticket, Tracker
 
 # --- issues ----------------------------------------------------------------------------------
 
@@ -73,26 +76,93 @@ def _issue_list(project_key: str | None = None):
         return envelope("issues", [], 0, offset, limit)
     params.update(offset=str(offset), limit=str(limit))
     query = queries.ticket_query(user, params)
-    rows, total = query.page()
-    fields = _custom_fields([t.id for t in rows])
-    issues = [out.issue(t, custom_fields=fields.get(t.id)) for t in rows]
-    return envelope("issues", issues, total, offset, limit)
+    ids, total = query.page_ids()
+    return envelope("issues", listed_issues(ids), total, offset, limit)
+
+
+def listed_issues(ids: list[int]) -> list[dict]:
+    """The issues `ids`, in that order, as a list shows them: one select of the columns
+    shown and one of the custom fields, no ORM objects (loading 100 tickets with their six
+    relations took longer than the rest of the request)."""
+    if not ids:
+        return []
+    found = {r.id: r for r in db.session.execute(_list_statement(), {"ids": ids})}
+    fields = _custom_fields(ids)
+    english = out.english_names()
+    return [out.issue_from_row(found[i], english, fields.get(i)) for i in ids if i in found]
+
+
+@functools.cache
+def _list_statement() -> sa.Select:
+    """Built once: building it costs about what running it does."""
+    author, assignee = aliased(User), aliased(User)
+    return (
+        sa.select(
+            Ticket.id,
+            Ticket.project_id,
+            Project.name.label("project"),
+            Project.name_en.label("project_en"),
+            Ticket.tracker_id,
+            Tracker.name.label("tracker"),
+            Tracker.name_en.label("tracker_en"),
+            Ticket.status_id,
+            Status.name.label("status"),
+            Status.name_en.label("status_en"),
+            Status.is_closed,
+            Ticket.priority_id,
+            Priority.name.label("priority"),
+            Priority.name_en.label("priority_en"),
+            Ticket.author_id,
+            author.name.label("author"),
+            Ticket.assignee_id,
+            assignee.name.label("assignee"),
+            Ticket.parent_id,
+            Ticket.subject,
+            Ticket.description,
+            Ticket.start_date,
+            Ticket.due_date,
+            Ticket.done_ratio,
+            Ticket.is_private,
+            Ticket.created_at,
+            Ticket.updated_at,
+            Ticket.closed_at,
+        )
+        .join(Project, Project.id == Ticket.project_id)
+        .join(Tracker, Tracker.id == Ticket.tracker_id)
+        .join(Status, Status.id == Ticket.status_id)
+        .join(Priority, Priority.id == Ticket.priority_id)
+        .outerjoin(author, author.id == Ticket.author_id)
+        .outerjoin(assignee, assignee.id == Ticket.assignee_id)
+        .where(Ticket.id.in_(sa.bindparam("ids", expanding=True)))
+    )
 
 
 def _custom_fields(ticket_ids: list[int]) -> dict[int, list[dict]]:
     """{ticket id: its custom_fields}, in one query for a page of issues."""
     if not ticket_ids:
         return {}
-    rows = db.session.execute(
-        sa.select(CustomValue.ticket_id, CustomField, CustomValue.value)
-        .join(CustomField, CustomValue.custom_field_id == CustomField.id)
-        .where(CustomValue.ticket_id.in_(ticket_ids))
-        .order_by(CustomField.position, CustomField.id, CustomValue.id)
-    ).all()
     by_ticket: dict[int, list] = {}
-    for ticket_id, field, value in rows:
-        by_ticket.setdefault(ticket_id, []).append((field, value))
+    for row in db.session.execute(_custom_values_statement(), {"ids": ticket_ids}):
+        by_ticket.setdefault(row.ticket_id, []).append((row, row.value))
     return {ticket_id: out.custom_values(pairs) for ticket_id, pairs in by_ticket.items()}
+
+
+@functools.cache
+def _custom_values_statement() -> sa.Select:
+    """The values of the tickets `ids` with their field's id, name and is_multiple (what
+    out.custom_values reads), in the fields' order; built once."""
+    return (
+        sa.select(
+            CustomValue.ticket_id,
+            CustomField.id,
+            CustomField.name,
+            CustomField.is_multiple,
+            CustomValue.value,
+        )
+        .join(CustomField, CustomValue.custom_field_id == CustomField.id)
+        .where(CustomValue.ticket_id.in_(sa.bindparam("ids", expanding=True)))
+        .order_by(CustomField.position, CustomField.id, CustomValue.id)
+    )
 
 
 @route("/issues.json")

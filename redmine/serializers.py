@@ -117,6 +117,55 @@ def issue(ticket: Ticket, *, created: bool = False, custom_fields: list | None =
     return out
 
 
+def english_names() -> bool:
+    """Whether names are shown in English (label()), asked once for a whole list."""
+    locale = get_locale()
+    return locale is not None and locale.language == "en"
+
+
+def _named(id_: int, name: str, name_en: str | None, english: bool) -> dict:
+    return {"id": id_, "name": name_en if english and name_en else name}
+
+
+def issue_from_row(row, english: bool, custom_fields: list | None = None) -> dict:
+    """issue() of a list, from a row of plain columns (redmine.issues._list_statement) rather
+    than a ticket and its relations: the same keys, order and values."""
+    out = {
+        "id": row.id,
+        "project": _named(row.project_id, row.project, row.project_en, english),
+        "tracker": _named(row.tracker_id, row.tracker, row.tracker_en, english),
+        "status": {
+            "id": row.status_id,
+            "name": row.status_en if english and row.status_en else row.status,
+            "is_closed": row.is_closed,
+        },
+        "priority": _named(row.priority_id, row.priority, row.priority_en, english),
+        "author": (
+            {"id": row.author_id, "name": row.author} if row.author is not None else user_ref(None)
+        ),
+    }
+    if row.assignee is not None:
+        out["assigned_to"] = {"id": row.assignee_id, "name": row.assignee}
+    if row.parent_id is not None:
+        out["parent"] = {"id": row.parent_id}
+    out["subject"] = row.subject
+    out["description"] = row.description or None
+    out["start_date"] = day(row.start_date)
+    out["due_date"] = day(row.due_date)
+    out["done_ratio"] = row.done_ratio
+    out["is_private"] = row.is_private
+    out["estimated_hours"] = None
+    out["total_estimated_hours"] = None
+    out["spent_hours"] = 0.0
+    out["total_spent_hours"] = 0.0
+    if custom_fields:
+        out["custom_fields"] = custom_fields
+    out["created_on"] = stamp(row.created_at)
+    out["updated_on"] = stamp(row.updated_at)
+    out["closed_on"] = stamp(row.closed_at)
+    return out
+
+
 def custom_values(rows) -> list[dict]:
     """Redmine's custom_fields of an issue from (field, value) rows in the fields' order: one
     entry per field, a field with several values answering them as a list."""

@@ -55,6 +55,23 @@ def named(obj) -> str:
     return obj.name_en if language == "en" and obj.name_en else obj.name
 
 
+# My page's rows and unit lists, kept rendered by what they show (generations.KeptRows).
+_MY_TICKET_LINES = generations.KeptRows("reports/_my_page_rows.html", "ticket_line", size=5_000)
+
+
+_MY_YEAR_UNITS = generations.KeptRows("reports/_my_page_rows.html", "year_units", size=500)
+
+
+@bp.app_template_global()
+def my_ticket_lines(lines: list[mypage.TicketLine]) -> Markup:
+    return Markup("".join(_MY_TICKET_LINES.html(line) for line in lines))
+
+
+@bp.app_template_global()
+def my_year_units(years: list[mypage.YearUnits]) -> Markup:
+    return Markup("".join(_MY_YEAR_UNITS.html(year) for year in years))
+
+
 bp.add_app_template_filter(highlight, "highlight")
 bp.add_app_template_filter(highlight_html, "highlight_html")
 bp.add_app_template_filter(snippet, "snippet")
@@ -234,7 +251,7 @@ def my_page():
     return render_template(
         "reports/my_page.html",
         clock=clock,
-        mine=mypage.my_open_tickets(current_user),
+        mine=mypage.my_open_tickets(current_user, clock.today),
         meetings=mypage.next_meetings(current_user, clock),
         awaiting=mypage.awaiting_my_confirmation(current_user),
         roots=mypage.my_units(current_user, clock),

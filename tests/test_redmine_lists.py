@@ -8,6 +8,7 @@ import pytest
 from core.extensions import db
 from tests.fixtures.redmine import assert_same_shape, reference
 from tickets import services
+from tickets.models import CustomField, CustomValue
 
 
 @pytest.fixture
@@ -133,6 +134,34 @@ def test_closed_issue_in_a_list_has_closed_on(api, rm_world, listed):
     (issue,) = api.get("/issues.json?status_id=closed", rm_world["viewer"]).json["issues"]
     assert issue["closed_on"].endswith("Z") and issue["status"]["is_closed"] is True
     assert issue["due_date"] == "2026-04-10" and issue["parent"] == {"id": listed["parent"].id}
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_listed_issue_is_the_issue_itself(api, rm_world, listed, language):
+    """The list reads plain columns, not tickets: each entry must still be what the issue's
+    own answer is, the names in the caller's language, the System as author, custom fields."""
+    viewer = rm_world["viewer"]
+    viewer.language = language
+    child = listed["child"]
+    child.description, child.start_date, child.done_ratio = "印刷は50部", date(2026, 4, 1), 30
+    listed["other"].author_id = None  # made by the system
+    kinds = CustomField(name="影響範囲", is_multiple=True, position=1)
+    owner = CustomField(name="担当課", position=2)
+    db.session.add_all([kinds, owner])
+    db.session.flush()
+    for field, value in ((owner, "市民課"), (kinds, "窓口"), (kinds, "証明書")):
+        db.session.add(CustomValue(ticket_id=child.id, custom_field_id=field.id, value=value))
+    db.session.commit()
+    listed_issues = api.get("/issues.json?status_id=*", viewer).json["issues"]
+    assert len(listed_issues) == 4
+    for entry in listed_issues:
+        issue = api.get(f"/issues/{entry['id']}.json", viewer).json["issue"]
+        assert list(entry.items()) == list(issue.items())
+    by_id = {i["id"]: i for i in listed_issues}
+    assert by_id[listed["other"].id]["author"]["id"] == 0
+    assert [f["name"] for f in by_id[child.id]["custom_fields"]] == ["影響範囲", "担当課"]
+    if language == "en":
+        assert by_id[child.id]["status"]["name"] == "New"
 
 
 # --- search ----------------------------------------------------------------------------------

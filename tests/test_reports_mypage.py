@@ -1,10 +1,10 @@
 """My page: my open homework and tickets by due date, my next meetings, what awaits my
 confirmation — only from projects I may see."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from core.extensions import db
-from core.timeutil import utcnow
+from core.timeutil import local_today, utcnow
 from minutes import confirmations
 from reports import mypage
 from reports.queries import Clock
@@ -21,10 +21,11 @@ def test_my_open_tickets_come_soonest_due_first_homework_marked(
     make_homework(unit, who=me, due_date=date(2026, 11, 1), status="完了")
     make_homework(unit, who=make_user(), due_date=date(2026, 11, 1))
 
-    lines = mypage.my_open_tickets(me).lines
+    lines = mypage.my_open_tickets(me, date(2026, 12, 5)).lines
 
-    assert [line.ticket.id for line in lines] == [sooner.ticket_id, later.ticket_id, undated.id]
-    assert lines[0].item.id == sooner.id and lines[2].item is None
+    assert [line.id for line in lines] == [sooner.ticket_id, later.ticket_id, undated.id]
+    assert lines[0].meeting.id == sooner.meeting_id and lines[2].meeting is None
+    assert [line.overdue for line in lines] == [True, False, False]
 
 
 def test_tickets_of_a_project_i_left_are_not_on_my_page(make_user, make_unit, make_homework):
@@ -34,7 +35,7 @@ def test_tickets_of_a_project_i_left_are_not_on_my_page(make_user, make_unit, ma
     make_homework(mine, who=me)
     make_homework(foreign, who=me)
 
-    assert mypage.my_open_tickets(me).total == 1
+    assert mypage.my_open_tickets(me, date(2026, 12, 5)).total == 1
 
 
 def test_next_meetings_are_mine_from_today_on(make_user, make_unit, make_meeting):
@@ -119,3 +120,35 @@ def test_my_page_shows_the_soonest_rows_and_links_to_all_of_them(
     assert f'href="{full}"' in html
     listed = client.get(full.replace("&amp;", "&")).get_data(as_text=True)
     assert all(f"宿題{day:02d}" in listed for day in range(held))
+
+
+def test_a_row_of_my_page_shows_its_homework_meeting_unit_and_lateness(
+    client, login, make_user, make_unit, make_homework
+):
+    me = make_user()
+    unit = make_unit(members={me: "member"})
+    late = make_homework(unit, who=me, due_date=local_today() - timedelta(days=1))
+    login(me)
+
+    html = client.get("/my/page").get_data(as_text=True)
+
+    row = html[html.index(f'href="/issues/{late.ticket_id}"') :]
+    row = row[: row.index("</tr>")]
+    assert '<span class="badge">宿題</span>' in row and 'class="overdue"' in row
+    assert f'href="/meetings/{late.meeting_id}"' in row
+    assert unit.name in row and unit.parent.name in row
+
+
+def test_my_private_tickets_are_mine_and_an_administrator_sees_every_project(
+    make_user, make_unit, make_ticket
+):
+    me, admin = make_user(), make_user(is_admin=True)
+    unit = make_unit(members={me: "member"})
+    private = make_ticket(unit, assignee=me, subject="非公開の宿題")
+    private.is_private = True
+    make_ticket(unit, assignee=admin, subject="管理者の宿題")  # admin is not a member
+    db.session.commit()
+    today = date(2026, 12, 5)
+
+    assert [line.subject for line in mypage.my_open_tickets(me, today).lines] == ["非公開の宿題"]
+    assert [line.subject for line in mypage.my_open_tickets(admin, today).lines] == ["管理者の宿題"]

@@ -7,7 +7,7 @@ import pytest
 from core.errors import NotFound
 from core.extensions import db
 from core.timeutil import local_today
-from tickets import queries
+from tickets import queries, services
 
 
 @pytest.fixture
@@ -207,3 +207,38 @@ def test_the_total_is_kept_until_a_ticket_or_who_sees_what_changes(
     projects.remove_membership(membership)
     db.session.commit()
     assert total() == 0
+
+
+def test_a_page_in_id_order_is_the_same_walked_by_id_or_read_from_an_index(
+    setting, make_ticket, make_user, make_unit, status_named, monkeypatch
+):
+    """With many matches SQLite walks the tickets by id (queries._unindexed) instead of
+    sorting every match from an index: the same rows either way, private ones included."""
+    member, other, project = setting
+    stranger = make_user()
+    foreign = make_unit(members={stranger: "member"})
+    done = status_named("完了")
+    for i in range(30):
+        unit = project.units[i % 2] if i % 5 else foreign
+        ticket = make_ticket(unit, None, assignee=other if i % 3 else None)
+        if i % 4 == 0:
+            services.update_ticket(None, ticket, {"status_id": done.id})
+        ticket.is_private = i % 7 == 0
+    db.session.commit()
+    cases = [
+        {"status_id": "*"},
+        {},
+        {"status_id": "*", "sort": "id", "limit": "5", "offset": "3"},
+        {"status_id": "*", "limit": "4", "page": "3"},
+        {"assigned_to_id": str(other.id), "status_id": "c"},
+    ]
+    for params in cases:
+        walked, read = [], []
+        for walks, found in ((True, walked), (False, read)):
+            monkeypatch.setattr(queries.TicketQuery, "_walks_ids", lambda self, total, w=walks: w)
+            found.extend(queries.ticket_query(member, params).page_ids()[0])
+        assert walked == read and walked, params
+    monkeypatch.undo()
+    many = queries.ticket_query(member, {"status_id": "*", "limit": "5"})
+    few = queries.ticket_query(member, {"assigned_to_id": str(other.id), "status_id": "c"})
+    assert many._walks_ids(many.count()) and not few._walks_ids(few.count())

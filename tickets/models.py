@@ -68,6 +68,10 @@ class Ticket(db.Model):
         # without reading the rows.
         sa.Index("ix_tickets_project_status_due", "project_id", "status_id", "due_date"),
         sa.Index("ix_tickets_assignee_due", "assignee_id", "due_date"),
+        # My page: one's open tickets, soonest due first, and how many, without the rows.
+        sa.Index(
+            "ix_tickets_assignee_status", "assignee_id", "status_id", "due_date", "project_id"
+        ),
         # Reports: done this month, and the weekly trend (open at a time = created, not closed).
         sa.Index("ix_tickets_closed_created", "closed_at", "created_at"),
         # The list filtered by tracker and status, counted without reading the rows.
