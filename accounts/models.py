@@ -170,5 +170,7 @@ class DirectorySource(db.Model):
 
 
 # What the data generations (core.generations) watch of these models.
-generations.watch("directory", User, ["name", "organisation", "organisation_id", "is_admin"])
+generations.watch(
+    "directory", User, ["name", "organisation", "organisation_id", "is_admin", "is_active_account"]
+)
 generations.watch("directory", Organisation, ["name", "name_en"])

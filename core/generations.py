@@ -9,7 +9,8 @@ brings back a token an older cache entry was keyed by.
 
 Kinds:
 - "directory": who sees which project, and the names of projects, units, people,
-  organisations, trackers and statuses (changes rarely: the ticket list's filter choices);
+  organisations, trackers and statuses, and which accounts are active (changes rarely: the
+  ticket list's filter choices, the ticket form's choices);
 - "homework": the directory and what the homework dashboard counts (tickets, homework items);
 - "tickets": the directory and every ticket, whatever changed in it (the ticket lists' totals).
 

@@ -284,8 +284,9 @@ def test_preview_renders_sanitised_markdown(client, login, member_unit, csrf_ena
 def test_the_edit_form_follows_every_change_and_the_language(
     client, login, member_unit, make_ticket, make_user
 ):
-    """The ticket page's edit form is kept rendered by content (tickets.views._EDIT_FIELDS):
-    a changed value, a new choice or another language is a new form, never the kept one."""
+    """The ticket page's edit form is kept rendered by content (tickets.views._EDIT_FIELDS),
+    its year's choices under the directory generation (_YEAR_CHOICES): a changed value, a new
+    or locked member or another language is a new form, never the kept one."""
     import re
 
     from projects import services as projects
@@ -310,6 +311,12 @@ def test_the_edit_form_follows_every_change_and_the_language(
     assert 'value="窓口端末の件（続）"' in changed and 'value="窓口端末の件"' not in changed
     assert re.search(rf'<option value="{newcomer.id}">新任 花子</option>', changed)
     assert 'name="version" type="hidden" value="2"' in changed
+
+    from accounts import services as accounts
+
+    accounts.update_user(newcomer, {"is_active_account": False})  # locked: no longer offered
+    db.session.commit()
+    assert "新任 花子" not in form_html()
 
     other = make_ticket(unit, member, subject="別の件")  # another ticket: its own values
     assert 'value="別の件"' in form_html(other.id)

@@ -9,6 +9,7 @@ POST      /issues/preview                preview (Markdown → sanitised HTML)
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import (
@@ -142,29 +143,52 @@ def _unit_choice(project: Project, unit_id: int) -> Project:
     return unit
 
 
-def _fill_choices(form: TicketForm, project: Project, ticket: Ticket | None) -> None:
-    root = project.root
-    units = db.session.execute(
+# The unit, tracker and member choices of a fiscal year's ticket forms, until a project,
+# membership, person or tracker changes (generations.py).
+_YEAR_CHOICES = generations.Cache(size=64)
+
+
+class YearChoices(NamedTuple):
+    units: tuple
+    trackers: tuple
+    members: tuple  # (user id, name) of the year's active members, by name
+
+
+def _year_choices(root: Project) -> YearChoices:
+    return _YEAR_CHOICES.get_or_compute("directory", (root.id,), lambda: _read_choices(root))
+
+
+def _read_choices(root: Project) -> YearChoices:
+    units = _pairs(
         sa.select(Project.id, Project.name)
         .where(Project.parent_id == root.id, Project.is_archived.is_(False))
         .order_by(Project.position, Project.id)
-    ).all()
-    form.project_id.choices = [(unit_id, name) for unit_id, name in units] or [(root.id, root.name)]
-    form.tracker_id.choices = _pairs(
-        sa.select(Tracker.id, Tracker.name).order_by(Tracker.position, Tracker.id)
     )
-    form.priority_id.choices = _pairs(
-        sa.select(Priority.id, Priority.name).order_by(Priority.position)
-    )
-    members = db.session.execute(
+    members = _pairs(
         sa.select(User.id, User.name)
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.project_id == root.id, User.is_active_account.is_(True))
         .order_by(User.name)
-    ).all()
-    assignees = [(0, "—")] + [(user_id, name) for user_id, name in members]
+    )
+    return YearChoices(
+        units=tuple(units or [(root.id, root.name)]),
+        trackers=tuple(
+            _pairs(sa.select(Tracker.id, Tracker.name).order_by(Tracker.position, Tracker.id))
+        ),
+        members=tuple(members),
+    )
+
+
+def _fill_choices(form: TicketForm, project: Project, ticket: Ticket | None) -> None:
+    kept = _year_choices(project.root)
+    form.project_id.choices = list(kept.units)
+    form.tracker_id.choices = list(kept.trackers)
+    form.priority_id.choices = _pairs(
+        sa.select(Priority.id, Priority.name).order_by(Priority.position)
+    )
+    assignees = [(0, "—"), *kept.members]
     current = ticket.assignee if ticket is not None else None
-    if current is not None and all(user_id != current.id for user_id, _name in members):
+    if current is not None and all(user_id != current.id for user_id, _name in kept.members):
         assignees.append((current.id, current.name))
     form.assignee_id.choices = assignees
     if ticket is None:
