@@ -185,14 +185,14 @@ def _item_ids(user, f: SearchFilters, window) -> dict:
     return _ranked(matches, window, tuple(kinds))
 
 
-def ticket_matches(user, f: SearchFilters, group: str | None = None, walk: bool = False):
+def ticket_matches(user, f: SearchFilters, group: str | None = None, walk: bool = False, seen=None):
     """(id, order key) of the matching tickets: the homework tickets, or the others (`group`
     "homework" or "ticket"; None: both). Without dates it reads only columns of the index
     ix_tickets_id_updated_project; `walk` (SQLite): newest change first through
-    ix_tickets_updated_at."""
+    ix_tickets_updated_at. `seen`: permissions.visible_ticket(user, Ticket), if made already."""
     walk = walk and _walks()
     stmt = sa.select(Ticket.id, Ticket.updated_at).where(
-        permissions.visible_ticket(user, Ticket),
+        permissions.visible_ticket(user, Ticket) if seen is None else seen,
         queries.in_scope(Ticket.project_id, f.project),
         *f.day_range(Ticket.created_at),
         ticket_queries.keyword_clause(f.q, narrow=walk),
@@ -224,8 +224,11 @@ def _homework_item() -> sa.ScalarSelect:
 
 def _ticket_ids(user, f: SearchFilters, window) -> dict:
     """Matching tickets, newest change first: homework tickets and the other tickets."""
+    seen = permissions.visible_ticket(user, Ticket)  # made once: a dozen sub-selects
     return _ranked(
-        lambda group, walk: ticket_matches(user, f, group, walk), window, ("homework", "ticket")
+        lambda group, walk: ticket_matches(user, f, group, walk, seen),
+        window,
+        ("homework", "ticket"),
     )
 
 
