@@ -112,33 +112,45 @@ def _ranked(matches: Matches, window: tuple[int, int], groups: tuple[str, ...]) 
     when `more`) and the ids ranked `window` (from, to: 0-based, end excluded) newest first
     (order key, then id, descending). Only the shown ids reach Python.
 
-    The hits are counted up to COUNT_BOUND (or the window's end): a word with tens of
-    thousands of hits is not read whole. Fewer hits are found through the words' indexes,
-    computed once and sorted; more are walked in their order until the window is full.
+    One statement reads each group's hits from the words' indexes up to COUNT_BOUND (or the
+    window's end) and no further, each group's once (a materialized CTE): a word with tens
+    of thousands of hits is not read whole. A group with no more hits than that is counted
+    and ranked there. A group with more is then walked in its order until the window is
+    full, where sorting would read every hit.
     """
     first, last = window
     shown = max(textsearch.COUNT_BOUND, last)
-    counted = [
-        textsearch.count_upto_column(matches(name, False), shown + 1).label(name) for name in groups
-    ]
-    counts = db.session.execute(sa.select(*counted)).one()
+    no_id = sa.cast(sa.null(), sa.Integer)
+    parts = []
+    for name in groups:
+        hits = matches(name, False).limit(shown + 1).cte(f"hits_{name}")
+        hits = hits.prefix_with("MATERIALIZED")
+        key, at = hits.c
+        top = sa.select(key, at).order_by(at.desc(), key.desc()).offset(first).limit(last - first)
+        top = top.subquery()
+        no_at = sa.cast(sa.null(), at.type)
+        parts.append(sa.select(sa.literal(name), no_id, no_at, sa.func.count()).select_from(hits))
+        parts.append(sa.select(sa.literal(name), *top.c, no_id))
+    found = {name: 0 for name in groups}
+    shown_rows = {name: [] for name in groups}
+    for name, row_id, when, count in db.session.execute(sa.union_all(*parts)):
+        if row_id is None:
+            found[name] = count
+        else:
+            shown_rows[name].append((when, row_id))
+    ranked = {
+        name: [i for _w, i in sorted(rows, reverse=True)] for name, rows in shown_rows.items()
+    }
     out = {}
-    for name, found in zip(groups, counts, strict=True):
-        more = found > shown
-        ids = []
-        if first < found:
-            if more:
-                stmt = matches(name, True)
-                key, at = stmt.selected_columns
-            else:
-                # Computed once, whatever the order: PostgreSQL would otherwise cost the LIMIT
-                # as if the order's index found the few hits early.
-                hits = matches(name, False).cte(f"hits_{name}").prefix_with("MATERIALIZED")
-                key, at = hits.c
-                stmt = sa.select(key, at)
-            ranked = stmt.order_by(at.desc(), key.desc()).offset(first).limit(last - first)
-            ids = [row[0] for row in db.session.execute(ranked)]
-        out[name] = (shown if more else found, more, ids)
+    for name in groups:
+        more = found[name] > shown
+        ids = ranked[name]
+        if more and first < found[name]:
+            stmt = matches(name, True)
+            key, at = stmt.selected_columns
+            walked = stmt.order_by(at.desc(), key.desc()).offset(first).limit(last - first)
+            ids = [row[0] for row in db.session.execute(walked)]
+        out[name] = (shown if more else found[name], more, ids)
     return out
 
 
@@ -173,14 +185,14 @@ def _item_ids(user, f: SearchFilters, window) -> dict:
     return _ranked(matches, window, tuple(kinds))
 
 
-def ticket_matches(user, f: SearchFilters, group: str | None = None, walk: bool = False):
+def ticket_matches(user, f: SearchFilters, group: str | None = None, walk: bool = False, seen=None):
     """(id, order key) of the matching tickets: the homework tickets, or the others (`group`
     "homework" or "ticket"; None: both). Without dates it reads only columns of the index
     ix_tickets_id_updated_project; `walk` (SQLite): newest change first through
-    ix_tickets_updated_at."""
+    ix_tickets_updated_at. `seen`: permissions.visible_ticket(user, Ticket), if made already."""
     walk = walk and _walks()
     stmt = sa.select(Ticket.id, Ticket.updated_at).where(
-        permissions.visible_ticket(user, Ticket),
+        permissions.visible_ticket(user, Ticket) if seen is None else seen,
         queries.in_scope(Ticket.project_id, f.project),
         *f.day_range(Ticket.created_at),
         ticket_queries.keyword_clause(f.q, narrow=walk),
@@ -212,8 +224,11 @@ def _homework_item() -> sa.ScalarSelect:
 
 def _ticket_ids(user, f: SearchFilters, window) -> dict:
     """Matching tickets, newest change first: homework tickets and the other tickets."""
+    seen = permissions.visible_ticket(user, Ticket)  # made once: a dozen sub-selects
     return _ranked(
-        lambda group, walk: ticket_matches(user, f, group, walk), window, ("homework", "ticket")
+        lambda group, walk: ticket_matches(user, f, group, walk, seen),
+        window,
+        ("homework", "ticket"),
     )
 
 
