@@ -397,6 +397,21 @@ def register_cli(app: Flask) -> None:
         app.cli.add_command(_load(spec))
 
 
+def load_before_fork(app: Flask) -> None:
+    """Build once, in gunicorn's master before it forks the workers (gunicorn.conf.py), what
+    each worker would otherwise build for itself on its first requests: the mappers'
+    configuration, the compiled templates, the languages' locale data. The workers then share
+    those pages."""
+    from babel import Locale
+
+    with app.app_context():
+        sa.orm.configure_mappers()
+        for name in app.jinja_env.list_templates(filter_func=lambda n: n.endswith(".html")):
+            app.jinja_env.get_template(name)
+        for code in app.config["LANGUAGES"]:
+            Locale.parse(code).number_symbols  # noqa: B018 - loads the locale's data
+
+
 def __getattr__(name: str):
     # `flask --app app` and `gunicorn app:app` look up `app`; build it only then, so
     # importing create_app (as the tests do) has no side effects.

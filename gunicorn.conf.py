@@ -1,9 +1,10 @@
 """gunicorn settings, read from the working directory by every `gunicorn app:app` started here
 (`make serve`, bench/run.py). Command-line options still win.
 
-The app is loaded once in the master before the workers are forked (`preload_app`), so the
-workers share its code and data pages instead of holding a copy each; the objects loaded are
-moved out of the garbage collector's sight first (gc.freeze), which would otherwise write to
+The app is loaded once in the master before the workers are forked (`preload_app`), with what
+its first requests would build in each worker (app.load_before_fork: mappers, templates,
+locales), so the workers share those pages instead of holding a copy each. The objects loaded
+are then moved out of the garbage collector's sight (gc.freeze), which would otherwise write to
 every one of them in each worker and so copy their pages.
 
 The PDF renderer (exports/renderer.py) is one per server, shared by the workers: the master
@@ -17,6 +18,8 @@ workers start, `0` only for a PDF. It exits with the master.
 import gc
 import os
 
+from flask import Flask
+
 preload_app = True
 
 
@@ -27,6 +30,11 @@ def on_starting(server):
 
 
 def when_ready(server):
+    wsgi = server.app.wsgi() if server.cfg.preload_app else None
+    if isinstance(wsgi, Flask):  # Sanmai's app (a test may serve another)
+        from app import load_before_fork
+
+        load_before_fork(wsgi)
     gc.collect()
     gc.freeze()
 
