@@ -379,6 +379,9 @@ def series(sides: list[Side], name: str, kind: str, ask, samples: int) -> dict:
                 times[side.name].append(ms)
             if i == -1:
                 found[f"{side.name}_bytes"] = len(answer.content)
+                # Both clients reuse their connection wherever the server keeps it open.
+                keeps = answer.headers.get("Connection", "").lower() != "close"
+                found[f"{side.name}_keeps_alive"] = keeps
                 if "json" in answer.headers.get("Content-Type", "") and answer.content:
                     total = answer.json().get("total_count")
                     if total is not None:
