@@ -138,10 +138,15 @@ class Renderer:
             proc.wait()
 
     def warm(self) -> None:
-        """Start the renderer now (it loads WeasyPrint and the fonts at once) without waiting."""
-        with self._lock:
+        """Start the renderer now (it loads WeasyPrint and the fonts at once) without waiting;
+        nothing to do while a thread of this process is making a PDF (one runs, then)."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
             if self.pid is None:
                 self._start()
+        finally:
+            self._lock.release()
 
     def shutdown(self, grace: float = 5.0) -> None:
         """Stop the renderer: only its owner does (a worker exiting leaves it to the others)."""

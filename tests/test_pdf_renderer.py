@@ -188,6 +188,18 @@ def test_a_request_waiting_behind_a_stuck_render_gives_up_at_its_own_timeout(own
     assert first == ["no PDF within 3 s"] and r.pid is None  # the stuck child was killed
 
 
+def test_a_page_offering_a_pdf_does_not_wait_for_a_pdf_being_made(own_renderer):
+    r = own_renderer(command=[sys.executable, "-c", "import time; time.sleep(120)"])
+    stuck = threading.Thread(target=lambda: pytest.raises(renderer.RendererUnavailable, r.render,
+                                                          "a", None, timeout=3))  # fmt: skip
+    stuck.start()
+    time.sleep(0.3)  # a PDF is being made (and hangs)
+    started = time.monotonic()
+    r.warm()
+    assert time.monotonic() - started < 0.5
+    stuck.join(timeout=10)
+
+
 def test_the_renderer_is_replaced_after_max_renders(own_renderer):
     r = own_renderer()
     r.render(HTML.format(n=1), None, max_renders=2)
