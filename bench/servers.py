@@ -66,12 +66,8 @@ class Gunicorn:
         raise SystemExit("gunicorn did not start; see bench/data/gunicorn.log")
 
     def workers(self) -> list[int]:
-        try:
-            text = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
-        except OSError:
-            return []
         # The renderer is the master's child too once the worker that started it has exited.
-        return [int(p) for p in text.split() if not is_renderer(int(p))]
+        return [p for p in children(self.proc.pid) if not is_renderer(p)]
 
     def renderers(self) -> list[int]:
         """The PDF renderer (exports/renderer.py): a child of the worker that started it, or of

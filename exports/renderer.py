@@ -65,10 +65,12 @@ class RendererDied(OSError):
 
 
 class Renderer:
-    def __init__(self, idle_seconds: float = 0.0, command: list[str] | None = None):
+    def __init__(
+        self, idle_seconds: float = 0.0, command: list[str] | None = None, max_renders: int = 0
+    ):
         self.idle_seconds = idle_seconds
         self.command = command  # the tests replace the child with a misbehaving one
-        self.max_renders = 0  # passed to the renderers this process starts
+        self.max_renders = max_renders  # for the renderers this process starts (0: no limit)
         self.owner = os.getpid()
         self.token = secrets.token_hex(8)
         self._lock = threading.Lock()
@@ -231,7 +233,12 @@ def _stat(pid: int) -> str:
         return ""
 
 
-_renderer = Renderer(idle_seconds=float(os.environ.get("SANMAI_PDF_IDLE_SECONDS") or 300))
+# The app's SANMAI_PDF_MAX_RENDERS reaches render(); this default serves a renderer started
+# before any PDF (warm()).
+_renderer = Renderer(
+    idle_seconds=float(os.environ.get("SANMAI_PDF_IDLE_SECONDS") or 300),
+    max_renders=int(os.environ.get("SANMAI_PDF_MAX_RENDERS") or 200),
+)
 
 
 def get() -> Renderer:
