@@ -57,6 +57,9 @@ def from_environment() -> dict:
         # The PDF renderer process (exports/renderer.py; SANMAI_PDF_IDLE_SECONDS is read there).
         "SANMAI_PDF_TIMEOUT": _int("SANMAI_PDF_TIMEOUT", 25),
         "SANMAI_PDF_MAX_RENDERS": _int("SANMAI_PDF_MAX_RENDERS", 200),
+        # "page": start the renderer as a page offering a PDF is served; "1": also as a
+        # gunicorn worker starts (gunicorn.conf.py); "0": only for the PDF itself.
+        "SANMAI_PDF_WARM": os.environ.get("SANMAI_PDF_WARM", "page"),
         # Directory sign-in: the key that encrypts bind passwords (secretbox.py), and how
         # long to wait for a directory server before saying it is unavailable.
         "SANMAI_SECRET_BOX_KEY": os.environ.get("SANMAI_SECRET_BOX_KEY", ""),

@@ -248,10 +248,15 @@ def free_port() -> int:
 
 
 def children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+    """The process's children, whichever of its threads started them (a threaded gunicorn
+    worker's PDF renderer is a child of one of its request threads)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
 
 
 def vm_hwm_mb(pid: int) -> float | None:

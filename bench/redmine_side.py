@@ -12,8 +12,8 @@
    `flask db upgrade` when only Sanmai's migrations moved on.
 3. Both run on working copies (run-<data>.sqlite3, run-<data>-sanmai.db), so the writes of a
    run never reach the next one: Redmine as bench/redmine_server.py starts it (Debian's
-   Redmine 5, one process), Sanmai as `make serve` does (gunicorn, 2 workers, gunicorn.conf.py,
-   PDF renderers warm) through bench/servers.py.
+   Redmine 5, one process), Sanmai as `make serve` does (gunicorn, 2 workers, gunicorn.conf.py:
+   the app preloaded, the PDF renderer started on demand) through bench/servers.py.
 4. Everything is asked as one person on both sides: the user with the most open issues
    assigned (API key on both: Redmine's is added to its working copy, Sanmai's made by
    `flask user token`; the HTML pages after logging in through each one's login form). The
@@ -26,8 +26,9 @@
    then one to Sanmai (who goes first alternates): p50, p95, and CPU per request (utime +
    stime of every serving process, read before and after the series). Then `--clients`
    clients at once for `--seconds` on /issues.json?limit=100, each side in turn: requests/s.
-   Then the resident memory of every serving process at rest (Redmine's process and its
-   children; gunicorn's master, workers and their PDF renderers).
+   Then the memory of every serving process at rest (Redmine's process and its children;
+   gunicorn's master, workers and the PDF renderer if one runs): the sum of their PSS, which
+   counts a page shared by several processes once in all, with the sum of their RSS beside.
 6. bench/results/redmine.json: the rows (name, kind, redmine, sanmai, unit, ratio,
    target_ratio, met, with p95 and CPU beside), the machine, both versions, the data. The
    table is printed. Both servers are stopped, and waited for, whatever happens.
@@ -291,14 +292,25 @@ def tree(pid: int) -> list[int]:
     return pids
 
 
-def rss_mb(pid: int) -> float:
+def proc_mb(pid: int, file: str, field: str) -> float:
+    """A kB field of /proc/PID/FILE in MB (0 for a process gone)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return 0.0
+
+
+def memory_mb(pids: list[int]) -> dict[str, float]:
+    """The processes' memory: proportional set size (a page shared by n processes counts 1/n
+    in each: the preloaded app of gunicorn's workers, shared libraries) and resident set size
+    (a shared page counts in full in every process that maps it)."""
+    return {
+        "pss": sum(proc_mb(p, "smaps_rollup", "Pss") for p in pids),
+        "rss": sum(proc_mb(p, "status", "VmRSS") for p in pids),
+    }
 
 
 class Side:
@@ -317,8 +329,8 @@ class Side:
     def cpu(self) -> float:
         return sum(cpu_seconds(p) or 0.0 for p in tree(self.root_pid))
 
-    def memory_mb(self) -> float:
-        return sum(rss_mb(p) for p in tree(self.root_pid))
+    def memory_mb(self) -> dict[str, float]:
+        return memory_mb(tree(self.root_pid))
 
     def log_in(self, login: str, password: str) -> None:
         page = self.web.get(self.base + "/login")
@@ -377,6 +389,9 @@ def series(sides: list[Side], name: str, kind: str, ask, samples: int) -> dict:
                 times[side.name].append(ms)
             if i == -1:
                 found[f"{side.name}_bytes"] = len(answer.content)
+                # Both clients reuse their connection wherever the server keeps it open.
+                keeps = answer.headers.get("Connection", "").lower() != "close"
+                found[f"{side.name}_keeps_alive"] = keeps
                 if "json" in answer.headers.get("Content-Type", "") and answer.content:
                     total = answer.json().get("total_count")
                     if total is not None:
@@ -437,8 +452,18 @@ def measure(sides: list[Side], c: dict, ids: dict, args) -> list[dict]:
     time.sleep(2)  # at rest: the last answers written and the workers idle
     memory = {s.name: s.memory_mb() for s in sides}
     processes = {s.name: len(tree(s.root_pid)) for s in sides}
-    name = "resident memory of the serving processes"
-    rows.append(row(name, "memory", memory["redmine"], memory["sanmai"], processes=processes))
+    name = "memory of the serving processes (PSS)"
+    rows.append(
+        row(
+            name,
+            "memory",
+            memory["redmine"]["pss"],
+            memory["sanmai"]["pss"],
+            redmine_rss=round(memory["redmine"]["rss"], 1),
+            sanmai_rss=round(memory["sanmai"]["rss"], 1),
+            processes=processes,
+        )  # fmt: skip
+    )
     return rows
 
 
@@ -504,7 +529,7 @@ def run(args, data: Path, manifest: dict) -> dict:
     with contextlib.ExitStack() as stack:
         print("starting Redmine and Sanmai …", flush=True)
         redmine = stack.enter_context(RedmineServer(redmine_copy, log=DATA / "redmine-side.log"))
-        gunicorn = Gunicorn(url, instance, warm_pdf=True)
+        gunicorn = Gunicorn(url, instance)
         stack.callback(gunicorn.stop)
         sides = [
             Side("redmine", redmine.url, redmine.process.pid, redmine_key),

@@ -157,8 +157,8 @@ def write_results(
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "worker_peak_rss_mb": None if peak is None else round(peak, 1),
         "worker_peak_rss_target_mb": 250,
-        # The PDF renderer processes (exports/renderer.py) are the workers' children: their
-        # memory is not the workers', and is reported here on its own.
+        # The PDF renderer process (exports/renderer.py) is not a worker: its memory is
+        # reported here on its own.
         "renderer_peak_rss_mb": {
             "gunicorn": None if renderer_peak is None else round(renderer_peak, 1),
             "in_process": None if renderer_inproc is None else round(renderer_inproc, 1),

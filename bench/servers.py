@@ -55,10 +55,10 @@ class Gunicorn:
             except requests.RequestException:
                 time.sleep(0.1)
                 continue
-            # Each worker's PDF renderer (gunicorn.conf.py) loads WeasyPrint as the worker
-            # starts: measure a server that has been up for a while, not its first seconds.
+            # The PDF renderer, when warmed (gunicorn.conf.py), loads WeasyPrint as the workers
+            # start: measure a server that has been up for a while, not its first seconds.
             time.sleep(0.5)
-            renderers = [p for w in self.workers() for p in children(w) if is_renderer(p)]
+            renderers = self.renderers()
             if renderers:
                 wait_until_idle(renderers)
             return
@@ -66,15 +66,18 @@ class Gunicorn:
         raise SystemExit("gunicorn did not start; see bench/data/gunicorn.log")
 
     def workers(self) -> list[int]:
-        try:
-            text = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
-        except OSError:
-            return []
-        return [int(p) for p in text.split()]
+        # The renderer is the master's child too once the worker that started it has exited.
+        return [p for p in children(self.proc.pid) if not is_renderer(p)]
+
+    def renderers(self) -> list[int]:
+        """The PDF renderer (exports/renderer.py): a child of the worker that started it, or of
+        the master once that worker has exited."""
+        parents = [self.proc.pid, *self.workers()]
+        return [p for parent in parents for p in children(parent) if is_renderer(p)]
 
     def peak_rss_mb(self) -> dict[int, float]:
-        """VmHWM (peak resident set) of each worker (the master's children: the workers only;
-        their PDF renderer processes are their children, reported by renderer_peak_rss_mb)."""
+        """VmHWM (peak resident set) of each worker (the PDF renderer is reported by
+        renderer_peak_rss_mb)."""
         peaks = {}
         for pid in self.workers():
             peak = vm_hwm_mb(pid)
@@ -83,20 +86,18 @@ class Gunicorn:
         return peaks
 
     def cpu_seconds(self) -> float:
-        """CPU time so far of the workers and their PDF renderers (one request at a time: the
+        """CPU time so far of the workers and the PDF renderer (one request at a time: the
         difference around a request is its CPU, both processes, in 10 ms ticks)."""
-        pids = self.workers()
-        pids += [p for w in pids for p in children(w) if is_renderer(p)]
+        pids = self.workers() + self.renderers()
         return sum(cpu_seconds(p) or 0.0 for p in pids)
 
     def renderer_peak_rss_mb(self) -> dict[int, float]:
-        """VmHWM of each worker's PDF renderer process (exports/renderer.py), alive now."""
+        """VmHWM of the PDF renderer process (exports/renderer.py), alive now."""
         peaks = {}
-        for worker in self.workers():
-            for pid in children(worker):
-                peak = vm_hwm_mb(pid) if is_renderer(pid) else None
-                if peak is not None:
-                    peaks[pid] = peak
+        for pid in self.renderers():
+            peak = vm_hwm_mb(pid)
+            if peak is not None:
+                peaks[pid] = peak
         return peaks
 
     def stop(self) -> None:

@@ -1,25 +1,32 @@
 """The PDF renderer process: HTML in, PDF bytes out (WeasyPrint), one job at a time.
 
-Started by exports/renderer.py as `python exports/render_child.py FD IDLE_SECONDS` — run by
-path, so nothing of the app (Flask, SQLAlchemy, the models) is imported here: only WeasyPrint,
-Pango and the fonts, which are what make a rendering process grow to ~330 MB. FD is one end of a
-socket pair, spoken through multiprocessing.connection (pickled messages):
+Started by exports/renderer.py as `python exports/render_child.py NAME IDLE_SECONDS OWNER_PID
+MAX_RENDERS` — run by path, so nothing of the app (Flask, SQLAlchemy, the models) is imported
+here: only WeasyPrint, Pango and the fonts, which are what make a rendering process grow by
+~130 MB. It listens on the Unix socket NAME (Linux's abstract namespace) and takes one
+connection at a time, spoken through multiprocessing.connection (pickled messages):
 
-    parent → child: (html: str, base_url: str | None)
-    child → parent: ("ok", pdf: bytes) or ("error", traceback: str)
+    client → renderer: (html: str, base_url: str | None)
+    renderer → client: ("taken", pid), then ("ok", pdf: bytes, last: bool)
+                       or ("error", traceback: str, last: bool)
 
-The process exits when the parent closes its end (or dies: the socket reaches EOF), after
-IDLE_SECONDS without a job when that is > 0, and on SIGTERM. Ctrl-C in the server's terminal
-is the parent's business: SIGINT is ignored here and the parent closes the socket.
+`last` says the renderer has done MAX_RENDERS jobs (when > 0): it gave up NAME before
+answering and exits after. When NAME is taken already, another renderer serves: this one exits
+at once. It exits when OWNER_PID exits, after IDLE_SECONDS without a job when that is > 0, and
+on SIGTERM. Ctrl-C in the server's terminal is the owner's business: SIGINT is ignored here.
 """
 
+import contextlib
+import os
+import select
 import signal
+import socket
 import sys
 import traceback
 from multiprocessing.connection import Connection
 
-# Renders the font-loading part of a real job once, before the first request arrives, so the
-# first PDF costs a render, not a render plus loading Pango and the CJK fonts.
+# Renders the font-loading part of a real job once, when no job is waiting yet, so that the
+# next PDF costs a render, not a render plus loading Pango and the CJK fonts.
 WARM_HTML = """<!doctype html><html lang="ja"><meta charset="utf-8">
 <style>@page { size: A4; margin: 20mm; @bottom-right { content: counter(page) " / " counter(pages) } }
 html { font-family: "Noto Sans CJK JP", sans-serif; font-size: 10pt }
@@ -27,29 +34,54 @@ html { font-family: "Noto Sans CJK JP", sans-serif; font-size: 10pt }
 <h1>議事録 Minutes</h1><p>本日のゴール・宿題・さきどり <b>確認記録</b> 2026年11月26日(木)</p>
 <p class="m">0123456789abcdef</p></html>"""
 
+# How long a connection may take to send its job before it is dropped.
+JOB_WAIT = 5.0
+
 
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    conn = Connection(int(argv[1]))
-    idle = float(argv[2]) if len(argv) > 2 else 0.0
+    name, idle, owner = argv[1], float(argv[2]), int(argv[3])
+    max_renders = int(argv[4]) if len(argv) > 4 else 0
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind("\0" + name)
+    except OSError:
+        return 0  # another renderer has the name and serves
+    listener.listen(64)
+    try:
+        owner_exits = os.pidfd_open(owner)
+    except OSError:
+        return 0  # the owner is gone already
 
     from weasyprint import HTML
 
-    HTML(string=WARM_HTML).write_pdf()
+    if not select.select([listener], [], [], 0)[0]:
+        HTML(string=WARM_HTML).write_pdf()
+    renders = 0
     while True:
-        try:
-            if idle > 0 and not conn.poll(idle):
-                return 0  # nobody printed for a while: give the memory back
-            html, base_url = conn.recv()
-        except (EOFError, OSError):
-            return 0  # the parent closed its end or is gone
-        try:
-            reply = ("ok", HTML(string=html, base_url=base_url).write_pdf())
-        except Exception:  # noqa: BLE001 - reported to the parent, which raises it there
-            reply = ("error", traceback.format_exc())
-        try:
-            conn.send(reply)
-        except OSError:
+        ready = select.select([listener, owner_exits], [], [], idle if idle > 0 else None)[0]
+        if not ready or owner_exits in ready:
+            return 0  # nobody printed for a while (memory given back), or the owner is gone
+        sock, _ = listener.accept()
+        with Connection(sock.detach()) as conn:
+            try:
+                conn.send(("taken", os.getpid()))
+                if not conn.poll(JOB_WAIT):
+                    continue
+                html, base_url = conn.recv()
+            except (EOFError, OSError):
+                continue  # a client that gave up waiting, or a probe
+            try:
+                status, payload = "ok", HTML(string=html, base_url=base_url).write_pdf()
+            except Exception:  # noqa: BLE001 - reported to the client, which raises it there
+                status, payload = "error", traceback.format_exc()
+            renders += 1
+            last = 0 < max_renders <= renders
+            if last:
+                listener.close()  # the name is free for a fresh renderer before we answer
+            with contextlib.suppress(OSError):  # the client gave up waiting
+                conn.send((status, payload, last))
+        if last:
             return 0
 
 

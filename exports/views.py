@@ -69,6 +69,26 @@ def pdf_unavailable(error):
     return response
 
 
+# The pages with a PDF link. Loading WeasyPrint and the fonts takes longer than a PDF's
+# render: as one of these is served the renderer is started (when none runs), so that it is
+# ready by the time the link is followed.
+OFFERS_PDF = frozenset({"minutes.show", "minutes.revision_list", "minutes.revision"})
+
+
+@bp.after_app_request
+def start_renderer_for_a_pdf_link(response):
+    if (
+        request.endpoint in OFFERS_PDF
+        and response.status_code == 200
+        and current_app.config["SANMAI_PDF_WARM"] != "0"
+    ):
+        try:
+            renderer.warm()
+        except OSError as error:  # the PDF request itself will try again
+            current_app.logger.warning("PDF renderer not started: %s", error)
+    return response
+
+
 @bp.route("/meetings/<id:meeting_id>.pdf")
 @meeting_view()
 def meeting_pdf(meeting):

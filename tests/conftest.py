@@ -105,6 +105,7 @@ def app(tmp_path_factory):
             "INSTANCE_DIR": str(instance),
             "SANMAI_UPLOAD_DIR": str(instance / "files"),
             "SANMAI_CACHE_DIR": str(instance / "cache"),
+            "SANMAI_PDF_WARM": "0",  # a meeting page does not start a PDF renderer here
             "WTF_CSRF_ENABLED": False,
             "SERVER_NAME": None,
         }

@@ -86,3 +86,25 @@ def test_an_import_of_other_data_is_made_again(tmp_path, monkeypatch):
 
 class _done:
     returncode = 0
+
+
+def test_memory_counts_a_page_shared_by_two_processes_once_in_pss_and_twice_in_rss():
+    import os
+    import signal
+
+    from bench.redmine_side import memory_mb
+
+    shared = bytearray(64 * 1024 * 1024)  # written before the fork: shared by both after it
+    shared[::4096] = b"x" * len(shared[::4096])
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child only waits to be measured
+        signal.pause()
+        os._exit(0)
+    try:
+        both = memory_mb([os.getpid(), child])
+        alone = memory_mb([os.getpid()])
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+    assert both["rss"] - alone["rss"] > 60  # the child's RSS counts the 64 MB again
+    assert both["pss"] < both["rss"] - 60  # PSS counts them once across the two

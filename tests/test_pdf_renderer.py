@@ -1,5 +1,6 @@
 """The PDF is made in a renderer process of its own (exports/renderer.py): WeasyPrint never loads
-into the web worker; a dead, hung or worn-out renderer is replaced; nothing is left behind."""
+into the web worker; one renderer serves all of gunicorn's workers and runs only after a PDF is
+in view; a dead, hung or worn-out renderer is replaced; nothing is left behind."""
 
 import os
 import signal
@@ -76,6 +77,18 @@ def test_a_pdf_through_the_app_never_loads_weasyprint_into_this_process(
     child = renderer.get().pid
     assert child is not None and child != os.getpid()
     assert "render_child.py" in _cmdline(child)
+
+
+@pytest.mark.parametrize(("warm", "started"), [("page", True), ("0", False)])
+def test_a_meeting_page_with_its_pdf_link_starts_the_renderer_before_the_pdf_is_asked_for(
+    app, client, login, ready_meeting, own_renderer, monkeypatch, warm, started
+):
+    r = own_renderer()
+    monkeypatch.setitem(app.config, "SANMAI_PDF_WARM", warm)
+    meeting = ready_meeting()
+    login(meeting.facilitator)
+    assert client.get(f"/meetings/{meeting.id}").status_code == 200
+    assert (r.pid is not None) is started
 
 
 def test_a_killed_renderer_is_replaced_and_the_next_pdf_still_renders(client, login, ready_meeting):
@@ -175,6 +188,18 @@ def test_a_request_waiting_behind_a_stuck_render_gives_up_at_its_own_timeout(own
     assert first == ["no PDF within 3 s"] and r.pid is None  # the stuck child was killed
 
 
+def test_a_page_offering_a_pdf_does_not_wait_for_a_pdf_being_made(own_renderer):
+    r = own_renderer(command=[sys.executable, "-c", "import time; time.sleep(120)"])
+    stuck = threading.Thread(target=lambda: pytest.raises(renderer.RendererUnavailable, r.render,
+                                                          "a", None, timeout=3))  # fmt: skip
+    stuck.start()
+    time.sleep(0.3)  # a PDF is being made (and hangs)
+    started = time.monotonic()
+    r.warm()
+    assert time.monotonic() - started < 0.5
+    stuck.join(timeout=10)
+
+
 def test_the_renderer_is_replaced_after_max_renders(own_renderer):
     r = own_renderer()
     r.render(HTML.format(n=1), None, max_renders=2)
@@ -224,42 +249,114 @@ def test_no_renderer_is_left_when_its_parent_process_ends(end):
     assert gone(child), f"renderer {child} outlived its parent"
 
 
-def test_under_gunicorn_each_worker_warms_a_renderer_and_takes_it_down_on_stop(tmp_path):
-    """The real gunicorn with gunicorn.conf.py: the worker's renderer starts before any request,
-    the worker stays without WeasyPrint, and stopping gunicorn leaves no process behind."""
-    app = tmp_path / "pdfapp.py"
-    app.write_text(
-        "import sys\n"
-        "from exports import renderer\n"
-        "def app(environ, start_response):\n"
-        "    pdf = renderer.render('<meta charset=\"utf-8\"><p>議事録</p>', None)\n"
-        "    body = f'{len(pdf)} {renderer.get().pid} {\"weasyprint\" in sys.modules}'\n"
-        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
-        "    return [body.encode()]\n"
-    )
+PDF_APP = """
+import os, sys
+from exports import renderer
+def app(environ, start_response):
+    pdf = renderer.render('<meta charset="utf-8"><p>議事録</p>', None)
+    body = f'{len(pdf)} {os.getpid()} {renderer.get().pid} {"weasyprint" in sys.modules}'
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [body.encode()]
+"""
+
+
+@pytest.fixture
+def pdf_gunicorn(tmp_path):
+    """The real gunicorn with gunicorn.conf.py (2 workers, the app preloaded) serving an app
+    that makes a PDF per request; yields (master, ask); stopped afterwards."""
+    (tmp_path / "pdfapp.py").write_text(PDF_APP)
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{tmp_path}"}
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{tmp_path}", "SANMAI_PDF_IDLE_SECONDS": "2"}
+    env.pop("SANMAI_PDF_WARM", None)
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}",
+        [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
          "pdfapp:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    try:
-        workers = _wait_for(lambda: _children(server.pid))
-        warmed = _wait_for(  # before any request
-            lambda: [p for p in _children(workers[0]) if "render_child.py" in _cmdline(p)]
-        )
-        import urllib.request
+    import urllib.request
 
-        body = _wait_for(
-            lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30).read()
-        )
-        size, pid, loaded = body.decode().split()
-        assert int(size) > 500 and int(pid) == warmed[0] and loaded == "False"
+    def ask():
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60).read().split()
+        return int(body[0]), int(body[1]), int(body[2]), body[3] == b"True"
+
+    try:
+        _wait_for(lambda: len(_children(server.pid)) == 2)
+        yield server, ask
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    assert gone(workers[0]) and gone(warmed[0])
+
+
+def test_under_gunicorn_no_renderer_runs_until_a_pdf_is_asked_for(pdf_gunicorn):
+    server, ask = pdf_gunicorn
+    time.sleep(1)
+    assert not _renderers(server.pid)  # the workers started and loaded the app without one
+    size, _worker, renderer_pid, loaded = ask()
+    assert size > 500 and not loaded and _renderers(server.pid) == [renderer_pid]
+
+
+def test_under_gunicorn_the_workers_share_one_renderer(pdf_gunicorn):
+    server, ask = pdf_gunicorn
+    answers = {}
+    deadline = time.monotonic() + 60
+    while len(answers) < 2 and time.monotonic() < deadline:  # each request: a new connection
+        _size, worker, renderer_pid, _loaded = ask()
+        answers[worker] = renderer_pid
+    assert len(answers) == 2 and len(set(answers.values())) == 1
+    assert _renderers(server.pid) == list(set(answers.values()))
+
+
+def test_under_gunicorn_an_idle_renderer_exits_and_the_next_pdf_starts_one(pdf_gunicorn):
+    server, ask = pdf_gunicorn
+    first = ask()[2]
+    assert gone(first, within=15) and not _renderers(server.pid)  # at rest: none
+    assert ask()[2] not in (None, first)
+
+
+def test_a_renderer_outlives_the_worker_that_started_it_and_dies_with_the_master(pdf_gunicorn):
+    server, ask = pdf_gunicorn
+    _size, worker, renderer_pid, _loaded = ask()
+    os.kill(worker, signal.SIGKILL)  # gunicorn forks a new worker; the renderer stays
+    assert gone(worker)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        _size, other, again, _loaded = ask()
+        if other != worker:
+            break
+    assert again == renderer_pid
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=30)
+    assert gone(renderer_pid)  # stopped with the master, and reaped: no zombie
+
+
+def test_a_renderer_exits_when_the_gunicorn_master_is_killed(pdf_gunicorn):
+    server, ask = pdf_gunicorn
+    renderer_pid = ask()[2]
+    workers = _children(server.pid)
+    os.kill(server.pid, signal.SIGKILL)
+    server.wait(timeout=10)
+    assert _exits(renderer_pid) and all(_exits(w) for w in workers)
+
+
+def _renderers(master: int) -> list[int]:
+    """The PDF renderer processes under a gunicorn master (its children and grandchildren)."""
+    found = []
+    for pid in _children(master):
+        found += [p for p in [pid, *_children(pid)] if "render_child.py" in _cmdline(p)]
+    return found
+
+
+def _exits(pid: int, within: float = 15.0) -> bool:
+    """The process has exited (a zombie waiting for a reaper that is not ours counts)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
+                return True
+        except (OSError, IndexError):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _free_port() -> int:
@@ -271,14 +368,21 @@ def _free_port() -> int:
 
 
 def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+    """Its children, started by any of its threads (gthread workers start them in threads)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
 
 
 def _cmdline(pid: int) -> str:
-    return Path(f"/proc/{pid}/cmdline").read_text()
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return ""
 
 
 def _wait_for(probe, within: float = 30.0):
