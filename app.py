@@ -411,6 +411,9 @@ def load_before_fork(app: Flask) -> None:
             app.jinja_env.get_template(name)
         for code in app.config["LANGUAGES"]:
             Locale.parse(code).number_symbols  # noqa: B018 - loads the locale's data
+        # A database connection made in the master would be shared by every forked worker.
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 def __getattr__(name: str):
