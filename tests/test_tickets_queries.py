@@ -241,4 +241,6 @@ def test_a_page_in_id_order_is_the_same_walked_by_id_or_read_from_an_index(
     monkeypatch.undo()
     many = queries.ticket_query(member, {"status_id": "*", "limit": "5"})
     few = queries.ticket_query(member, {"assigned_to_id": str(other.id), "status_id": "c"})
-    assert many._walks_ids(many.count()) and not few._walks_ids(few.count())
+    assert not few._walks_ids(few.count())
+    # PostgreSQL's planner chooses between the two by itself.
+    assert many._walks_ids(many.count()) is (db.session.get_bind().dialect.name == "sqlite")
