@@ -236,7 +236,7 @@ def unseen_homework(user, meeting: Meeting) -> frozenset[int]:
             sa.select(Ticket.id)
             .join(Item, Item.ticket_id == Ticket.id)
             .where(
-                Ticket.is_private.is_(True),
+                Ticket.is_private,  # as the partial index says it on PostgreSQL
                 sa.or_(
                     Item.meeting_id == meeting.id,
                     sa.and_(Item.kind == "homework", Item.meeting_id.in_(earlier)),

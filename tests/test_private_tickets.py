@@ -5,6 +5,7 @@ private ticket is 404 and is left out of every list, count, search, feed and exp
 import csv
 import io
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -368,3 +369,30 @@ def test_analyze_leaves_no_index_of_tickets_without_statistics(app, make_unit, m
         db.session.scalars(sa.text("SELECT idx FROM sqlite_stat1 WHERE tbl = 'tickets'"))
     )
     assert "ix_tickets_private" in indexes and indexes <= analysed
+
+
+def test_the_minutes_find_hidden_homework_from_the_private_tickets_index(private):
+    """PostgreSQL's index of private tickets is partial (`WHERE is_private`): a statement that
+    asks `is_private IS true` cannot use it and reads every ticket on each meeting page."""
+    from minutes import items
+
+    statements = []
+    capture = lambda conn, cursor, stmt, params, context, many: statements.append(  # noqa: E731
+        (stmt, params)
+    )
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        assert items.unseen_homework(private["member"], private["meeting"]) == {
+            private["ticket"].id
+        }
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+    if db.engine.dialect.name != "postgresql":
+        return
+    stmt, params = next(s for s in statements if "is_private" in s[0])
+    with db.engine.connect() as conn:
+        # As at city scale, where reading every ticket or joining by loop costs most.
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        conn.exec_driver_sql("SET enable_nestloop = off")
+        plan = [row[0] for row in conn.exec_driver_sql(f"EXPLAIN {stmt}", params)]
+    assert any(re.search(r"ix_tickets_private on tickets  ", line) for line in plan), plan
