@@ -174,7 +174,7 @@ def main(argv=None) -> int:
     renderer_peak = max(renderer_peaks.values()) if renderer_peaks else None
     if renderer_peak is not None or renderer_inproc is not None:
         print(
-            "peak RSS of a PDF renderer process (a worker's child, not counted above): "
+            "peak RSS of a PDF renderer process (the server's own process, not counted above): "
             + ", ".join(
                 f"{where} {mb:.0f} MB"
                 for where, mb in (("gunicorn", renderer_peak), ("in process", renderer_inproc))
