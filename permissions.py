@@ -306,9 +306,14 @@ def can_delete_ticket(user, ticket) -> bool:
 def can_view_private_notes(user, journal) -> bool:
     """Private notes: their writer, and members upward (as Redmine's view_private_notes,
     which its Reporter role lacks); viewers do not see them."""
-    if _is_user(user) and journal.user_id == user.id:
+    return can_view_private_notes_of(user, journal.user_id, journal.ticket.project)
+
+
+def can_view_private_notes_of(user, writer_id: int | None, project: Project) -> bool:
+    """can_view_private_notes for a journal known by its writer and its ticket's project."""
+    if _is_user(user) and writer_id == user.id:
         return True
-    return has_role(user, journal.ticket.project, "member")
+    return has_role(user, project, "member")
 
 
 def can_attach_to_meeting(user, meeting) -> bool:

@@ -236,16 +236,31 @@ def _children(ticket: Ticket, user) -> list[dict]:
 
 
 def _journals(user, ticket: Ticket) -> list[dict]:
-    shown = []
-    for journal in history.journals_of(ticket):
-        if journal.private_notes and not permissions.can_view_private_notes(user, journal):
-            if not journal.details:
-                continue
-            # The changes are not private, only the words: show the changes alone.
-            shown.append(out.journal(journal, show_notes=False) | {"private_notes": False})
-            continue
-        shown.append(out.journal(journal))
-    return shown
+    """The journals as out.journal shows them, from plain rows (history.journal_rows)."""
+    shown: list[dict] = []
+    current = None
+    for row in history.journal_rows(ticket.id):
+        if current is None or current["id"] != row.id:
+            current = out.journal_from_row(row)
+            if row.private_notes and not permissions.can_view_private_notes_of(
+                user, row.user_id, ticket.project
+            ):
+                # The changes are not private, only the words: show the changes alone.
+                current["notes"] = ""
+                current["private_notes"] = False
+                current["hidden"] = True
+            shown.append(current)
+        if row.detail_id is not None:
+            current["details"].append(
+                {
+                    "property": row.property,
+                    "name": row.name,
+                    "old_value": row.old_value,
+                    "new_value": row.new_value,
+                }
+            )
+    # A private note without changes is left out for those who may not read it.
+    return [j for j in shown if not (j.pop("hidden", False) and not j["details"])]
 
 
 @route("/issues/<id:issue_id>.json")

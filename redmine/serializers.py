@@ -234,6 +234,20 @@ def journal(j: Journal, *, show_notes: bool = True) -> dict:
     }
 
 
+def journal_from_row(row) -> dict:
+    """journal() from a row of history.journal_rows, its details left for the caller to add."""
+    return {
+        "id": row.id,
+        "user": {"id": row.user_id, "name": row.user_name}
+        if row.user_name is not None
+        else user_ref(None),
+        "notes": row.notes,
+        "created_on": stamp(row.created_at),
+        "private_notes": row.private_notes,
+        "details": [],
+    }
+
+
 def project(p: Project, *, detail: bool = False, includes: dict | None = None) -> dict:
     out = {
         "id": p.id,
