@@ -302,6 +302,34 @@ def test_private_notes_are_hidden_from_viewers(api, rm_world, family):
     assert all(j["notes"] != "内部メモ" for j in seen_by_viewer)
 
 
+def test_journals_with_private_notes_and_details_as_a_member_and_a_viewer_see_them(
+    api, rm_world, family
+):
+    parent, _child = family
+    member = rm_world["member"]
+    services.add_note(member, parent, "公開メモ")
+    services.add_note(member, parent, "内部メモ", private=True)
+    services.update_ticket(member, parent, {"done_ratio": 40}, notes="進捗内部", private_notes=True)
+    db.session.commit()
+    url = f"/issues/{parent.id}.json?include=journals,children"
+
+    def shown(user):
+        journals = api.get(url, user).json["issue"]["journals"]
+        return [(j["user"]["id"], j["notes"], j["private_notes"], j["details"]) for j in journals]
+
+    ratio = [{"property": "attr", "name": "done_ratio", "old_value": "0", "new_value": "40"}]
+    assert shown(member)[-3:] == [
+        (member.id, "公開メモ", False, []),
+        (member.id, "内部メモ", True, []),
+        (member.id, "進捗内部", True, ratio),
+    ]
+    # A viewer: the note alone is left out, the changes are shown without their words.
+    assert shown(rm_world["viewer"])[-2:] == [
+        (member.id, "公開メモ", False, []),
+        (member.id, "", False, ratio),
+    ]
+
+
 def test_an_issue_one_may_not_see_is_404_like_a_missing_one(api, rm_world, family):
     parent, _child = family
     assert api.get(f"/issues/{parent.id}.json", rm_world["outsider"]).status_code == 404
