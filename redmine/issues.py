@@ -6,11 +6,12 @@ from __future__ import annotations
 import functools
 import io
 import re
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import abort, current_app, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
 from werkzeug.datastructures import FileStorage
 
 import permissions
@@ -187,19 +188,27 @@ def load_issue(issue_id: int, *options) -> Ticket:
     return ticket
 
 
-# What GET /issues/{id}.json shows of the issue, loaded with its row.
-_SHOWN = [
-    joinedload(Ticket.project),
-    joinedload(Ticket.tracker),
-    joinedload(Ticket.status),
-    joinedload(Ticket.priority),
-    joinedload(Ticket.author),
-    joinedload(Ticket.assignee),
-]
+@functools.cache
+def _issue_statement() -> sa.Select:
+    """The list's columns and what can_view_ticket reads of the project; built once."""
+    return _list_statement().add_columns(Project.parent_id.label("project_parent_id"))
 
 
+def _checked(row):
+    """What can_view_ticket reads of a ticket and its project, from a row of plain columns."""
+    return SimpleNamespace(
+        id=row.id,
+        project=SimpleNamespace(id=row.project_id, parent_id=row.project_parent_id),
+        is_private=row.is_private,
+        author_id=row.author_id,
+        assignee_id=row.assignee_id,
+    )
+
+
+@functools.cache
 def _descendants() -> sa.Select:
-    """Every descendant of the ticket `ticket_id`, in one query (UNION: a cycle ends)."""
+    """Every descendant of the ticket `ticket_id`, in one query (UNION: a cycle ends), with
+    what a child shows and what can_view_ticket reads; built once."""
     tree = (
         sa.select(Ticket.id)
         .where(Ticket.parent_id == sa.bindparam("ticket_id"))
@@ -208,34 +217,45 @@ def _descendants() -> sa.Select:
     below = sa.orm.aliased(Ticket)
     tree = tree.union(sa.select(below.id).where(below.parent_id == tree.c.id))
     return (
-        sa.select(Ticket)
+        sa.select(
+            Ticket.id,
+            Ticket.parent_id,
+            Ticket.tracker_id,
+            Tracker.name.label("tracker"),
+            Tracker.name_en.label("tracker_en"),
+            Ticket.subject,
+            Ticket.project_id,
+            Project.parent_id.label("project_parent_id"),
+            Ticket.is_private,
+            Ticket.author_id,
+            Ticket.assignee_id,
+        )
+        .join(Tracker, Tracker.id == Ticket.tracker_id)
+        .join(Project, Project.id == Ticket.project_id)
         .where(Ticket.id.in_(sa.select(tree.c.id)))
-        .options(joinedload(Ticket.tracker), joinedload(Ticket.project))
         .order_by(Ticket.id)
     )
 
 
-_DESCENDANTS = _descendants()
-
-
-def _children(ticket: Ticket, user) -> list[dict]:
+def _children(ticket, user) -> list[dict]:
     """The children the caller may see, each with its own, nested as Redmine does (a hidden
     child hides its descendants)."""
-    below: dict[int, list[Ticket]] = {}
-    for t in db.session.scalars(_DESCENDANTS, {"ticket_id": ticket.id}):
-        below.setdefault(t.parent_id, []).append(t)
+    below: dict[int, list] = {}
+    for row in db.session.execute(_descendants(), {"ticket_id": ticket.id}):
+        below.setdefault(row.parent_id, []).append(row)
+    english = out.english_names()
 
     def nest(parent_id: int) -> list[dict]:
         return [
-            out.child(c, nest(c.id))
+            out.child_from_row(c, english, nest(c.id))
             for c in below.get(parent_id, ())
-            if permissions.can_view_ticket(user, c)
+            if permissions.can_view_ticket(user, _checked(c))
         ]
 
     return nest(ticket.id)
 
 
-def _journals(user, ticket: Ticket) -> list[dict]:
+def _journals(user, ticket) -> list[dict]:
     """The journals as out.journal shows them, from plain rows (history.journal_rows)."""
     shown: list[dict] = []
     current = None
@@ -265,19 +285,29 @@ def _journals(user, ticket: Ticket) -> list[dict]:
 
 @route("/issues/<id:issue_id>.json")
 def issue(issue_id):
-    ticket = load_issue(issue_id, *_SHOWN)
     user = caller()
+    if user is None:
+        not_found()
+    # Plain columns rather than the ticket and its relations; the ORM ticket is loaded only
+    # for the includes that need it.
+    row = db.session.execute(_issue_statement(), {"ids": [issue_id]}).first()
+    ticket = None if row is None else _checked(row)
+    if ticket is None or not permissions.can_view_ticket(user, ticket):
+        not_found()
     wanted = includes()
-    data = out.issue(ticket, custom_fields=_custom_fields([ticket.id]).get(ticket.id))
+    english = out.english_names()
+    data = out.issue_from_row(row, english, _custom_fields([row.id]).get(row.id))
     if "children" in wanted:
         children = _children(ticket, user)
         if children:
             data["children"] = children
+    if wanted & {"attachments", "relations", "watchers", "allowed_statuses"}:
+        loaded = db.session.get(Ticket, issue_id)
     if "attachments" in wanted:
-        data["attachments"] = [attachment_json(a) for a in files.attachments_of(ticket)]
+        data["attachments"] = [attachment_json(a) for a in files.attachments_of(loaded)]
     if "relations" in wanted:
         # As Redmine: both directions, those to issues the caller cannot see left out.
-        shown = [out.relation(r.relation) for r in links.relations_of(ticket, user) if r.other]
+        shown = [out.relation(r.relation) for r in links.relations_of(loaded, user) if r.other]
         if shown:
             data["relations"] = shown
     if "changesets" in wanted:
@@ -285,9 +315,9 @@ def issue(issue_id):
     if "journals" in wanted:
         data["journals"] = _journals(user, ticket)
     if "watchers" in wanted:
-        data["watchers"] = [out.user_ref(u) for u in links.watchers_of(ticket)]
+        data["watchers"] = [out.user_ref(u) for u in links.watchers_of(loaded)]
     if "allowed_statuses" in wanted:
-        data["allowed_statuses"] = [out.status(s) for s in services.allowed_statuses(user, ticket)]
+        data["allowed_statuses"] = [out.status(s) for s in services.allowed_statuses(user, loaded)]
     return reply({"issue": data})
 
 

@@ -202,6 +202,18 @@ def child(ticket: Ticket, grandchildren: list[dict]) -> dict:
     return out
 
 
+def child_from_row(row, english: bool, grandchildren: list[dict]) -> dict:
+    """child() from a row of plain columns (redmine.issues._descendants)."""
+    out = {
+        "id": row.id,
+        "tracker": _named(row.tracker_id, row.tracker, row.tracker_en, english),
+        "subject": row.subject,
+    }
+    if grandchildren:
+        out["children"] = grandchildren
+    return out
+
+
 def attachment(a: Attachment, content_url: str) -> dict:
     return {
         "id": a.id,
