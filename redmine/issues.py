@@ -96,6 +96,11 @@ def listed_issues(ids: list[int]) -> list[dict]:
 @functools.cache
 def _list_statement() -> sa.Select:
     """Built once: building it costs about what running it does."""
+    return _issue_columns().where(Ticket.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+def _issue_columns() -> sa.Select:
+    """What a list shows of an issue, with the joins for its names."""
     author, assignee = aliased(User), aliased(User)
     return (
         sa.select(
@@ -134,7 +139,6 @@ def _list_statement() -> sa.Select:
         .join(Priority, Priority.id == Ticket.priority_id)
         .outerjoin(author, author.id == Ticket.author_id)
         .outerjoin(assignee, assignee.id == Ticket.assignee_id)
-        .where(Ticket.id.in_(sa.bindparam("ids", expanding=True)))
     )
 
 
@@ -191,7 +195,11 @@ def load_issue(issue_id: int, *options) -> Ticket:
 @functools.cache
 def _issue_statement() -> sa.Select:
     """The list's columns and what can_view_ticket reads of the project; built once."""
-    return _list_statement().add_columns(Project.parent_id.label("project_parent_id"))
+    return (
+        _issue_columns()
+        .add_columns(Project.parent_id.label("project_parent_id"))
+        .where(Ticket.id == sa.bindparam("id"))
+    )
 
 
 def _checked(row):
@@ -290,7 +298,7 @@ def issue(issue_id):
         not_found()
     # Plain columns rather than the ticket and its relations; the ORM ticket is loaded only
     # for the includes that need it.
-    row = db.session.execute(_issue_statement(), {"ids": [issue_id]}).first()
+    row = db.session.execute(_issue_statement(), {"id": issue_id}).first()
     ticket = None if row is None else _checked(row)
     if ticket is None or not permissions.can_view_ticket(user, ticket):
         not_found()
