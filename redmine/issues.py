@@ -264,7 +264,7 @@ def _children(ticket, user) -> list[dict]:
 
 
 def _journals(user, ticket) -> list[dict]:
-    """The journals as out.journal shows them, from plain rows (history.journal_rows)."""
+    """The journals the caller may see, from plain rows (history.journal_rows)."""
     shown: list[dict] = []
     current = None
     for row in history.journal_rows(ticket.id):

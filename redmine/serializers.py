@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 
 from attachments.models import Attachment
 from projects.models import ROLES
-from tickets.models import Journal, Priority, Project, Relation, Status, Ticket, Tracker
+from tickets.models import Priority, Project, Relation, Status, Ticket, Tracker
 
 # Redmine's enabled_standard_fields that Sanmai tickets have.
 STANDARD_FIELDS = [
@@ -195,15 +195,8 @@ def relation(r: Relation) -> dict:
     }
 
 
-def child(ticket: Ticket, grandchildren: list[dict]) -> dict:
-    out = {"id": ticket.id, "tracker": ref(ticket.tracker), "subject": ticket.subject}
-    if grandchildren:
-        out["children"] = grandchildren
-    return out
-
-
 def child_from_row(row, english: bool, grandchildren: list[dict]) -> dict:
-    """child() from a row of plain columns (redmine.issues._descendants)."""
+    """A child issue from a row of plain columns (redmine.issues._descendants), with its own."""
     out = {
         "id": row.id,
         "tracker": _named(row.tracker_id, row.tracker, row.tracker_en, english),
@@ -227,27 +220,8 @@ def attachment(a: Attachment, content_url: str) -> dict:
     }
 
 
-def journal(j: Journal, *, show_notes: bool = True) -> dict:
-    return {
-        "id": j.id,
-        "user": user_ref(j.user),
-        "notes": j.notes if show_notes else "",
-        "created_on": stamp(j.created_at),
-        "private_notes": j.private_notes,
-        "details": [
-            {
-                "property": d.property,
-                "name": d.name,
-                "old_value": d.old_value,
-                "new_value": d.new_value,
-            }
-            for d in j.details
-        ],
-    }
-
-
 def journal_from_row(row) -> dict:
-    """journal() from a row of history.journal_rows, its details left for the caller to add."""
+    """A journal from a row of history.journal_rows, its details left for the caller to add."""
     return {
         "id": row.id,
         "user": {"id": row.user_id, "name": row.user_name}
