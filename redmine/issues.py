@@ -156,6 +156,18 @@ def _custom_fields(ticket_ids: list[int]) -> dict[int, list[dict]]:
 def _custom_values_statement() -> sa.Select:
     """The values of the tickets `ids` with their field's id, name and is_multiple (what
     out.custom_values reads), in the fields' order; built once."""
+    return _custom_values_columns().where(
+        CustomValue.ticket_id.in_(sa.bindparam("ids", expanding=True))
+    )
+
+
+@functools.cache
+def _custom_values_of_one() -> sa.Select:
+    """_custom_values_statement for the one ticket `id`."""
+    return _custom_values_columns().where(CustomValue.ticket_id == sa.bindparam("id"))
+
+
+def _custom_values_columns() -> sa.Select:
     return (
         sa.select(
             CustomValue.ticket_id,
@@ -165,7 +177,6 @@ def _custom_values_statement() -> sa.Select:
             CustomValue.value,
         )
         .join(CustomField, CustomValue.custom_field_id == CustomField.id)
-        .where(CustomValue.ticket_id.in_(sa.bindparam("ids", expanding=True)))
         .order_by(CustomField.position, CustomField.id, CustomValue.id)
     )
 
@@ -304,7 +315,8 @@ def issue(issue_id):
         not_found()
     wanted = includes()
     english = out.english_names()
-    data = out.issue_from_row(row, english, _custom_fields([row.id]).get(row.id))
+    values = db.session.execute(_custom_values_of_one(), {"id": row.id})
+    data = out.issue_from_row(row, english, out.custom_values((v, v.value) for v in values))
     if "children" in wanted:
         children = _children(ticket, user)
         if children:
