@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from accounts.models import User
 from core import errors, parsing
 from core.extensions import db
+from core.rows import plain_rows
 from projects.models import Membership, Project
 from projects.services import IDENTIFIER_RE
 
@@ -141,7 +142,7 @@ def roles_by_root(user) -> dict[int, str]:
     """{fiscal-year project id: role}, loaded once per user object (so once per request)."""
     cached = user.__dict__.get("_roles_by_root")
     if cached is None:
-        rows = db.session.execute(_roles_statement(), {"user_id": user.id})
+        rows = plain_rows(_roles_statement(), {"user_id": user.id})
         cached = {project_id: role for project_id, role in rows}
         user.__dict__["_roles_by_root"] = cached
     return cached

@@ -19,6 +19,7 @@ from accounts.models import User
 from attachments import files
 from attachments.models import Attachment
 from core.extensions import db
+from core.rows import plain_rows
 from projects.models import Project
 from redmine import inputs
 from redmine import serializers as out
@@ -87,7 +88,7 @@ def listed_issues(ids: list[int]) -> list[dict]:
     relations took longer than the rest of the request)."""
     if not ids:
         return []
-    found = {r.id: r for r in db.session.execute(_list_statement(), {"ids": ids})}
+    found = {r.id: r for r in plain_rows(_list_statement(), {"ids": ids})}
     fields = _custom_fields(ids)
     english = out.english_names()
     return [out.issue_from_row(found[i], english, fields.get(i)) for i in ids if i in found]
@@ -147,7 +148,7 @@ def _custom_fields(ticket_ids: list[int]) -> dict[int, list[dict]]:
     if not ticket_ids:
         return {}
     by_ticket: dict[int, list] = {}
-    for row in db.session.execute(_custom_values_statement(), {"ids": ticket_ids}):
+    for row in plain_rows(_custom_values_statement(), {"ids": ticket_ids}):
         by_ticket.setdefault(row.ticket_id, []).append((row, row.value))
     return {ticket_id: out.custom_values(pairs) for ticket_id, pairs in by_ticket.items()}
 
@@ -260,7 +261,7 @@ def _children(ticket, user) -> list[dict]:
     """The children the caller may see, each with its own, nested as Redmine does (a hidden
     child hides its descendants)."""
     below: dict[int, list] = {}
-    for row in db.session.execute(_descendants(), {"ticket_id": ticket.id}):
+    for row in plain_rows(_descendants(), {"ticket_id": ticket.id}):
         below.setdefault(row.parent_id, []).append(row)
     english = out.english_names()
 
@@ -309,13 +310,13 @@ def issue(issue_id):
         not_found()
     # Plain columns rather than the ticket and its relations; the ORM ticket is loaded only
     # for the includes that need it.
-    row = db.session.execute(_issue_statement(), {"id": issue_id}).first()
+    row = plain_rows(_issue_statement(), {"id": issue_id}).first()
     ticket = None if row is None else _checked(row)
     if ticket is None or not permissions.can_view_ticket(user, ticket):
         not_found()
     wanted = includes()
     english = out.english_names()
-    values = db.session.execute(_custom_values_of_one(), {"id": row.id})
+    values = plain_rows(_custom_values_of_one(), {"id": row.id})
     data = out.issue_from_row(row, english, out.custom_values((v, v.value) for v in values))
     if "children" in wanted:
         children = _children(ticket, user)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased, joinedload
 import permissions
 from core import generations, textsearch, timeutil
 from core.extensions import db
+from core.rows import plain_rows
 from minutes.models import Confirmation, Item, ItemEvent, Meeting, Revision
 from projects.models import Project
 from reports import queries, search, trend_queries
@@ -175,7 +176,7 @@ def _rows(ids: list[int]) -> list[Decision]:
     """The page's results with their meeting, unit, goal and origin, in the order of `ids`."""
     if not ids:
         return []
-    rows = db.session.execute(_rows_statement(), {"ids": ids})
+    rows = plain_rows(_rows_statement(), {"ids": ids})
     by_id = {}
     for (
         item_id, text, superseded_by_id, meeting_id, title, starts_at,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased, joinedload
 import permissions
 from core import timeutil
 from core.extensions import db
+from core.rows import plain_rows
 from minutes.models import Attendee, Confirmation, Item, Meeting, Revision
 from projects.models import Project
 from reports import queries
@@ -82,7 +83,7 @@ def my_open_tickets(user, today: date, limit: int = MY_PAGE_ROWS) -> OpenTickets
         {"open_ids": ticket_queries.open_status_ids(), **permissions.bound_user(user)},
     ).all()
     ids = [ticket_id for ticket_id, _total in found]
-    rows = {r.id: r for r in db.session.execute(_lines_statement(), {"ids": ids})} if ids else {}
+    rows = {r.id: r for r in plain_rows(_lines_statement(), {"ids": ids})} if ids else {}
     meetings = _homework_meetings(user, ids)
     lines = [
         TicketLine(
@@ -153,7 +154,7 @@ def _homework_meetings(user, ticket_ids: list[int]) -> dict[int, MeetingRef]:
         return {}
     found: dict[int, MeetingRef] = {}
     params = {"ids": ticket_ids, **permissions.bound_user(user)}
-    for ticket_id, meeting_id, title in db.session.execute(_homework_statement(), params):
+    for ticket_id, meeting_id, title in plain_rows(_homework_statement(), params):
         found.setdefault(ticket_id, MeetingRef(meeting_id, title))
     return found
 
@@ -258,7 +259,7 @@ def my_units(user, clock: queries.Clock) -> list[YearUnits]:
     """The current fiscal year's projects I see, with their units (links to last year)."""
     params = {"year": clock.fiscal_year, **permissions.bound_user(user)}
     years: dict[int, tuple] = {}
-    for r in db.session.execute(_units_statement(), params):
+    for r in plain_rows(_units_statement(), params):
         name, name_en, units = years.setdefault(r.id, (r.name, r.name_en, []))
         if r.unit_id is not None:
             units.append(UnitLink(r.unit_id, r.identifier, r.unit, r.unit_en))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 from accounts.models import User
 from core import formatting
 from core.extensions import db
+from core.rows import plain_rows
 from projects.models import Project
 from tickets import links
 from tickets.models import (
@@ -72,7 +73,7 @@ def journal_rows(ticket_id: int) -> list:
     """The ticket's journals as plain rows, one per detail (a journal without details: one row
     with detail_id None), with the writer's name, in the order of journals_of; for answers
     that only show them (no ORM objects to build)."""
-    return db.session.execute(_journal_rows_statement(), {"ticket_id": ticket_id}).all()
+    return plain_rows(_journal_rows_statement(), {"ticket_id": ticket_id}).all()
 
 
 @functools.cache

@@ -20,6 +20,7 @@ import permissions
 from accounts.models import User
 from core import errors, generations
 from core.extensions import db
+from core.rows import plain_rows
 from projects.models import Membership, Project
 from tickets import bp, queries
 from tickets.models import Priority, Status, Ticket, Tracker
@@ -98,7 +99,7 @@ def list_rows(ids: list[int], today: date) -> list[ListRow]:
     objects (loading 25 tickets with five relations took longer than finding them)."""
     if not ids:
         return []
-    found = {r.id: r for r in db.session.execute(_list_rows_statement(), {"ids": ids})}
+    found = {r.id: r for r in plain_rows(_list_rows_statement(), {"ids": ids})}
     return [
         ListRow(
             r.id,
