@@ -62,7 +62,7 @@ def render_html(meeting: Meeting, revision: Revision | None) -> str:
 
 def html_to_pdf(html: str) -> bytes:
     """The PDF of `html`, made by the server's renderer process (exports/renderer.py): WeasyPrint
-    and the CJK fonts (~180 MB) never load into the web worker. Raises
+    and the CJK fonts never load into the web worker. Raises
     renderer.RendererUnavailable when it cannot be made now (the view answers 503)."""
     config = current_app.config
     return renderer.render(

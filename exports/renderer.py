@@ -1,9 +1,9 @@
 """HTML → PDF in a renderer process of its own, so WeasyPrint never loads into a web worker.
 
-WeasyPrint with the CJK fonts makes a process grow by ~130 MB, and Python does not give that
-memory back. The web worker therefore only builds the HTML (Jinja, translations, the request's
-locale) and hands the string to a renderer process, `render_child.py`, which returns the PDF
-bytes.
+WeasyPrint with the CJK fonts makes a process grow by ~50 MB at rest and as much again while it
+renders, and Python does not give all of that back. The web worker therefore only builds the
+HTML (Jinja, translations, the request's locale) and hands the string to a renderer process,
+`render_child.py`, which returns the PDF bytes (and keeps its own memory low: see there).
 
 One renderer per server, shared by its workers and started on demand: none runs until a PDF
 is asked for, and one idle for `idle_seconds` exits, so a server at rest holds no WeasyPrint.

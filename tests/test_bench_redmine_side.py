@@ -108,3 +108,55 @@ def test_memory_counts_a_page_shared_by_two_processes_once_in_pss_and_twice_in_r
         os.waitpid(child, 0)
     assert both["rss"] - alone["rss"] > 60  # the child's RSS counts the 64 MB again
     assert both["pss"] < both["rss"] - 60  # PSS counts them once across the two
+
+
+def test_memory_while_pdfs_render_is_met_up_to_twice_redmines_at_rest():
+    within = row("memory while PDFs render (PSS peak)", "memory", 213.0, 426.0, target=0.5)
+    beyond = row("memory while PDFs render (PSS peak)", "memory", 213.0, 480.0, target=0.5)
+    assert (within["ratio"], within["target_ratio"], within["met"]) == (0.5, 0.5, True)
+    assert (beyond["ratio"], beyond["met"]) == (0.44, False)
+    assert table([beyond]).splitlines()[2].split()[-3:] == ["0.4×", "0.5×", "MISSED"]
+
+
+def test_the_pss_peak_is_the_largest_sum_over_samples_not_the_sum_of_each_process_peak():
+    from bench.redmine_pdf import PeakPss
+
+    peak = PeakPss(read=dict, renderer=lambda pid: pid == 3)
+    peak.add({1: 50.0, 2: 70.0, 3: 100.0})  # the renderer rendering
+    peak.add({1: 50.0, 2: 140.0})  # a worker's peak once the renderer exited
+    peak.add({1: 50.0, 2: 70.0, 3: 120.0})
+    assert (peak.peak, peak.renderer_peak, peak.samples) == (240.0, 120.0, 3)
+
+
+def test_the_pss_peak_is_sampled_in_a_thread_until_the_block_ends():
+    from bench.redmine_pdf import PeakPss
+
+    readings = iter([{1: 10.0}, {1: 30.0}, {1: 20.0}])
+    with PeakPss(read=lambda: next(readings, {1: 5.0}), interval=0.001) as peak:
+        while peak.samples < 4:
+            pass
+    assert peak.peak == 30.0 and peak.samples >= 4
+
+
+def test_the_pdf_meeting_has_make_benchs_40_items_and_its_pdf_is_served_to_its_facilitator(
+    app, client, login, make_user, make_unit, tmp_path, monkeypatch
+):
+    import random
+
+    import sqlalchemy as sa
+
+    from bench.redmine_pdf import SHAPE, build_meeting, pdf_pages
+    from core.extensions import db
+    from minutes.models import Item
+
+    monkeypatch.setitem(app.config, "SANMAI_CACHE_DIR", str(tmp_path / "cache"))
+    user = make_user()
+    unit = make_unit(members={user: "member"})
+    meeting = build_meeting(user, unit, random.Random(40))
+    db.session.commit()
+    kinds = db.session.scalars(sa.select(Item.kind).where(Item.meeting_id == meeting.id)).all()
+    assert {k: kinds.count(k) for k in SHAPE} == SHAPE and len(kinds) == 40
+    login(user)
+    answer = client.get(f"/meetings/{meeting.id}.pdf")
+    assert answer.status_code == 200 and answer.data.startswith(b"%PDF-")
+    assert (pdf_pages(answer.data) or 3) >= 3  # the three sheets, each on a page of its own

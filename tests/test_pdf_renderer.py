@@ -225,6 +225,54 @@ def test_a_broken_document_is_an_error_of_its_own_and_the_renderer_survives(own_
     assert r.pid == pid
 
 
+# Regular, bold and monospace: the three faces of the minutes, from two CJK font collections.
+FONTS_HTML = (
+    '<!doctype html><meta charset="utf-8"><body style="font-family: Noto Sans CJK JP">'
+    "<h1>議事録 {n}</h1><p>本日のゴール・宿題・さきどり <b>確認記録</b></p>"
+    '<p style="font-family: Noto Sans Mono CJK JP">SHA-256 0123456789abcdef</p>'
+)
+
+
+def test_a_renderer_holds_no_copy_of_the_cjk_font_files_nor_what_a_job_left(own_renderer):
+    r = own_renderer()
+    for n in range(3):
+        r.render(FONTS_HTML.format(n=n), None)
+    status = Path(f"/proc/{r.pid}/status").read_text()
+    peak_mb = int(status.split("VmHWM:")[1].split()[0]) / 1024
+    # WeasyPrint's own way (a copy of each font's ~20 MB file per document, kept until the
+    # garbage is collected) peaks above 180 MB on the first document and grows with each.
+    assert peak_mb < 140
+
+
+# Renders in a process of its own (WeasyPrint stays out of the test process): WeasyPrint's
+# own PDF, then the renderer's, counting the font files read whole.
+SAME_PDF = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {exports!r})
+import render_child
+from weasyprint import HTML
+from weasyprint.pdf import fonts
+html = {html!r}
+before = HTML(string=html).write_pdf()
+whole = fonts.get_hb_object_data
+read = []
+fonts.get_hb_object_data = lambda *a, **k: read.append(a) or whole(*a, **k)
+applied = render_child.read_font_files_when_needed()
+after = HTML(string=html).write_pdf()
+print(applied, before == after, sum(1 for a in read if len(a) == 1))
+"""
+
+
+def test_the_renderer_reads_no_font_file_whole_and_its_pdf_is_weasyprints_own():
+    script = SAME_PDF.format(exports=str(ROOT / "exports"), html=FONTS_HTML.format(n=1))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    # Applied; the same bytes; the only whole reads are of the subsets HarfBuzz made.
+    applied, same, whole_reads = done.stdout.split()
+    assert (applied, same, whole_reads) == ("True", "True", "3")
+
+
 # Loads exports/renderer.py alone (not the app): the parent is a plain Python process.
 SCRIPT = """
 import importlib.util, os
