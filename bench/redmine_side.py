@@ -285,6 +285,8 @@ def requests_of(c: dict, rt: int, st: int) -> list[tuple[str, str, str, str]]:
         ("one issue with journals and children (JSON)", "api",
          f"/issues/{issue}.json?include=journals,children", None),
         ("one issue with journals and children (HTML)", "web", f"/issues/{issue}", None),
+        # The smallest authenticated answer: what every API request costs before its own work.
+        ("the caller (/users/current.json)", "api", "/users/current.json", None),
     ]  # fmt: skip
     for word in c["words"]:
         kind = "rare" if word == c["rare"] else f"{len(word)} chars"

@@ -31,6 +31,28 @@ def test_memory_is_met_when_sanmai_uses_no_more_than_redmine(redmine, sanmai, me
     assert row("memory", "memory", redmine, sanmai)["met"] is met
 
 
+def test_both_sides_are_asked_the_same_paths_but_for_each_ones_tracker_id():
+    asked = {
+        "unit": "r8-kosodate",
+        "issue": 18285,
+        "words": {"回答": 10, "斉藤": 2},
+        "rare": "斉藤",
+        "user_open_issues": 308,
+    }
+    rows = redmine_side.requests_of(asked, 3, 7)
+    differing = [(r, s) for _name, _how, r, s in rows if r != s]
+    assert len(differing) == 2
+    assert all("tracker_id=3" in r and "tracker_id=7" in s for r, s in differing)
+    paths = {name: (how, r) for name, how, r, _s in rows}
+    assert paths["the caller (/users/current.json)"] == ("api", "/users/current.json")
+    assert paths["one issue with journals and children (JSON)"] == (
+        "api",
+        "/issues/18285.json?include=journals,children",
+    )
+    assert paths["search 斉藤 (rare, 2 issues)"][1].startswith("/search.json?q=%E6%96%89")
+    assert len(rows) == len(paths) == 10
+
+
 def test_a_side_without_a_value_has_no_ratio():
     r = row("search", "read", None, 25.0)
     assert (r["ratio"], r["met"]) == (None, None)
