@@ -214,6 +214,21 @@ def _issue_statement() -> sa.Select:
     )
 
 
+@functools.cache
+def _issue_with_descendants() -> sa.Select:
+    """_issue_statement for the ticket `id` and every descendant of it, in one query (UNION:
+    a cycle ends), in id order; built once."""
+    tree = sa.select(sa.bindparam("id", type_=sa.Integer).label("id")).cte("tree", recursive=True)
+    below = sa.orm.aliased(Ticket)
+    tree = tree.union(sa.select(below.id).where(below.parent_id == tree.c.id))
+    return (
+        _issue_columns()
+        .add_columns(Project.parent_id.label("project_parent_id"))
+        .where(Ticket.id.in_(sa.select(tree.c.id)))
+        .order_by(Ticket.id)
+    )
+
+
 def _checked(row):
     """What can_view_ticket reads of a ticket and its project, from a row of plain columns."""
     return SimpleNamespace(
@@ -225,43 +240,11 @@ def _checked(row):
     )
 
 
-@functools.cache
-def _descendants() -> sa.Select:
-    """Every descendant of the ticket `ticket_id`, in one query (UNION: a cycle ends), with
-    what a child shows and what can_view_ticket reads; built once."""
-    tree = (
-        sa.select(Ticket.id)
-        .where(Ticket.parent_id == sa.bindparam("ticket_id"))
-        .cte("tree", recursive=True)
-    )
-    below = sa.orm.aliased(Ticket)
-    tree = tree.union(sa.select(below.id).where(below.parent_id == tree.c.id))
-    return (
-        sa.select(
-            Ticket.id,
-            Ticket.parent_id,
-            Ticket.tracker_id,
-            Tracker.name.label("tracker"),
-            Tracker.name_en.label("tracker_en"),
-            Ticket.subject,
-            Ticket.project_id,
-            Project.parent_id.label("project_parent_id"),
-            Ticket.is_private,
-            Ticket.author_id,
-            Ticket.assignee_id,
-        )
-        .join(Tracker, Tracker.id == Ticket.tracker_id)
-        .join(Project, Project.id == Ticket.project_id)
-        .where(Ticket.id.in_(sa.select(tree.c.id)))
-        .order_by(Ticket.id)
-    )
-
-
-def _children(ticket, user) -> list[dict]:
+def _children(ticket, user, descendants) -> list[dict]:
     """The children the caller may see, each with its own, nested as Redmine does (a hidden
     child hides its descendants)."""
     below: dict[int, list] = {}
-    for row in plain_rows(_descendants(), {"ticket_id": ticket.id}):
+    for row in descendants:
         below.setdefault(row.parent_id, []).append(row)
     english = out.english_names()
 
@@ -310,16 +293,21 @@ def issue(issue_id):
         not_found()
     # Plain columns rather than the ticket and its relations; the ORM ticket is loaded only
     # for the includes that need it.
-    row = plain_rows(_issue_statement(), {"id": issue_id}).first()
+    wanted = includes()
+    if "children" in wanted:
+        # The issue and its descendants in one query: the issue is the row with its id.
+        rows = plain_rows(_issue_with_descendants(), {"id": issue_id}).all()
+        row = next((r for r in rows if r.id == issue_id), None)
+    else:
+        row = plain_rows(_issue_statement(), {"id": issue_id}).first()
     ticket = None if row is None else _checked(row)
     if ticket is None or not permissions.can_view_ticket(user, ticket):
         not_found()
-    wanted = includes()
     english = out.english_names()
     values = plain_rows(_custom_values_of_one(), {"id": row.id})
     data = out.issue_from_row(row, english, out.custom_values((v, v.value) for v in values))
     if "children" in wanted:
-        children = _children(ticket, user)
+        children = _children(ticket, user, (r for r in rows if r.id != issue_id))
         if children:
             data["children"] = children
     if wanted & {"attachments", "relations", "watchers", "allowed_statuses"}:

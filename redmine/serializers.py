@@ -196,7 +196,7 @@ def relation(r: Relation) -> dict:
 
 
 def child_from_row(row, english: bool, grandchildren: list[dict]) -> dict:
-    """A child issue from a row of plain columns (redmine.issues._descendants), with its own."""
+    """A child issue from a row of plain columns (redmine.issues._issue_with_descendants), with its own."""
     out = {
         "id": row.id,
         "tracker": _named(row.tracker_id, row.tracker, row.tracker_en, english),

@@ -273,6 +273,31 @@ def test_grandchildren_nest_as_in_redmine(api, rm_world, family, make_ticket):
     assert issue["issue"]["children"][0]["children"][0]["id"] == grandchild.id
 
 
+def test_a_private_child_hides_its_own_children_and_a_hidden_issue_is_404(
+    api, rm_world, family, make_ticket
+):
+    parent, child = family
+    author = rm_world["facilitator"]
+    private = make_ticket(rm_world["unit"], author, parent=parent, is_private=True)
+    below = make_ticket(rm_world["unit"], author, parent=private)
+    url = f"/issues/{parent.id}.json?include=children"
+    seen = api.get(url, author).json["issue"]["children"]
+    assert [(c["id"], [g["id"] for g in c.get("children", [])]) for c in seen] == [
+        (child.id, []),
+        (private.id, [below.id]),
+    ]
+    seen = api.get(url, rm_world["viewer"]).json["issue"]["children"]
+    assert [c["id"] for c in seen] == [child.id]
+    assert (
+        api.get(f"/issues/{private.id}.json?include=children", rm_world["viewer"]).status_code
+        == 404
+    )
+    assert (
+        api.get(f"/issues/{below.id}.json?include=children", rm_world["viewer"]).status_code == 200
+    )
+    assert api.get("/issues/987654.json?include=children", author).status_code == 404
+
+
 def test_a_viewer_may_move_to_no_other_status(api, rm_world, family):
     parent, _child = family
     data = api.get(f"/issues/{parent.id}.json?include=allowed_statuses", rm_world["viewer"]).json
