@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -321,14 +322,18 @@ def signoff(http: Http, app, m: Measurement, d: dict, result: Result) -> Result:
         page = s.get(http.server.base + path)
         sessions.append((s, form_fields(page.text, path)))
     barrier = threading.Barrier(len(sessions))
-    codes = []
+    codes, answers = [], {}
 
-    def confirm(s, fields):
+    def confirm(login, s, fields):
         barrier.wait()
         r = s.post(http.server.base + path, data=fields, allow_redirects=False)
         codes.append(r.status_code)
+        answers[login] = r
 
-    pool = [threading.Thread(target=confirm, args=pair) for pair in sessions]
+    pool = [
+        threading.Thread(target=confirm, args=(login, *pair))
+        for login, pair in zip(signers, sessions, strict=True)
+    ]
     start = time.perf_counter()
     for t in pool:
         t.start()
@@ -338,9 +343,35 @@ def signoff(http: Http, app, m: Measurement, d: dict, result: Result) -> Result:
     bad = [c for c in codes if c >= 400]
     recorded = count_confirmations(app, d["signoff_revision"])
     result.note = f"{recorded} of {len(signers)} recorded; answers {sorted(set(codes))}"
+    if recorded != len(signers):
+        # What each signer whose answer is missing was told: where it was sent, and the page's
+        # message there (a refusal is a flash message on the confirm page).
+        missing = set(signers) - confirmed_logins(app, d["signoff_revision"])
+        for login in sorted(missing):
+            answer = answers[login]
+            where = answer.headers.get("Location", "")
+            page = sessions[signers.index(login)][0].get(http.server.base + where).text
+            told = re.findall(r'class="flash[^"]*"[^>]*>\s*([^<]+)', page)
+            result.note += f"; {login}: {answer.status_code} → {where} {told[:2]}"
     if bad or recorded != len(signers):
         result.status = "error" if bad else "lost confirmations"
     return result
+
+
+def confirmed_logins(app, revision_id: int) -> set[str]:
+    from accounts.models import User
+    from core.extensions import db
+    from minutes.models import Confirmation
+
+    with app.app_context():
+        logins = db.session.scalars(
+            sa.select(User.login)
+            .join(Confirmation, Confirmation.user_id == User.id)
+            .where(Confirmation.revision_id == revision_id)
+        )
+        found = set(logins)
+        db.session.remove()
+        return found
 
 
 def count_confirmations(app, revision_id: int) -> int:
