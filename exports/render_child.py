@@ -2,8 +2,9 @@
 
 Started by exports/renderer.py as `python exports/render_child.py NAME IDLE_SECONDS OWNER_PID
 MAX_RENDERS` — run by path, so nothing of the app (Flask, SQLAlchemy, the models) is imported
-here: only WeasyPrint, Pango and the fonts, which are what make a rendering process grow. It listens on the Unix socket NAME (Linux's abstract namespace) and takes one
-connection at a time, spoken through multiprocessing.connection (pickled messages):
+here: only WeasyPrint, Pango and the fonts, which are what make a rendering process grow. It
+listens on the Unix socket NAME (Linux's abstract namespace) and takes one connection at a
+time, spoken through multiprocessing.connection (pickled messages):
 
     client → renderer: (html: str, base_url: str | None)
     renderer → client: ("taken", pid), then ("ok", pdf: bytes, last: bool)
