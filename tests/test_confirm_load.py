@@ -10,7 +10,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ from core.extensions import db
 from minutes import revisions
 from minutes.models import Confirmation, Meeting
 from projects import services as projects
+from tests.fixtures.ports import free_port
 
 ATTENDEES = 50
 PASSWORD = "pw-for-load"
@@ -33,12 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
 pytestmark = pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn not installed")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

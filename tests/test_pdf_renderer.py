@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness import children
 from core.extensions import db
 from exports import renderer
 from minutes import confirmations
+from tests.fixtures.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = (
@@ -313,7 +315,7 @@ def pdf_gunicorn(tmp_path):
     """The real gunicorn with gunicorn.conf.py (2 workers, the app preloaded) serving an app
     that makes a PDF per request; yields (master, ask); stopped afterwards."""
     (tmp_path / "pdfapp.py").write_text(PDF_APP)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{tmp_path}", "SANMAI_PDF_IDLE_SECONDS": "2"}
     env.pop("SANMAI_PDF_WARM", None)
     server = subprocess.Popen(
@@ -328,7 +330,7 @@ def pdf_gunicorn(tmp_path):
         return int(body[0]), int(body[1]), int(body[2]), body[3] == b"True"
 
     try:
-        _wait_for(lambda: len(_children(server.pid)) == 2)
+        _wait_for(lambda: len(children(server.pid)) == 2)
         yield server, ask
     finally:
         server.send_signal(signal.SIGTERM)
@@ -380,7 +382,7 @@ def test_a_renderer_outlives_the_worker_that_started_it_and_dies_with_the_master
 def test_a_renderer_exits_when_the_gunicorn_master_is_killed(pdf_gunicorn):
     server, ask = pdf_gunicorn
     renderer_pid = ask()[2]
-    workers = _children(server.pid)
+    workers = children(server.pid)
     os.kill(server.pid, signal.SIGKILL)
     server.wait(timeout=10)
     assert _exits(renderer_pid) and all(_exits(w) for w in workers)
@@ -389,8 +391,8 @@ def test_a_renderer_exits_when_the_gunicorn_master_is_killed(pdf_gunicorn):
 def _renderers(master: int) -> list[int]:
     """The PDF renderer processes under a gunicorn master (its children and grandchildren)."""
     found = []
-    for pid in _children(master):
-        found += [p for p in [pid, *_children(pid)] if "render_child.py" in _cmdline(p)]
+    for pid in children(master):
+        found += [p for p in [pid, *children(pid)] if "render_child.py" in _cmdline(p)]
     return found
 
 
@@ -405,25 +407,6 @@ def _exits(pid: int, within: float = 15.0) -> bool:
             return True
         time.sleep(0.05)
     return False
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _children(pid: int) -> list[int]:
-    """Its children, started by any of its threads (gthread workers start them in threads)."""
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(p) for p in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
 
 
 def _cmdline(pid: int) -> str:

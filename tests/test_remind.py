@@ -3,7 +3,6 @@ server (aiosmtpd) started in the test, reading back what it received."""
 
 import email
 import email.policy
-import socket
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -16,16 +15,10 @@ from core.timeutil import local_today
 from reports.models import ReminderSend
 from reports.queries import Clock
 from reports.reminders import send_reminders
+from tests.fixtures.ports import free_port
 
 # Wednesday 25 November 2026, 07:00 in Japan.
 MORNING = Clock(datetime(2026, 11, 24, 22, 0))
-
-
-def free_port() -> int:
-    # Controller(port=0) fails: its readiness check connects to the port it was given.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Inbox:
@@ -49,6 +42,7 @@ class Inbox:
 @pytest.fixture
 def smtp(app):
     inbox = Inbox()
+    # Controller(port=0) fails: its readiness check connects to the port it was given.
     port = free_port()
     controller = Controller(
         inbox,

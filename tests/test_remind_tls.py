@@ -10,8 +10,9 @@ from aiosmtpd.controller import Controller
 from core import mail
 from reports.queries import Clock
 from reports.reminders import send_reminders
+from tests.fixtures.ports import free_port
 from tests.fixtures.tls import make_certificates
-from tests.test_remind import Inbox, free_port
+from tests.test_remind import Inbox
 
 
 @pytest.fixture(scope="module")
